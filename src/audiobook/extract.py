@@ -1,0 +1,27 @@
+"""Phase 2: turn a validated book into chapters of clean text."""
+
+from __future__ import annotations
+
+from . import epub, pdf
+from .errors import BookError
+from .model import BookFacts, ExtractedBook, PhaseContext
+from .settings import EngineSettings
+
+
+def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> ExtractedBook:
+    reader = pdf if facts.format == "pdf" else epub
+    book = reader.extract(ctx.source, facts, settings, ctx.work_dir)
+    book.chapters = [chapter for chapter in book.chapters if any(p.strip() for p in chapter.paragraphs)]
+    if not book.chapters:
+        raise BookError("no_text_layer", "has no readable text after extraction", "check the book opens with text in a reader")
+    for position, chapter in enumerate(book.chapters):
+        chapter.index = position
+    ctx.metrics.update(
+        {
+            "chapters": len(book.chapters),
+            "characters": sum(len(p) for c in book.chapters for p in c.paragraphs),
+            "words": sum(len(p.split()) for c in book.chapters for p in c.paragraphs),
+            "cover": bool(book.cover_path),
+        }
+    )
+    return book

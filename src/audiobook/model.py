@@ -1,0 +1,133 @@
+"""The data handed from one phase to the next.
+
+Each phase writes its result as JSON under the book's work folder; these
+dataclasses are the shapes of those files, so they stay plain: strings,
+numbers, lists and nested dataclasses only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass
+class BookFacts:
+    """Phase 1: what a book file is, before any text is read."""
+
+    format: str  # "pdf" or "epub", decided by magic bytes
+    size_bytes: int
+    pages: int | None = None  # PDF pages
+    spine_items: int | None = None  # EPUB spine length
+    title: str | None = None
+    author: str | None = None
+    language: str | None = None  # BCP 47 tag as the book declares it, e.g. "en-GB"
+    year: str | None = None
+    encrypted: bool = False  # opened only thanks to a (possibly empty) password
+    has_text_layer: bool = True
+    damage: list[str] = field(default_factory=list)  # recovered problems, noted in the record
+
+
+@dataclass
+class Chapter:
+    """Phase 2: one chapter of clean text, paragraphs in reading order."""
+
+    index: int  # 0-based position in the book
+    title: str
+    paragraphs: list[str]
+
+
+@dataclass
+class ExtractedBook:
+    """Phase 2: the whole book as chapters, with what is known about it."""
+
+    title: str
+    author: str | None
+    language: str | None
+    year: str | None
+    chapters: list[Chapter]
+    cover_path: str | None = None  # image saved by phase 2 in the work folder, if any
+    notes: list[str] = field(default_factory=list)  # e.g. "outline missing: chapters by page"
+
+
+@dataclass
+class Chunk:
+    """Phase 3: a piece of normalised text sized for one synthesis call."""
+
+    index: int  # 0-based position in the book
+    chapter: int  # Chapter.index it belongs to; chunks never cross chapters
+    chapter_title: str
+    text: str
+    paragraph_end: bool = False  # a paragraph pause follows
+    chapter_end: bool = False  # a chapter pause follows
+
+
+@dataclass
+class ChunkAudio:
+    """Phase 4: the audio of one chunk, cached under its key."""
+
+    index: int
+    chapter: int
+    path: str  # WAV file (mono, 16-bit) relative to the work folder
+    samples: int
+    pause_after_s: float  # silence to put after it when mastering
+
+
+@dataclass
+class SpeechManifest:
+    """Phase 4: all chunk audio of a book, in order, ready for mastering."""
+
+    sample_rate: int
+    voice: str  # voice name, e.g. "en_US-joe-medium"
+    chunks: list[ChunkAudio]
+    chapter_titles: list[str]  # by Chapter.index
+
+
+@dataclass
+class MasterResult:
+    """Phase 5: the finished audiobook and how it measures."""
+
+    output_paths: list[str]
+    duration_s: float
+    integrated_lufs: float
+    true_peak_dbtp: float
+    rms_db: float
+    noise_floor_db: float
+    acx_pass: bool
+    acx_problems: list[str]
+    chapters: list[dict[str, Any]]  # {"title", "start_s", "end_s"}
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return asdict(obj)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a dataclass (and its known nested dataclasses) from JSON data."""
+    nested = {"chapters": Chapter, "chunks": ChunkAudio}
+    kwargs: dict[str, Any] = {}
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    for key, value in data.items():
+        if key not in names:
+            continue
+        sub = nested.get(key)
+        if sub is not None and isinstance(value, list) and value and isinstance(value[0], dict):
+            if cls is ExtractedBook or cls is SpeechManifest:
+                value = [from_dict(sub, item) for item in value]
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+@dataclass
+class PhaseContext:
+    """What every phase function is given besides its input."""
+
+    source: Path  # the book file as the user gave it
+    work_dir: Path  # the book's private scratch folder (checkpoints, caches)
+    threads: int  # CPU threads this book may use (Snakemake's {threads})
+    log: logging.Logger
+    metrics: dict[str, Any] = field(default_factory=dict)  # the phase fills this for the record

@@ -1,0 +1,77 @@
+"""Engine settings: how a book is read, spoken and mastered.
+
+They come from the ``engine:`` section of ``config.yaml`` (checked by the
+workflow's schema) or from ``--settings-json`` on the orchestrator's command
+line. Each phase reads only the fields it needs; ``phase_fingerprint`` lists
+them so that changing one setting invalidates only the phases it affects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+DEFAULT_VOICE = "en_US-joe-medium"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    # Phase 1: the largest book file accepted, so a hostile file cannot eat the disk or memory.
+    max_book_mb: int = 500
+    # Passwords for encrypted PDFs, by file name (the name in input/, not a path).
+    passwords: dict[str, str] = field(default_factory=dict)
+    # Phase 2: footnotes and endnotes are skipped unless asked for.
+    read_notes: bool = False
+    # Phase 3: longest chunk handed to the voice at once, in characters.
+    chunk_max_chars: int = 500
+    # Phase 4: a Piper voice by name (installed voice package) or a path to its .onnx file.
+    voice: str = DEFAULT_VOICE
+    # Larger is slower; 1.0 is the voice's own pace (about 200 words a minute for joe).
+    length_scale: float = 1.25
+    sentence_pause_s: float = 0.35
+    paragraph_pause_s: float = 0.8
+    chapter_pause_s: float = 2.0
+    # Read a book whose language has no installed voice with the configured voice anyway.
+    read_any_language: bool = False
+    # Phase 5
+    output_format: str = "m4b"  # "m4b" or "mp3"
+    mp3_per_chapter: bool = False
+    bitrate_kbps: int = 64
+    loudness_lufs: float = -19.0
+    true_peak_db: float = -3.0
+    room_tone_s: float = 1.0
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any] | None) -> EngineSettings:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown engine setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def password_for(self, file_name: str) -> str | None:
+        return self.passwords.get(file_name)
+
+
+# Which settings each phase's output depends on; a checkpoint is reused only
+# when these (and the phase's input) are unchanged.
+PHASE_SETTINGS: dict[int, tuple[str, ...]] = {
+    1: ("max_book_mb", "passwords"),
+    2: ("read_notes",),
+    3: ("chunk_max_chars",),
+    4: ("voice", "length_scale", "sentence_pause_s", "paragraph_pause_s", "chapter_pause_s", "read_any_language"),
+    5: ("output_format", "mp3_per_chapter", "bitrate_kbps", "loudness_lufs", "true_peak_db", "room_tone_s"),
+}
+
+
+def phase_fingerprint(settings: EngineSettings, phase: int) -> str:
+    """A short hash of the settings that phase ``phase`` depends on."""
+    chosen = {name: getattr(settings, name) for name in PHASE_SETTINGS[phase]}
+    blob = json.dumps(chosen, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,67 @@
+"""Phase 1: decide what a book file is, by its bytes, and refuse what cannot be read.
+
+The format comes from magic bytes, never from the extension, so a renamed
+file is recognised (or refused) for what it is. The format readers do the
+deep checks: encryption, DRM, text layer, damage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import epub, pdf
+from .errors import BookError
+from .model import BookFacts, PhaseContext
+from .settings import EngineSettings
+
+PDF_MAGIC = b"%PDF-"
+ZIP_MAGIC = b"PK\x03\x04"
+# PDF allows up to 1024 bytes of junk before the header.
+PDF_HEADER_WINDOW = 1024
+
+
+def sniff_format(path: Path) -> str:
+    """Return "pdf" or "epub" from the file's first bytes, or raise BookError."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(PDF_HEADER_WINDOW)
+    except OSError as error:
+        raise BookError("not_a_book", f"cannot be read ({error.strerror})", "check the file exists and is readable") from None
+    if size == 0:
+        raise BookError("empty", "is empty (0 bytes)", "copy the book again from its source")
+    if PDF_MAGIC in head:
+        return "pdf"
+    if head.startswith(ZIP_MAGIC):
+        return "epub"
+    raise BookError(
+        "not_a_book",
+        "is neither a PDF nor an EPUB (its first bytes match neither format)",
+        "check that the file really is the book and not a web page or another format",
+    )
+
+
+def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
+    path = ctx.source
+    size = path.stat().st_size if path.exists() else 0
+    limit = settings.max_book_mb * 1024 * 1024
+    fmt = sniff_format(path)
+    if size > limit:
+        raise BookError(
+            "too_large",
+            f"is {size / 1048576:.0f} MB, above the {settings.max_book_mb} MB limit for one book",
+            "raise engine.max_book_mb in config.yaml if the book is genuine",
+        )
+    reader = pdf if fmt == "pdf" else epub
+    facts = reader.inspect(path, settings)
+    ctx.metrics.update(
+        {
+            "format": facts.format,
+            "pages": facts.pages,
+            "spine_items": facts.spine_items,
+            "size_bytes": facts.size_bytes,
+            "encrypted": facts.encrypted,
+            "damage": facts.damage,
+        }
+    )
+    return facts

@@ -1,0 +1,35 @@
+"""Shared fixtures: the corpus beside the repo, work folders, phase contexts."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from audiobook.model import PhaseContext
+
+REPO = Path(__file__).resolve().parents[1]
+# CI lays ../shared beside the clone; a clone elsewhere may not have it.
+CORPUS = Path(os.environ.get("AUDIOBOOK_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The folder of real books; skips the test when it is absent."""
+    if not (CORPUS / "MANIFEST.tsv").is_file():
+        pytest.skip(f"corpus not found at {CORPUS} (set AUDIOBOOK_CORPUS or lay ../shared beside the repo)")
+    return CORPUS
+
+
+@pytest.fixture
+def make_ctx(tmp_path: Path):
+    """Build a PhaseContext for a book, with a fresh work folder."""
+
+    def build(source: Path, threads: int = 1) -> PhaseContext:
+        work = tmp_path / "work"
+        work.mkdir(exist_ok=True)
+        return PhaseContext(source=Path(source), work_dir=work, threads=threads, log=logging.getLogger("test"))
+
+    return build
