@@ -1,0 +1,80 @@
+"""Launch throttle: wait while the machine is busy, then become the orchestrator.
+
+    throttle.py --book-id ID --batch-log batch.log --cpu-threshold 85 --delay 1 --max-wait 300 -- CMD ARGS...
+
+Snakemake already bounds how many books run (--cores, resources); this adds
+a check of the whole machine's CPU, which Snakemake cannot see (other users,
+other programs), before a heavy book starts. The wait is bounded, so a machine
+that stays busy delays books but never stalls the batch. The command is
+exec'd, not spawned, so signals and the exit status reach Snakemake unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import psutil
+
+SAMPLE_S = 0.5  # psutil measures CPU over this window
+
+
+def stamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def log_line(batch_log: str | None, level: str, message: str) -> None:
+    line = f"[{stamp()}] [{level}] {message}\n" if level else f"[{stamp()}] {message}\n"
+    sys.stderr.write(line)
+    sys.stderr.flush()
+    if batch_log:
+        # One write per line in append mode: lines from parallel books do not interleave.
+        with open(batch_log, "a", encoding="utf-8") as handle:
+            handle.write(line)
+
+
+def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str | None) -> float:
+    """Wait while system CPU is above ``threshold``; return the seconds waited."""
+    waited = 0.0
+    cpu = psutil.cpu_percent(interval=SAMPLE_S)
+    while cpu > threshold and waited < max_wait:
+        pause = min(delay, max_wait - waited)
+        log_line(batch_log, "WARNING", f"CPU {cpu:.1f}% > {threshold:g}%; throttling for {pause:.1f}s")
+        time.sleep(pause)
+        waited += pause + SAMPLE_S
+        cpu = psutil.cpu_percent(interval=SAMPLE_S)
+    if cpu > threshold:
+        log_line(batch_log, "WARNING", f"CPU still {cpu:.1f}% after {waited:.0f}s; starting anyway")
+    return waited
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--book-id", required=True, help="the book's id, for the log")
+    parser.add_argument("--batch-log", help="append [START] and throttle lines to this file")
+    parser.add_argument("--cpu-threshold", type=float, default=85.0, help="percent of all cores (default 85)")
+    parser.add_argument("--delay", type=float, default=1.0, help="seconds between checks (default 1)")
+    parser.add_argument("--max-wait", type=float, default=300.0, help="give up waiting after this many seconds (default 300)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given after --")
+    wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log)
+    log_line(args.batch_log, "START", args.book_id)
+    try:
+        os.execvp(command[0], command)
+    except OSError as error:
+        log_line(
+            args.batch_log,
+            "FAIL",
+            f"{args.book_id}: cannot start the orchestrator {command[0]!r} ({error.strerror}); "
+            "check 'orchestrator' in config.yaml and that the project is installed",
+        )
+        return 127
+
+
+if __name__ == "__main__":
+    sys.exit(main())

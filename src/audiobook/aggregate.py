@@ -1,0 +1,330 @@
+"""Merge per-book records into pipeline.json, the batch log and a pandas report.
+
+Only this module writes ``pipeline.json``, once per run, after the books, so
+parallel books never race on it. It runs from the workflow's ``aggregate``
+rule when every book succeeded and from ``onerror`` when some failed; both
+call ``aggregate()`` with the same arguments.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .fileio import atomic_writer, read_json, write_json
+from .record import metric
+
+RUN_MARKER = ".batch-run.json"
+
+
+@dataclass(frozen=True)
+class BatchPaths:
+    results_dir: Path
+    pipeline_json: Path
+    batch_log: Path
+
+    @property
+    def report_csv(self) -> Path:
+        return self.results_dir / "report.csv"
+
+    @property
+    def report_html(self) -> Path:
+        return self.results_dir / "report.html"
+
+    def record(self, book_id: str) -> Path:
+        return self.results_dir / book_id / "book.json"
+
+    def failed_record(self, book_id: str) -> Path:
+        return self.results_dir / "logs" / f"{book_id}.record.json"
+
+    def book_log(self, book_id: str) -> Path:
+        return self.results_dir / "logs" / f"{book_id}.log"
+
+
+def stamp(when: float | None = None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+
+
+def append_log(batch_log: Path, lines: Iterable[str]) -> None:
+    text = "".join(f"{line}\n" for line in lines)
+    if text:
+        batch_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(batch_log, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def start_batch(results_dir: str, batch_log: str, book_ids: list[str], skipped: Iterable[Any]) -> None:
+    """Called when a real run starts: remember when, and say what was found."""
+    results = Path(results_dir)
+    write_json(results / RUN_MARKER, {"started_at": time.time(), "books": len(book_ids)})
+    lines = [f"[{stamp()}] [INFO] Found {len(book_ids)} files to process"]
+    lines += [f"[{stamp()}] [WARNING] {entry.name}: {entry.reason}" for entry in skipped]
+    append_log(Path(batch_log), lines)
+
+
+def load_record(paths: BatchPaths, book_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The book's record and a problem note.
+
+    A finished book's record is its output; a failed book's is the copy the
+    rule keeps in the log folder. A record that does not parse is moved
+    aside, so the next run makes the book again instead of trusting it.
+    """
+    for path in (paths.record(book_id), paths.failed_record(book_id)):
+        if not path.exists():
+            continue
+        try:
+            record = read_json(path)
+            if not isinstance(record, dict) or "status" not in record:
+                raise ValueError("not a book record")
+            return record, None
+        except (OSError, ValueError) as error:
+            aside = path.with_name(path.name + ".corrupt")
+            os.replace(path, aside)
+            return None, f"record {path} was unreadable ({error}); moved to {aside.name}, the next run makes the book again"
+    return None, None
+
+
+def _tail_reason(paths: BatchPaths, book_id: str) -> str | None:
+    """The last line of a book's log, for books whose orchestrator wrote no record."""
+    try:
+        lines = [line.strip() for line in paths.book_log(book_id).read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return None
+    return lines[-1][:500] if lines else None
+
+
+def collect(paths: BatchPaths, books: list[list[str]], started_at: float | None) -> list[dict[str, Any]]:
+    """One entry per discovered book: its record (or why there is none)."""
+    entries = []
+    for book_id, name, source in books:
+        record, problem = load_record(paths, book_id)
+        entry: dict[str, Any] = {"id": book_id, "name": name, "source": source, "record": record}
+        if record is None:
+            reason = problem or _tail_reason(paths, book_id)
+            entry["status"] = "failed" if reason else "pending"
+            entry["error"] = f"{name}: {reason}" if reason and problem is None else reason
+        else:
+            entry["status"] = record.get("status", "failed")
+            entry["error"] = record.get("error")
+        entry["fresh"] = bool(record and started_at and (record.get("finished_at") or 0) >= started_at)
+        entries.append(entry)
+    return entries
+
+
+def _phase_status(statuses: list[str]) -> str:
+    if not statuses:
+        return "skipped"
+    if all(s == "success" for s in statuses):
+        return "success"
+    if all(s == "failed" for s in statuses):
+        return "failed"
+    return "partial"
+
+
+def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at: float | None, skipped_inputs: list[list[str]]) -> dict[str, Any]:
+    pipeline: dict[str, Any] = {}
+    for phase in range(1, 6):
+        files = {}
+        for entry in entries:
+            record = entry["record"]
+            if record is None:
+                continue
+            phase_record = record.get("phases", {}).get(str(phase))
+            if phase_record and phase_record.get("status") not in (None, "skipped"):
+                files[entry["id"]] = phase_record
+        statuses = [f["status"] for f in files.values()] if phase in phases else []
+        pipeline[f"phase{phase}"] = {"status": _phase_status(statuses), "files": files}
+
+    now = time.time()
+    fresh = [e for e in entries if e["fresh"]]
+    cpu_seconds = sum(e["record"].get("cpu_seconds", 0.0) for e in fresh)
+    wall = now - started_at if started_at else sum(e["record"].get("duration", 0.0) for e in fresh if e["record"])
+    counts = {status: sum(1 for e in entries if e["status"] == status) for status in ("success", "partial", "failed", "pending")}
+    total = len(entries)
+    if total and counts["success"] == total:
+        status = "success"
+    elif total and counts["success"] == 0 and counts["partial"] == 0:
+        status = "failed"
+    else:
+        status = "partial" if total else "empty"
+    files = {}
+    for entry in entries:
+        record = entry["record"] or {}
+        files[entry["id"]] = {
+            "status": entry["status"],
+            "file_name": entry["name"],
+            "source": entry["source"],
+            "duration": record.get("duration"),
+            "phases_completed": record.get("phases_completed", []),
+            "error": entry["error"],
+            "error_kind": record.get("error_kind"),
+            "exit_code": record.get("exit_code"),
+            "output": (record.get("outputs") or [None])[0],
+            "outputs": record.get("outputs", []),
+            "audio_seconds": metric(record, 5, "duration_s") or metric(record, 4, "audio_seconds"),
+            "cpu_seconds": record.get("cpu_seconds"),
+            "peak_rss_mb": record.get("peak_rss_mb"),
+            "finished_at": record.get("finished_at"),
+            "ran_this_run": entry["fresh"],
+        }
+    pipeline["batch"] = {
+        "summary": {
+            "total_files": total,
+            "successful_files": counts["success"],
+            "partial_files": counts["partial"],
+            "failed_files": counts["failed"],
+            "pending_files": counts["pending"],
+            # Finished in an earlier run and kept as they were (counted in successful_files too).
+            "skipped_files": sum(1 for e in entries if e["status"] == "success" and not e["fresh"]),
+            "refused_inputs": [{"name": name, "reason": reason} for name, reason in skipped_inputs],
+            "duration": round(wall, 3),
+            # Book processes' CPU time over the run's wall time on all cores.
+            "avg_cpu": round(100.0 * cpu_seconds / (wall * (os.cpu_count() or 1)), 1) if wall > 0 else 0.0,
+            "cpu_seconds": round(cpu_seconds, 3),
+            "audio_seconds": round(sum(f["audio_seconds"] or 0 for f in files.values()), 3),
+            "status": status,
+            "phases_to_run": phases,
+            "started_at": started_at,
+            "finished_at": now,
+        },
+        "files": files,
+    }
+    return pipeline
+
+
+REPORT_COLUMNS = [
+    "id", "file", "status", "phases_completed", "duration_s", "pages", "chapters", "words",
+    "chunks", "audio_s", "real_time_factor", "loudness_lufs", "true_peak_dbtp", "acx_pass", "error",
+]
+
+
+def report_frame(entries: list[dict[str, Any]]):
+    import pandas as pd
+
+    rows = []
+    for entry in entries:
+        record = entry["record"] or {}
+        rows.append(
+            {
+                "id": entry["id"],
+                "file": entry["name"],
+                "status": entry["status"],
+                "phases_completed": " ".join(str(p) for p in record.get("phases_completed", [])),
+                "duration_s": record.get("duration"),
+                "pages": metric(record, 1, "pages") or metric(record, 1, "spine_items"),
+                "chapters": metric(record, 2, "chapters"),
+                "words": metric(record, 2, "words"),
+                "chunks": metric(record, 3, "chunks"),
+                "audio_s": metric(record, 5, "duration_s") or metric(record, 4, "audio_seconds"),
+                "real_time_factor": metric(record, 4, "real_time_factor"),
+                "loudness_lufs": metric(record, 5, "integrated_lufs"),
+                "true_peak_dbtp": metric(record, 5, "true_peak_dbtp"),
+                "acx_pass": metric(record, 5, "acx_pass"),
+                "error": entry["error"],
+            }
+        )
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def write_reports(frame, summary: dict[str, Any], paths: BatchPaths) -> None:
+    with atomic_writer(paths.report_csv) as handle:
+        frame.to_csv(handle, index=False)
+    table = frame.to_html(index=False, na_rep="", escape=True, classes="books", border=0)
+    facts = "".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(summary[key]))}</td></tr>"
+        for label, key in (
+            ("Total Files", "total_files"), ("Successful", "successful_files"), ("Partial", "partial_files"),
+            ("Failed", "failed_files"), ("Duration (s)", "duration"), ("Avg CPU (%)", "avg_cpu"), ("Status", "status"),
+        )
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Audiobook batch report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+th, td {{ padding: .3em .7em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
+table.books td:last-child {{ max-width: 40em; }}
+</style></head><body>
+<h1>Audiobook batch report</h1>
+<p>Written {html.escape(stamp())}.</p>
+<table class="summary">{facts}</table>
+{table}
+</body></html>
+"""
+    with atomic_writer(paths.report_html) as handle:
+        handle.write(page)
+
+
+def batch_log_lines(entries: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
+    lines = []
+    for entry in sorted(entries, key=lambda e: ((e["record"] or {}).get("finished_at") or 0, e["id"])):
+        record = entry["record"] or {}
+        when = stamp(record.get("finished_at"))
+        if entry["status"] == "success" and not entry["fresh"]:
+            lines.append(f"[{stamp()}] [SKIP] {entry['id']} already completed")
+        elif entry["status"] == "success":
+            lines.append(f"[{when}] [SUCCESS] {entry['id']} in {record.get('duration', 0):.1f}s")
+        elif entry["status"] == "pending":
+            lines.append(f"[{stamp()}] [WARNING] {entry['id']} was not run (interrupted?); the next run makes it")
+        elif entry["fresh"] or entry["record"] is None:
+            lines.append(f"[{when}] [FAIL] {entry['id']}: {entry['error']}")
+    lines.append(
+        f"[{stamp()}] [INFO] Batch {summary['status']}: {summary['successful_files']} of {summary['total_files']} "
+        f"successful, {summary['partial_files']} partial, {summary['failed_files']} failed in {summary['duration']:.1f}s"
+    )
+    return lines
+
+
+def aggregate(
+    books: list[list[str]],
+    skipped: list[list[str]],
+    results_dir: str,
+    phases: list[int],
+    pipeline_json: str,
+    batch_log: str,
+    loudness_target: float = -19.0,
+) -> dict[str, Any]:
+    """Write pipeline.json, report.csv, report.html and the batch log lines; return pipeline.json's data."""
+    paths = BatchPaths(Path(results_dir), Path(pipeline_json), Path(batch_log))
+    try:
+        started_at = read_json(paths.results_dir / RUN_MARKER).get("started_at")
+    except (OSError, ValueError, AttributeError):
+        started_at = None
+    entries = collect(paths, books, started_at)
+    pipeline = build_pipeline(entries, phases, started_at, skipped)
+    pipeline["batch"]["summary"]["loudness_target_lufs"] = loudness_target
+    write_json(paths.pipeline_json, pipeline)
+    write_reports(report_frame(entries), pipeline["batch"]["summary"], paths)
+    append_log(paths.batch_log, batch_log_lines(entries, pipeline["batch"]["summary"]))
+    return pipeline
+
+
+def aggregate_from_workflow(**kwargs: Any) -> None:
+    """The onerror entry: never let a reporting problem hide the books' own errors."""
+    try:
+        aggregate(**kwargs)
+    except Exception as error:  # noqa: BLE001 - report and carry on; the run already failed
+        print(f"aggregate: could not write the batch summary: {type(error).__name__}: {error}")
+
+
+def main_from_snakemake(smk: Any) -> None:
+    """Entry point for scripts/aggregate.py (the rule's script:)."""
+    aggregate(
+        books=smk.params.books,
+        skipped=smk.params.skipped,
+        results_dir=smk.params.results_dir,
+        phases=list(smk.params.phases),
+        pipeline_json=smk.output.pipeline,
+        batch_log=smk.params.batch_log,
+        loudness_target=smk.params.loudness_target,
+    )
+
+
+def summary_json(pipeline: dict[str, Any]) -> str:
+    return json.dumps(pipeline["batch"]["summary"], indent=2)
