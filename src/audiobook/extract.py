@@ -18,6 +18,8 @@ def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> Ex
         chapter.index = position
     ctx.metrics.update(
         {
+            "title": book.title,
+            "author": book.author,
             "chapters": len(book.chapters),
             "characters": sum(len(p) for c in book.chapters for p in c.paragraphs),
             "words": sum(len(p.split()) for c in book.chapters for p in c.paragraphs),

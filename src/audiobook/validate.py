@@ -57,6 +57,10 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
     ctx.metrics.update(
         {
             "format": facts.format,
+            "title": facts.title,
+            "author": facts.author,
+            "language": facts.language,
+            "year": facts.year,
             "pages": facts.pages,
             "spine_items": facts.spine_items,
             "size_bytes": facts.size_bytes,
