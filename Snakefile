@@ -17,9 +17,15 @@ configfile: "config.yaml" if os.path.exists("config.yaml") else f"{workflow.base
 include: "rules/common.smk"
 include: "rules/audiobook.smk"
 include: "rules/aggregate.smk"
+include: "rules/export.smk"
 
 
+# The records are targets too: when a failed run's summary came from
+# onerror, the aggregate's outputs exist, and only this makes the next run
+# retry the failed books.
 rule all:
     input:
         rules.aggregate.output,
+        all_records(),
+        EXPORT_TARGETS,
     default_target: True

@@ -2,6 +2,8 @@
 # runs when every book succeeded; when some failed, Snakemake skips it and
 # the onerror handler runs the same code, so the summary is always written.
 
+from audiobook.report import PLOT_FILES
+
 
 localrules:
     aggregate,
@@ -11,6 +13,14 @@ rule aggregate:
     input:
         records=all_records(),
     output:
+        **{
+            name: report(
+                f"{RESULTS}/plots/{file_name}",
+                caption=f"../report/{name}.rst",
+                category="Plots",
+            )
+            for name, file_name in PLOT_FILES.items()
+        },
         pipeline=config["pipeline_json"],
         csv=f"{RESULTS}/report.csv",
         html=report(
@@ -18,6 +28,7 @@ rule aggregate:
             caption="../report/books.rst",
             category="Books",
         ),
+        metrics=f"{RESULTS}/metrics.prom",
     log:
         f"{RESULTS}/logs/aggregate.log",
     params:

@@ -3,7 +3,7 @@
 
 rule audiobook:
     input:
-        book=book_path,
+        book=book_input,
     output:
         **book_outputs(),
     log:
@@ -14,6 +14,7 @@ rule audiobook:
     benchmark:
         f"{RESULTS}/benchmarks/{{book}}.tsv"
     params:
+        book=book_path,
         python=sys.executable,
         throttle=f"{workflow.basedir}/scripts/throttle.py",
         orchestrator=orchestrator_command(),
@@ -41,7 +42,7 @@ rule audiobook:
             --book-id {wildcards.book:q} --batch-log {params.batch_log:q} \
             --cpu-threshold {params.cpu_threshold} --delay {params.throttle_delay} \
             --max-wait {params.throttle_max_wait} -- \
-            {params.orchestrator} {input.book:q} \
+            {params.orchestrator} {params.book:q} \
             --pipeline-json={output.record:q} --phases {params.phases} \
             --output-dir {params.out_dir:q} --book-id {wildcards.book:q} \
             --threads {threads} --settings-json {params.settings:q} \

@@ -21,7 +21,7 @@ min_version("9.0")
 
 
 def coerce_config(config):
-    """--config on the command line gives strings: phases_to_run=[1,2,3] arrives as ['1', '2', '3']."""
+    """--config gives strings: phases_to_run=[1,2,3] arrives as ['1', '2', '3'], false as 'false'."""
     phases = config.get("phases_to_run")
     if isinstance(phases, str):
         phases = phases.strip("[]").replace(",", " ").split()
@@ -31,6 +31,9 @@ def coerce_config(config):
         ]
     if config.get("batch_size") in ("null", "None", "none", ""):
         config["batch_size"] = None
+    flag = config.get("resume_enabled")
+    if isinstance(flag, str) and flag.lower() in ("true", "false", "yes", "no"):
+        config["resume_enabled"] = flag.lower() in ("true", "yes")
 
 
 def check_config(config):
@@ -70,8 +73,19 @@ wildcard_constraints:
 
 
 def book_path(wildcards):
-    """The book file behind an id; a path, never a pattern."""
+    """The book file behind an id, for the shell command (params are never patterns)."""
     return BOOK_PATHS[wildcards.book]
+
+
+def book_input(wildcards):
+    """The book file as the job's input, so a changed book is made again.
+
+    Snakemake reads braces in an input path as a wildcard, with no escape, so
+    a name like '{x}.pdf' is left out of the DAG's inputs (the orchestrator's
+    checkpoints still notice a changed file by its hash).
+    """
+    path = BOOK_PATHS[wildcards.book]
+    return [] if "{" in path or "}" in path else path
 
 
 def audiobook_extension():
@@ -96,16 +110,20 @@ def orchestrator_command():
     return shlex.join(words)
 
 
-def book_mem_mb(wildcards, input):
+def book_size_mb(wildcards):
+    return os.path.getsize(BOOK_PATHS[wildcards.book]) / 1_048_576
+
+
+def book_mem_mb(wildcards):
     """Memory estimate: the voice model dominates phases 4-5, the text the rest."""
-    size_mb = os.path.getsize(input.book) / 1_048_576
+    size_mb = book_size_mb(wildcards)
     base = 700 if {4, 5} & set(PHASES) else 250
     return int(base + 4 * size_mb)
 
 
-def book_runtime_min(wildcards, input):
+def book_runtime_min(wildcards):
     """Wall-time estimate for schedulers, generous: about 1 min per MB of book."""
-    size_mb = os.path.getsize(input.book) / 1_048_576
+    size_mb = book_size_mb(wildcards)
     return int(15 + 60 * size_mb) if {4, 5} & set(PHASES) else 10
 
 

@@ -1,0 +1,246 @@
+"""Phase 3: chapters of text -> normalised sentences -> chunks sized for the voice.
+
+Each chapter opens with a chunk announcing its title, then its paragraphs,
+each normalised for speech (normalize.py), split into sentences, and packed
+into chunks of at most ``settings.chunk_max_chars``. A chunk never spans a
+paragraph break, so phase 4 can put the paragraph pause exactly where the
+book has one, and never spans a chapter. The result is deterministic: phase 4
+caches audio by chunk text.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BookError, disk_full_error
+from .model import Chapter, Chunk, ExtractedBook, PhaseContext, from_dict, to_dict
+from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text
+from .settings import EngineSettings
+
+# Below this a chapter title or an ordinary clause no longer fits in one chunk.
+MIN_CHUNK_CHARS = 80
+
+# A sentence ends at . ! ? or an ellipsis, after any closing quotes or
+# brackets, where the next one starts with a capital (so '"Stop!" he said.'
+# stays one sentence).
+_SENTENCE_END = re.compile(r"(?P<stop>\.\.\.|[.!?]+)(?P<close>[\"')\]]*)\s+(?=[\"'(\[]*[A-Z0-9])")
+_LAST_TOKEN = re.compile(r"(\S+)$")
+_NEXT_WORD = re.compile(r"\s*[\"'(\[]*([\w']+)")
+# What normalize.py leaves with a period that is not a full stop: initials
+# ("A. Milne"), dotted acronyms ("U.S.", "M.D."), and a few rare abbreviations.
+_DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]|[A-HJ-Z]")
+# ("no." is left out: "He said no. Mary left." ends a sentence; "No. 5" is already "number five".)
+_UNEXPANDED_ABBREVIATIONS = frozenset({"ed", "eds", "al", "ibid", "op", "cit", "mss", "vol", "pp", "ca"})
+# Where a long sentence may be cut: after a clause mark or an ellipsis.
+_CLAUSE_BREAK = re.compile(r"(?:[,;:]|\.\.\.)(?=\s)")
+
+
+@dataclass
+class _Tally:
+    """Counts for the record, gathered while chunking."""
+
+    sentences: int = 0
+    paragraphs: int = 0
+    dropped_paragraphs: int = 0
+    repeated_headings: int = 0
+
+
+def split_sentences(text: str) -> list[str]:
+    """Normalised text -> sentences, not splitting at initials, acronyms or mid-sentence quotes."""
+    sentences = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.group("stop") == "." and not _is_full_stop(text, match):
+            continue
+        end = match.end("close")
+        sentence = text[start:end].strip()
+        if sentence:
+            sentences.append(sentence)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _is_full_stop(text: str, match: re.Match[str]) -> bool:
+    token = _LAST_TOKEN.search(text, 0, match.start())
+    word = token.group(1).lstrip("\"'([") if token else ""
+    if not (_DOTTED.fullmatch(word) or word.lower() in _UNEXPANDED_ABBREVIATIONS):
+        return True
+    following = _NEXT_WORD.match(text, match.end("close"))
+    return bool(following) and following.group(1) in SENTENCE_STARTERS
+
+
+def split_long_sentence(sentence: str, max_chars: int) -> list[str]:
+    """Cut a sentence longer than ``max_chars`` at its last clause mark before the limit, else at a space."""
+    pieces = []
+    rest = sentence.strip()
+    while len(rest) > max_chars:
+        window = rest[: max_chars + 1]
+        cut = 0
+        for mark in _CLAUSE_BREAK.finditer(window, max_chars // 4):
+            if mark.end() <= max_chars:
+                cut = mark.end()
+        if not cut:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = max_chars  # one unbroken run of letters: nothing better exists
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def pack_sentences(sentences: list[str], max_chars: int) -> list[str]:
+    """Whole sentences, greedily, into pieces of at most ``max_chars``."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in sentences:
+        for part in split_long_sentence(sentence, max_chars):
+            if current and len(current) + 1 + len(part) <= max_chars:
+                current = f"{current} {part}"
+            else:
+                if current:
+                    pieces.append(current)
+                current = part
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _without_repeated_heading(paragraphs: list[str], announcement: str) -> list[str]:
+    """Drop the first paragraphs when they only repeat the title ("CHAPTER IV", "THE RETURN")."""
+    title_key = _key(announcement)
+    skipped = 0
+    while skipped < min(2, len(paragraphs)) and title_key:
+        paragraph = paragraphs[skipped]
+        key = _key(normalize_heading(paragraph)) if len(paragraph) <= 120 else ""
+        if not key or not (title_key.startswith(key) or title_key.endswith(key)):
+            break
+        skipped += 1
+    return paragraphs[skipped:]
+
+
+def _chapter_pieces(chapter: Chapter, max_chars: int, tally: _Tally) -> list[tuple[str, bool]]:
+    """(text, ends a paragraph) for one chapter: the announced title, then its paragraphs."""
+    pieces: list[tuple[str, bool]] = []
+    announcement = normalize_heading(chapter.title)
+    if announcement:
+        tally.sentences += len(split_sentences(announcement))
+        parts = split_long_sentence(announcement, max_chars)
+        pieces += [(part, position == len(parts) - 1) for position, part in enumerate(parts)]
+    paragraphs = _without_repeated_heading(chapter.paragraphs, announcement)
+    tally.repeated_headings += len(chapter.paragraphs) - len(paragraphs)
+    for paragraph in paragraphs:
+        spoken = normalize_text(paragraph)
+        if not spoken:
+            tally.dropped_paragraphs += 1
+            continue
+        tally.paragraphs += 1
+        sentences = split_sentences(spoken)
+        tally.sentences += len(sentences)
+        parts = pack_sentences(sentences, max_chars)
+        pieces += [(part, position == len(parts) - 1) for position, part in enumerate(parts)]
+    return pieces
+
+
+def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings) -> list[Chunk]:
+    """Phase 3 entry point: every chapter of ``book`` as speakable chunks, in reading order."""
+    max_chars = settings.chunk_max_chars
+    if max_chars < MIN_CHUNK_CHARS:
+        raise BookError(
+            "failed",
+            f"engine setting chunk_max_chars is {max_chars}, too small for a sentence",
+            f"set chunk_max_chars to at least {MIN_CHUNK_CHARS} (the default is 500)",
+        )
+    tally = _Tally()
+    chunks: list[Chunk] = []
+    for chapter in book.chapters:
+        pieces = _chapter_pieces(chapter, max_chars, tally)
+        if not pieces:
+            ctx.log.warning("chapter %d (%r) has nothing to read aloud; skipped", chapter.index, chapter.title)
+            continue
+        title = clean_characters(chapter.title)
+        for position, (text, paragraph_end) in enumerate(pieces):
+            last = position == len(pieces) - 1
+            chunks.append(
+                Chunk(
+                    index=len(chunks),
+                    chapter=chapter.index,
+                    chapter_title=title,
+                    text=text,
+                    paragraph_end=paragraph_end or last,
+                    chapter_end=last,
+                )
+            )
+    if not chunks:
+        raise BookError(
+            "no_text_layer",
+            "has no text that can be read aloud (only symbols or empty chapters)",
+            "check that the book opens with readable text in a reader",
+        )
+    ctx.metrics.update(
+        {
+            "chunks": len(chunks),
+            "sentences": tally.sentences,
+            "characters": sum(len(chunk.text) for chunk in chunks),
+            "words": sum(len(chunk.text.split()) for chunk in chunks),
+            "chapters": len({chunk.chapter for chunk in chunks}),
+            "paragraphs": tally.paragraphs,
+            "dropped_paragraphs": tally.dropped_paragraphs,
+            "repeated_headings": tally.repeated_headings,
+            "longest_chunk": max(len(chunk.text) for chunk in chunks),
+        }
+    )
+    ctx.log.info(
+        "chunked %d chapters into %d chunks (%d sentences, %d characters)",
+        ctx.metrics["chapters"],
+        len(chunks),
+        tally.sentences,
+        ctx.metrics["characters"],
+    )
+    return chunks
+
+
+def write_chunks(chunks: list[Chunk], path: Path) -> None:
+    """Write chunks as JSON Lines, atomically: a reader sees the old file or the whole new one."""
+    text = "".join(json.dumps(to_dict(chunk), ensure_ascii=False) + "\n" for chunk in chunks)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise disk_full_error(error, path.name) from error
+        raise
+
+
+def read_chunks(path: Path) -> list[Chunk]:
+    """Read chunks written by ``write_chunks``; a damaged line names itself."""
+    chunks = []
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                chunks.append(from_dict(Chunk, json.loads(line)))
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{path.name} line {number} is not a chunk: {error}") from error
+    return chunks

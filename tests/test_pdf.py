@@ -1,0 +1,385 @@
+"""The PDF reader: phase 1 refusals and facts, phase 2 chapters and clean paragraphs.
+
+Real PDFs only: the corpus books, books written by audiobook.bookmaker, and
+small PDFs with one special feature each from tests/pdf_samples.py.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from fpdf import FPDF
+from PIL import Image
+
+from audiobook import pdf
+from audiobook.bookmaker import make_pdf
+from audiobook.errors import BookError
+from audiobook.model import ExtractedBook
+from audiobook.settings import EngineSettings
+
+sys.path.insert(0, str(Path(__file__).parent))
+import pdf_samples  # noqa: E402
+
+ROBIN = "pg_robin_hood_xelatex.pdf"
+GERMAN = "thoma_geotopo_de.pdf"
+ENCRYPTED = "encrypted_userpw_openpassword.pdf"
+SETTINGS = EngineSettings()
+
+
+def refusal(path: Path, settings: EngineSettings = SETTINGS) -> BookError:
+    with pytest.raises(BookError) as caught:
+        pdf.inspect(path, settings)
+    line = caught.value.line(path.name)
+    assert "\n" not in line and "Traceback" not in line and line.startswith(" ".join(path.name.split()) + ": ")
+    return caught.value
+
+
+def read(path: Path, work: Path, settings: EngineSettings = SETTINGS) -> ExtractedBook:
+    facts = pdf.inspect(path, settings)
+    return pdf.extract(path, facts, settings, work)
+
+
+def all_paragraphs(book: ExtractedBook) -> list[str]:
+    return [p for chapter in book.chapters for p in chapter.paragraphs]
+
+
+# ---------------------------------------------------------------- corpus: refusals
+
+
+@pytest.mark.parametrize("name", ["derived_robin_hood_truncated_60pct.pdf", "invalid_header_only.pdf", "derived_zero_byte.pdf"])
+def test_damaged_file_is_refused_as_corrupt(corpus: Path, name: str) -> None:
+    error = refusal(corpus / name)
+    assert error.kind == "corrupt" and error.exit_code == 12
+    assert "download or export the file again" in error.line(name)
+
+
+def test_password_protected_file_says_where_the_password_goes(corpus: Path) -> None:
+    error = refusal(corpus / ENCRYPTED)
+    assert error.kind == "encrypted"
+    line = error.line(ENCRYPTED)
+    assert "password-protected" in line and "engine.passwords" in line and "config.yaml" in line and ENCRYPTED in line
+
+
+def test_password_from_settings_opens_the_book(corpus: Path, tmp_path: Path) -> None:
+    settings = EngineSettings(passwords={ENCRYPTED: "openpassword"})
+    facts = pdf.inspect(corpus / ENCRYPTED, settings)
+    assert facts.encrypted and facts.pages == 1 and facts.language == "en-US"
+    book = pdf.extract(corpus / ENCRYPTED, facts, settings, tmp_path)
+    assert all_paragraphs(book)[0].startswith("Lorem ipsum dolor sit amet")
+
+
+def test_wrong_password_is_refused_with_its_own_message(corpus: Path) -> None:
+    error = refusal(corpus / ENCRYPTED, EngineSettings(passwords={ENCRYPTED: "not it"}))
+    assert error.kind == "encrypted" and "does not open it" in error.line(ENCRYPTED)
+
+
+def test_scan_without_text_layer_asks_for_ocr(corpus: Path) -> None:
+    error = refusal(corpus / "scanned_image_only_huck_finn_p22.pdf")
+    assert error.kind == "no_text_layer" and "ocrmypdf" in error.line("scan.pdf")
+
+
+def test_font_without_unicode_map_is_refused_as_garbled(corpus: Path) -> None:
+    error = refusal(corpus / "type3_font_no_tounicode.pdf")
+    assert error.kind == "garbled_text" and "glyph codes" in error.line("type3.pdf")
+
+
+def test_broken_flate_stream_is_read_and_noted(corpus: Path, tmp_path: Path) -> None:
+    path = corpus / "corrupted_zlib_stream.pdf"
+    facts = pdf.inspect(path, SETTINGS)
+    assert facts.damage and "bad checksum" in facts.damage[0]
+    text = " ".join(all_paragraphs(pdf.extract(path, facts, SETTINGS, tmp_path)))
+    assert "Beautiful is better than ugly." in text and "Namespaces are one honking great idea" in text
+
+
+# ---------------------------------------------------------------- corpus: Robin Hood
+
+
+_robin_read: dict[str, tuple[Path, ExtractedBook, float]] = {}
+
+
+@pytest.fixture
+def robin(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ExtractedBook, float]:
+    """Robin Hood read once for all the tests that look at it (phases 1 and 2, timed in CPU seconds)."""
+    if ROBIN not in _robin_read:
+        started = time.process_time()  # CPU time: other work on a shared machine does not count
+        book = read(corpus / ROBIN, tmp_path_factory.mktemp("robin"))
+        _robin_read[ROBIN] = (corpus / ROBIN, book, time.process_time() - started)
+    return _robin_read[ROBIN]
+
+
+def test_robin_hood_facts(corpus: Path) -> None:
+    facts = pdf.inspect(corpus / ROBIN, SETTINGS)
+    assert (facts.format, facts.pages, facts.title, facts.author) == ("pdf", 237, "Robin Hood", "J. Walker McSpadden")
+    assert facts.year == "2020" and facts.language is None and not facts.encrypted and facts.damage == []
+    assert facts.size_bytes == (corpus / ROBIN).stat().st_size
+
+
+def test_robin_hood_chapters_are_its_bookmarks(robin) -> None:
+    path, book, _ = robin
+    with pdfium.PdfDocument(path) as doc:
+        bookmarks = [mark.get_title() for mark in doc.get_toc()]
+    # Every bookmark is a chapter, the licence included: the outline is the
+    # book's own table of contents, and a listener can skip a chapter.
+    assert len(bookmarks) == 25 and bookmarks[-1] == "Project Gutenberg License"
+    assert [chapter.title for chapter in book.chapters] == bookmarks
+
+
+def test_robin_hood_has_no_running_lines_page_numbers_or_markers(robin) -> None:
+    _, book, _ = robin
+    titles = {chapter.title.lower() for chapter in book.chapters}
+    for paragraph in all_paragraphs(book):
+        assert "\ufffe" not in paragraph and "\ufffd" not in paragraph and "\r" not in paragraph
+        assert not re.fullmatch(r"\d+|[ivxlc]+", paragraph)
+        # Running heads are set in small caps, so they come out lower case: "18 robin hood", "how ... john 17".
+        assert not re.search(r"\b\d+ robin hood\b|\brobin hood \d+\b", paragraph)
+        lowered = paragraph.lower()
+        assert not any(f"{title} " in lowered and re.search(rf"{re.escape(title)} \d", paragraph) for title in titles)
+
+
+def test_robin_hood_text_is_clean_prose(robin) -> None:
+    _, book, _ = robin
+    first = book.chapters[0].paragraphs
+    assert first[0].startswith("List and hearken, gentlemen,")  # the heading lines are gone, the epigraph stays
+    text = " ".join(all_paragraphs(book))
+    assert "In the days of good King Harry the Second" in text  # the drop capital is joined to its word
+    for word in ("undergrowth", "already", "fellow", "underneath"):  # hyphenated at line ends in the PDF
+        assert re.search(rf"\b{word}\b", text)
+    assert "was Marian Fitzwalter" in text  # a space PDFium drops, restored from the glyph positions
+    lengths = [len(p.split()) for p in all_paragraphs(book)]
+    assert 1200 < len(lengths) < 2200 and max(lengths) < 400  # paragraphs, neither lines nor pages
+
+
+def test_robin_hood_cover_and_speed(robin) -> None:
+    _, book, seconds = robin
+    with Image.open(book.cover_path) as cover:
+        assert cover.format == "JPEG" and 1100 <= cover.height <= 1300
+    # About 1.6 s of this is PDFium itself loading 237 pages; the rest must stay small.
+    assert seconds < 3.5
+
+
+# ---------------------------------------------------------------- corpus: German lecture notes
+
+
+def test_german_maths_notes_pass_and_lose_their_running_heads(corpus: Path, tmp_path: Path) -> None:
+    facts = pdf.inspect(corpus / GERMAN, SETTINGS)
+    assert facts.pages == 117 and facts.title == "Geometrie und Topologie" and facts.damage == []
+    book = pdf.extract(corpus / GERMAN, facts, SETTINGS, tmp_path)
+    titles = [chapter.title for chapter in book.chapters]
+    assert titles[1:3] == ["1 Topologische Grundbegriffe", "2 Mannigfaltigkeiten und Simplizialkomplexe"]
+    assert titles[0] == "Front matter" and "Vorwort" in book.chapters[0].paragraphs
+    for paragraph in all_paragraphs(book):
+        # Running heads look like "18 1.6. WEGE UND KNOTEN" or "2 Inhaltsverzeichnis".
+        assert not re.search(r"\b\d+ \d\.\d\. [A-ZÄÖÜ]{3,}", paragraph), paragraph
+        assert "WEGE UND KNOTEN" not in paragraph and "\ufffe" not in paragraph
+    assert "Das Skript ist kostenlos über martin-thoma.com/geotopo verfügbar." in " ".join(book.chapters[0].paragraphs)
+
+
+# ---------------------------------------------------------------- books built by bookmaker
+
+
+def test_bookmaker_book_round_trips(tmp_path: Path) -> None:
+    draft = pdf_samples.draft_book(chapters=4, paragraphs=17)
+    book = read(make_pdf(draft, tmp_path / "green.pdf"), tmp_path / "work")
+    assert (book.title, book.author, book.language) == ("The Green Forest", "Ann Example", "en")
+    assert [c.title for c in book.chapters] == [c.title for c in draft.chapters]
+    for got, want in zip(book.chapters, draft.chapters):
+        assert got.paragraphs == want.paragraphs
+    assert any("outline" in note for note in book.notes) and any("running header" in note for note in book.notes)
+
+
+def test_bookmaker_book_keeps_every_word_across_many_pages(tmp_path: Path) -> None:
+    # Paragraphs separated only by space, with no indent, cannot always be told apart at a page
+    # break; the words must all be there, in order, and nearly all breaks found.
+    draft = pdf_samples.draft_book(chapters=3, paragraphs=70)
+    book = read(make_pdf(draft, tmp_path / "long.pdf"), tmp_path / "work")
+    for got, want in zip(book.chapters, draft.chapters):
+        assert " ".join(got.paragraphs) == " ".join(want.paragraphs)
+        assert len(want.paragraphs) - 3 <= len(got.paragraphs) <= len(want.paragraphs)
+
+
+def test_without_outline_chapters_come_from_headings(tmp_path: Path) -> None:
+    titles = ["Chapter 1. The River", "Chapter 2. The Mill", "Chapter 3. The Sea"]
+    draft = pdf_samples.draft_book(chapters=3, paragraphs=9, titles=titles)
+    book = read(make_pdf(draft, tmp_path / "plain.pdf", outline=False), tmp_path / "work")
+    assert [c.title for c in book.chapters] == titles
+    assert book.chapters[1].paragraphs == draft.chapters[1].paragraphs
+    assert "no usable outline: chapters found from headings" in book.notes
+
+
+def test_without_outline_or_headings_chapters_are_runs_of_pages(tmp_path: Path) -> None:
+    draft = pdf_samples.draft_book(chapters=2, paragraphs=60)
+    book = read(make_pdf(draft, tmp_path / "runs.pdf", outline=False), tmp_path / "work")
+    with pdfium.PdfDocument(tmp_path / "runs.pdf") as doc:
+        expected = -(-len(doc) // pdf.PAGES_PER_PART)
+    assert [c.title for c in book.chapters] == [f"Part {n}" for n in range(1, expected + 1)]
+    text = " ".join(all_paragraphs(book))
+    assert all(p in text for c in draft.chapters for p in c.paragraphs)
+    assert not re.search(r"\bthe green forest\b", text)  # the running head is gone (the prose is capitalised)
+
+
+def test_typeset_book_loses_headers_with_page_numbers(tmp_path: Path) -> None:
+    """Headers like "12 the green forest" and "the first chapter 13", bare numbers at the foot."""
+    draft = pdf_samples.draft_book(chapters=5, paragraphs=30)
+    path = pdf_samples.make_typeset_pdf(draft, tmp_path / "typeset.pdf")
+    with pdfium.PdfDocument(path) as doc:
+        raw = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert re.search(r"\d+ the green forest", raw) and re.search(r"the first chapter \d+", raw)  # they are there to remove
+    book = read(path, tmp_path / "work")
+    for got, want in zip(book.chapters, draft.chapters, strict=True):
+        assert (got.title, got.paragraphs) == (want.title, want.paragraphs)
+
+
+def test_typeset_book_without_outline_finds_chapter_labels(tmp_path: Path) -> None:
+    draft = pdf_samples.draft_book(chapters=3, paragraphs=12)
+    book = read(pdf_samples.make_typeset_pdf(draft, tmp_path / "typeset.pdf", outline=False), tmp_path / "work")
+    assert [c.title for c in book.chapters] == [
+        "Chapter I: The First Chapter",
+        "Chapter II: The Second Chapter",
+        "Chapter III: The Third Chapter",
+    ]
+    assert book.chapters[2].paragraphs == draft.chapters[2].paragraphs
+
+
+def test_single_top_bookmark_is_descended_into(tmp_path: Path) -> None:
+    draft = pdf_samples.draft_book(chapters=3, paragraphs=4)
+    doc = FPDF(format=(148, 210))
+    doc.set_font("Helvetica", "", 11)
+    doc.add_page()
+    doc.start_section(draft.title, level=0)
+    for chapter in draft.chapters:
+        doc.add_page()
+        doc.start_section(chapter.title, level=1)
+        for paragraph in chapter.paragraphs:
+            doc.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+            doc.ln(4)
+    doc.output(str(tmp_path / "nested.pdf"))
+    book = read(tmp_path / "nested.pdf", tmp_path / "work")
+    assert [c.title for c in book.chapters] == [c.title for c in draft.chapters]
+    assert book.chapters[0].paragraphs == draft.chapters[0].paragraphs
+
+
+# ---------------------------------------------------------------- special PDFs
+
+
+def test_hyphenated_line_ends_are_joined(tmp_path: Path) -> None:
+    lines = [
+        "This is a sen-",
+        "tence that contin-",
+        "ues here with a Schwarz-",
+        "Weiss word.",
+        "",
+        "Another para-",
+        "graph ends here.",
+    ]
+    book = read(pdf_samples.make_lines_pdf(tmp_path / "hyphens.pdf", lines), tmp_path / "work")
+    assert all_paragraphs(book) == [
+        "This is a sentence that continues here with a Schwarz-Weiss word.",
+        "Another paragraph ends here.",
+    ]
+
+
+def test_ligatures_become_letters(tmp_path: Path) -> None:
+    font = pdf_samples.unicode_font()
+    if font is None:
+        pytest.skip("no TrueType font with ligature glyphs on this machine")
+    path = pdf_samples.make_lines_pdf(
+        tmp_path / "ligatures.pdf", ["The \ufb01rst \ufb02ower was o\ufb00ered \ufb03 and \ufb04."], font=font
+    )
+    text = " ".join(all_paragraphs(read(path, tmp_path / "work")))
+    assert text == "The first flower was offered ffi and ffl."
+
+
+def test_clean_text_folds_and_drops_what_cannot_be_spoken() -> None:
+    raw = "The \ufb01rst o\ufb00er: un\ufffedercuts, Schwarz\ufffeWei\u00df, x\u00b2 \u00bd\x04\uf8f4 long \u017fea\u00a0now\r\nend\ufffd"
+    assert pdf.clean_text(raw) == "The first offer: undercuts, Schwarz-Weiß, x² ½ long sea now end"
+
+
+def test_gutenberg_header_and_licence_are_dropped(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(1, 5), pdf_samples.prose(2, 4)]
+    book = read(pdf_samples.make_gutenberg_pdf(tmp_path / "pg.pdf", story), tmp_path / "work")
+    assert all_paragraphs(book) == story
+    assert any("START/END markers" in note for note in book.notes)
+
+
+def test_encrypted_pdf_with_empty_user_password_opens(tmp_path: Path) -> None:
+    path = pdf_samples.make_encrypted_pdf(tmp_path / "owner-only.pdf", user_password="")
+    facts = pdf.inspect(path, SETTINGS)
+    assert facts.encrypted and facts.damage == []
+    assert "A locked story about the forest." in " ".join(all_paragraphs(pdf.extract(path, facts, SETTINGS, tmp_path)))
+
+
+def test_encrypted_pdf_opens_with_the_password_for_its_file_name(tmp_path: Path) -> None:
+    path = pdf_samples.make_encrypted_pdf(tmp_path / "locked book.pdf", user_password="s3cret")
+    assert refusal(path).kind == "encrypted"
+    assert refusal(path, EngineSettings(passwords={"other.pdf": "s3cret"})).kind == "encrypted"
+    settings = EngineSettings(passwords={"locked book.pdf": "s3cret"})
+    assert pdf.inspect(path, settings).encrypted
+    assert "A locked story about the forest." in " ".join(all_paragraphs(read(path, tmp_path / "work", settings)))
+
+
+def test_damaged_stream_in_a_built_pdf_is_noted(tmp_path: Path) -> None:
+    path = pdf_samples.make_lines_pdf(tmp_path / "good.pdf", ["A line of text that will be damaged."])
+    assert pdf.find_stream_damage(path) == []
+    data = bytearray(path.read_bytes())
+    start = data.index(b"stream\n", data.index(b"/FlateDecode")) + len(b"stream\n")
+    end = data.index(b"endstream", start)
+    data[end - 3] ^= 0xFF  # inside the Adler-32 checksum at the end of the zlib data
+    (tmp_path / "bad.pdf").write_bytes(bytes(data))
+    notes = pdf.find_stream_damage(tmp_path / "bad.pdf")
+    assert len(notes) == 1 and "bad checksum" in notes[0]
+
+
+def test_text_quality_tells_words_from_glyph_codes() -> None:
+    maths = "Sei (X, d) ein metrischer Raum und Br(x) := { y ∈ X | d(x, y) < r } für x ∈ X, r ∈ R+ ist Basis. " * 5
+    english = "Robin Hood and his merry men rode through Sherwood Forest in the early morning. " * 5
+    assert not pdf.text_quality(maths).garbled and not pdf.text_quality(english).garbled
+    assert pdf.text_quality("\x19\x12\x03\x07 \x05\x11").garbled  # unmapped glyphs come out as control codes
+    assert pdf.text_quality("\ue001\ue002\ue003 \ue004\ue005 " * 10).garbled  # private-use glyphs
+    soup = "Qxzp Brtkl Mnbvc Ghjkl Wrtzp Sdfgh Plmnk Trvbx " * 4
+    assert pdf.text_quality(soup).garbled  # letters, but no words
+
+
+def test_cover_is_a_rendering_of_page_one(tmp_path: Path) -> None:
+    draft = pdf_samples.draft_book(chapters=1, paragraphs=3)
+    book = read(make_pdf(draft, tmp_path / "cover.pdf"), tmp_path / "work")
+    assert book.cover_path == str(tmp_path / "work" / "cover.jpg")
+    with Image.open(book.cover_path) as cover:
+        assert cover.height == pytest.approx(pdf.COVER_HEIGHT_PX, abs=2) and cover.width < cover.height
+
+
+def test_short_front_matter_is_dropped_and_a_preface_is_kept(tmp_path: Path) -> None:
+    preface = [pdf_samples.prose(5, 12), pdf_samples.prose(6, 10)]
+    draft = pdf_samples.draft_book(chapters=2, paragraphs=3)
+    doc = FPDF(format=(148, 210))
+    doc.set_font("Helvetica", "", 11)
+    doc.add_page()
+    for paragraph in preface:
+        doc.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+        doc.ln(4)
+    for chapter in draft.chapters:
+        doc.add_page()
+        doc.start_section(chapter.title)
+        doc.multi_cell(0, 6, " ".join(chapter.paragraphs), new_x="LMARGIN", new_y="NEXT")
+    doc.output(str(tmp_path / "preface.pdf"))
+    book = read(tmp_path / "preface.pdf", tmp_path / "work")
+    assert book.chapters[0].title == "Front matter" and book.chapters[0].paragraphs == preface
+    assert [c.title for c in book.chapters[1:]] == [c.title for c in draft.chapters]
+
+
+def test_book_error_lines_are_single_lines_for_odd_file_names(tmp_path: Path) -> None:
+    path = tmp_path / "a b;$(x)\nname.pdf"
+    path.write_bytes(b"%PDF-1.4\n% nothing else\n")
+    error = refusal(path)
+    assert error.kind == "corrupt" and "\n" not in error.line(path.name)
+
+
+def test_draft_book_helper_makes_multi_page_chapters(tmp_path: Path) -> None:
+    # Guards the tests above: page-crossing paragraphs need chapters longer than a page.
+    draft = pdf_samples.draft_book(chapters=2, paragraphs=30)
+    with pdfium.PdfDocument(make_pdf(draft, tmp_path / "pages.pdf")) as doc:
+        assert len(doc) >= 6
