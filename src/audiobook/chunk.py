@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BookError, disk_full_error
+from .fileio import atomic_writer
 from .model import Chapter, Chunk, ExtractedBook, PhaseContext, from_dict, to_dict
 from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text
 from .settings import EngineSettings
@@ -216,17 +215,11 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
 
 def write_chunks(chunks: list[Chunk], path: Path) -> None:
     """Write chunks as JSON Lines, atomically: a reader sees the old file or the whole new one."""
-    text = "".join(json.dumps(to_dict(chunk), ensure_ascii=False) + "\n" for chunk in chunks)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        with atomic_writer(path) as stream:
+            for chunk in chunks:
+                stream.write(json.dumps(to_dict(chunk), ensure_ascii=False) + "\n")
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise disk_full_error(error, path.name) from error
         raise
