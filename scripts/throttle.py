@@ -19,6 +19,9 @@ import time
 import psutil
 
 SAMPLE_S = 0.5  # psutil measures CPU over this window
+# Inside a cluster job the scheduler has already given the book its CPUs, and
+# the node's load belongs to other people's jobs: waiting on it helps no one.
+SCHEDULER_JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
 
 
 def stamp() -> str:
@@ -62,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given after --")
-    wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log)
+    scheduler_job = next((name for name in SCHEDULER_JOB_VARIABLES if os.environ.get(name)), None)
+    if scheduler_job is None:
+        wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log)
     log_line(args.batch_log, "START", args.book_id)
     try:
         os.execvp(command[0], command)
