@@ -35,7 +35,9 @@ rule audiobook:
         "../environment.yml"
     shell:
         # The record is copied to the log folder whatever the exit status,
-        # and the orchestrator's status is the job's status.
+        # and the orchestrator's status is the job's status. With no record
+        # (a crash, the out-of-memory killer), the log's last line says so;
+        # 127 means the throttle could not start it and has said why.
         """
         set +e
         {params.python:q} {params.throttle:q} \
@@ -49,6 +51,12 @@ rule audiobook:
             --log-level {params.log_level} {params.resume} \
             > {log.orchestrator:q} 2>&1
         status=$?
-        if [ -f {output.record:q} ]; then cp -f {output.record:q} {log.record:q}; else rm -f {log.record:q}; fi
+        if [ -f {output.record:q} ]; then
+            cp -f {output.record:q} {log.record:q}
+        else
+            rm -f {log.record:q}
+            if [ $status -gt 128 ]; then how="was killed by signal $((status - 128))"; else how="exited with status $status"; fi
+            [ $status -eq 127 ] || echo "the orchestrator $how without writing a record; run again, and if it happens again report it with this book's log" >> {log.orchestrator:q}
+        fi
         exit $status
         """

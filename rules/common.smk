@@ -7,12 +7,17 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import sys
+import time
 from pathlib import Path
+
+import psutil
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from audiobook.aggregate import RUN_MARKER
 from audiobook.discover import discover
 from audiobook.ids import ID_PATTERN
 
@@ -59,6 +64,80 @@ coerce_config(config)
 check_config(config)
 
 RESULTS = config["results_dir"].rstrip("/")
+
+
+# Snakemake options that only look at the folder: they may run beside a batch.
+LOOK_ONLY_OPTIONS = {
+    "--unlock", "--lint", "--report", "--summary", "-S", "--detailed-summary", "-D",
+    "--list-rules", "--list", "-l", "--list-target-rules", "--lt", "--dag", "--rulegraph",
+    "--filegraph", "--d3dag", "--list-changes", "--lc", "--print-compilation",
+}  # fmt: skip
+
+
+def last_run():
+    """What the last real run here wrote when it started (aggregate.start_batch), or None."""
+    try:
+        run = json.loads(Path(RESULTS, RUN_MARKER).read_text(encoding="utf-8"))
+        return run if {"pid", "host", "started_at"} <= run.keys() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def still_running(run):
+    """True or False, or None when the run is on another host and cannot be seen from here."""
+    if run["host"] != socket.gethostname():
+        return None
+    try:
+        # A process started after the marker only reuses the pid: not the run.
+        return psutil.Process(run["pid"]).create_time() <= run["started_at"] + 1
+    except psutil.Error:
+        return False
+
+
+def remove_stale_locks(run, described):
+    """Snakemake's locks left by a killed run, which would refuse every later run."""
+    locks = list(Path(".snakemake", "locks").glob("*.lock"))
+    # A run locks just before it writes its marker, so a lock newer than the
+    # marker belongs to a run starting right now: never touch that.
+    if not locks or any(lock.stat().st_mtime > run["started_at"] for lock in locks):
+        return
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    print(
+        f"removed the lock left by the run that was stopped ({described})",
+        file=sys.stderr,
+    )
+
+
+def guard_the_folder():
+    """One batch at a time in a folder, and nothing to do by hand after a killed one.
+
+    Only the snakemake command a person starts checks this: cluster jobs and
+    job subprocesses parse the workflow too while their run goes on, and dry
+    runs and other look-only commands may run beside a batch.
+    """
+    run = last_run()
+    if run is None or not workflow.is_main_process:
+        return
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["started_at"]))
+    described = f"snakemake pid {run['pid']} on {run['host']}, started {started}"
+    alive = still_running(run)
+    if alive is False:
+        remove_stale_locks(run, described)
+    looks_only = workflow.output_settings.dryrun or LOOK_ONLY_OPTIONS & {
+        arg.split("=", 1)[0] for arg in sys.argv[1:]
+    }
+    if alive and not looks_only:
+        print(
+            f"another run is making this batch ({described}); "
+            "let it finish or stop it with Ctrl+C, then run again",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+
+
+guard_the_folder()
+
 PHASES = sorted(set(config["phases_to_run"]))
 ENGINE = config.get("engine") or {}
 BOOKS, SKIPPED = discover(
@@ -80,12 +159,24 @@ def book_path(wildcards):
 def book_input(wildcards):
     """The book file as the job's input, so a changed book is made again.
 
-    Snakemake reads braces in an input path as a wildcard, with no escape, so
-    a name like '{x}.pdf' is left out of the DAG's inputs (the orchestrator's
-    checkpoints still notice a changed file by its hash).
+    Snakemake reads braces in an input path as a wildcard, with no escape, and
+    writes input paths one per line into UTF-8 lock files, so a name with
+    braces, a line break or bytes that are not UTF-8 is left out of the DAG's
+    inputs (the orchestrator's checkpoints still notice a changed file by its hash).
     """
     path = BOOK_PATHS[wildcards.book]
-    return [] if "{" in path or "}" in path else path
+    return path if snakemake_safe_path(path) else []
+
+
+def snakemake_safe_path(path):
+    """Whether Snakemake can hold this path as a plain file name."""
+    if "{" in path or "}" in path or "\n" in path or "\r" in path:
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate-escaped byte of a non-UTF-8 name
+        return False
+    return True
 
 
 def audiobook_extension():
@@ -128,4 +219,14 @@ def book_runtime_min(wildcards):
 
 
 def all_records():
-    return [f"{RESULTS}/{book.id}/book.json" for book in BOOKS]
+    """Every book's outputs: its record, and its audiobook when phase 5 runs.
+
+    Snakemake remakes a job only for outputs someone asks for, so the
+    audiobook is asked for too: a run that adds phase 5 then makes the
+    audiobooks of books whose records are already there.
+    """
+    return [
+        output.replace("{book}", book.id)
+        for book in BOOKS
+        for output in book_outputs().values()
+    ]

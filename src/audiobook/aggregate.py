@@ -11,12 +11,15 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .discover import printable
 from .fileio import atomic_writer, read_json, write_json
 from .record import metric
 
@@ -47,6 +50,11 @@ class BatchPaths:
         return self.results_dir / "logs" / f"{book_id}.log"
 
 
+def one_line(name: str) -> str:
+    """A file name for line-based reports (CSV, the batch log): control characters shown as escapes."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda found: repr(found.group())[1:-1], name)
+
+
 def stamp(when: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
 
@@ -60,11 +68,16 @@ def append_log(batch_log: Path, lines: Iterable[str]) -> None:
 
 
 def start_batch(results_dir: str, batch_log: str, book_ids: list[str], skipped: Iterable[Any]) -> None:
-    """Called when a real run starts: remember when, and say what was found."""
+    """Called when a real run starts: remember when and which process, and say what was found.
+
+    The pid and host let the next run tell a run still going (refused) from
+    one that was killed (its stale lock is removed): see rules/common.smk.
+    """
     results = Path(results_dir)
-    write_json(results / RUN_MARKER, {"started_at": time.time(), "books": len(book_ids)})
+    marker = {"started_at": time.time(), "books": len(book_ids), "pid": os.getpid(), "host": socket.gethostname()}
+    write_json(results / RUN_MARKER, marker)
     lines = [f"[{stamp()}] [INFO] Found {len(book_ids)} files to process"]
-    lines += [f"[{stamp()}] [WARNING] {entry.name}: {entry.reason}" for entry in skipped]
+    lines += [f"[{stamp()}] [WARNING] {one_line(printable(entry.name))}: {entry.reason}" for entry in skipped]
     append_log(Path(batch_log), lines)
 
 
@@ -78,6 +91,8 @@ def load_record(paths: BatchPaths, book_id: str) -> tuple[dict[str, Any] | None,
     for path in (paths.record(book_id), paths.failed_record(book_id)):
         if not path.exists():
             continue
+        if path == paths.failed_record(book_id) and path.stat().st_size == 0:
+            continue  # no record was written: Snakemake leaves an empty file for every missing log
         try:
             record = read_json(path)
             if not isinstance(record, dict) or "status" not in record:
@@ -96,7 +111,10 @@ def _tail_reason(paths: BatchPaths, book_id: str) -> str | None:
         lines = [line.strip() for line in paths.book_log(book_id).read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
         return None
-    return lines[-1][:500] if lines else None
+    if not lines:
+        return None
+    # "[2026-11-29 09:40:03] [FAIL] <id>: why" -> "why": the entry names the book already.
+    return re.sub(rf"^\[[^\]]*\] \[[A-Z]+\] (?:{re.escape(book_id)}: )?", "", lines[-1])[:500]
 
 
 def collect(paths: BatchPaths, books: list[list[str]], started_at: float | None) -> list[dict[str, Any]]:
@@ -104,11 +122,11 @@ def collect(paths: BatchPaths, books: list[list[str]], started_at: float | None)
     entries = []
     for book_id, name, source in books:
         record, problem = load_record(paths, book_id)
-        entry: dict[str, Any] = {"id": book_id, "name": name, "source": source, "record": record}
+        entry: dict[str, Any] = {"id": book_id, "name": printable(name), "source": printable(source), "record": record}
         if record is None:
             reason = problem or _tail_reason(paths, book_id)
             entry["status"] = "failed" if reason else "pending"
-            entry["error"] = f"{name}: {reason}" if reason and problem is None else reason
+            entry["error"] = f"{entry['name']}: {reason}" if reason and problem is None else reason
         else:
             entry["status"] = record.get("status", "failed")
             entry["error"] = record.get("error")
@@ -136,7 +154,8 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
             if record is None:
                 continue
             phase_record = record.get("phases", {}).get(str(phase))
-            if phase_record and phase_record.get("status") not in (None, "skipped"):
+            # Only phases that ran (or were reused): not those skipped or never reached.
+            if phase_record and phase_record.get("status") in ("success", "failed"):
                 files[entry["id"]] = phase_record
         statuses = [f["status"] for f in files.values()] if phase in phases else []
         pipeline[f"phase{phase}"] = {"status": _phase_status(statuses), "files": files}
@@ -182,7 +201,7 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
             "pending_files": counts["pending"],
             # Finished in an earlier run and kept as they were (counted in successful_files too).
             "skipped_files": sum(1 for e in entries if e["status"] == "success" and not e["fresh"]),
-            "refused_inputs": [{"name": name, "reason": reason} for name, reason in skipped_inputs],
+            "refused_inputs": [{"name": printable(name), "reason": reason} for name, reason in skipped_inputs],
             "duration": round(wall, 3),
             # Book processes' CPU time over the run's wall time on all cores.
             "avg_cpu": round(100.0 * cpu_seconds / (wall * (os.cpu_count() or 1)), 1) if wall > 0 else 0.0,
@@ -213,7 +232,7 @@ def report_frame(entries: list[dict[str, Any]]):
         rows.append(
             {
                 "id": entry["id"],
-                "file": entry["name"],
+                "file": one_line(entry["name"]),
                 "status": entry["status"],
                 "phases_completed": " ".join(str(p) for p in record.get("phases_completed", [])),
                 "duration_s": record.get("duration"),
@@ -233,32 +252,12 @@ def report_frame(entries: list[dict[str, Any]]):
 
 
 def write_reports(frame, summary: dict[str, Any], paths: BatchPaths) -> None:
+    """report.csv here; the plots, report.html and metrics.prom in audiobook.report."""
+    from .report import write_all
+
     with atomic_writer(paths.report_csv) as handle:
         frame.to_csv(handle, index=False)
-    table = frame.to_html(index=False, na_rep="", escape=True, classes="books", border=0)
-    facts = "".join(
-        f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(summary[key]))}</td></tr>"
-        for label, key in (
-            ("Total Files", "total_files"), ("Successful", "successful_files"), ("Partial", "partial_files"),
-            ("Failed", "failed_files"), ("Duration (s)", "duration"), ("Avg CPU (%)", "avg_cpu"), ("Status", "status"),
-        )
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Audiobook batch report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; margin-bottom: 2em; }}
-th, td {{ padding: .3em .7em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
-table.books td:last-child {{ max-width: 40em; }}
-</style></head><body>
-<h1>Audiobook batch report</h1>
-<p>Written {html.escape(stamp())}.</p>
-<table class="summary">{facts}</table>
-{table}
-</body></html>
-"""
-    with atomic_writer(paths.report_html) as handle:
-        handle.write(page)
+    write_all(frame, summary, paths.results_dir)
 
 
 def batch_log_lines(entries: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from . import __version__
+from .discover import printable
 from .errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, EXIT_USAGE, BookError, is_retryable
 from .fileio import read_json, sha256_file, write_json
 from .ids import book_id
@@ -195,9 +196,11 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
             record.duration = time.monotonic() - started
             raise
     record.duration = time.monotonic() - started
-    record.status, record.metrics = "success", ctx.metrics
+    # A title taken from a file name that is not UTF-8 must not stop a checkpoint or the record.
+    result, metrics = printable(result), printable(ctx.metrics)
+    record.status, record.metrics = "success", metrics
     run.results[phase], run.keys[phase] = result, key
-    write_json(run.checkpoint_path(phase), {"key": key, "result": result, "metrics": ctx.metrics})
+    write_json(run.checkpoint_path(phase), {"key": key, "result": result, "metrics": metrics})
     record.output = str(run.checkpoint_path(phase))
     log.info("phase %d (%s): done in %.1fs", phase, PHASE_NAMES[phase], record.duration)
 
@@ -270,7 +273,8 @@ def process_book(run: BookRun, phases: list[int], record_path: Path) -> BookReco
     usage_self, usage_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     record.cpu_seconds = round(sum(u.ru_utime + u.ru_stime for u in (usage_self, usage_children)), 3)
     record.peak_rss_mb = round(max(usage_self.ru_maxrss, usage_children.ru_maxrss) / 1024, 1)
-    record.save(record_path)
+    # Every name in it as UTF-8 text, so the record is written whatever the book is called.
+    write_json(record_path, printable(record.to_dict()))
     _write_progress(run, current, record.status)
     return record
 
