@@ -24,8 +24,8 @@ include: "rules/export.smk"
 # onerror, the aggregate's outputs exist, and only this makes the next run
 # retry the failed books.
 rule all:
+    default_target: True
     input:
         rules.aggregate.output,
         all_records(),
         EXPORT_TARGETS,
-    default_target: True

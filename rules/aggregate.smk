@@ -31,15 +31,16 @@ rule aggregate:
         metrics=f"{RESULTS}/metrics.prom",
     log:
         f"{RESULTS}/logs/aggregate.log",
+    conda:
+        "../environment.yml"
     params:
         books=[[book.id, book.name, book.path] for book in BOOKS],
         skipped=[[entry.name, entry.reason] for entry in SKIPPED],
-        results_dir=RESULTS,
+        # The folder of the report, from the output, so it holds wherever outputs are staged.
+        results_dir=lambda wildcards, output: os.path.dirname(output.csv),
         phases=PHASES,
         batch_log=config["log_file"],
         loudness_target=ENGINE.get("loudness_lufs", -19.0),
-    conda:
-        "../environment.yml"
     script:
         "../scripts/aggregate.py"
 

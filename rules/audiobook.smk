@@ -13,6 +13,12 @@ rule audiobook:
         record=f"{RESULTS}/logs/{{book}}.record.json",
     benchmark:
         f"{RESULTS}/benchmarks/{{book}}.tsv"
+    conda:
+        "../environment.yml"
+    threads: config.get("threads_per_book", 1)
+    resources:
+        mem_mb=book_mem_mb,
+        runtime=book_runtime_min,
     params:
         book=book_path,
         python=sys.executable,
@@ -27,12 +33,6 @@ rule audiobook:
         throttle_delay=config["throttle_delay"],
         throttle_max_wait=config["throttle_max_wait"],
         out_dir=lambda wildcards: f"{RESULTS}/{wildcards.book}",
-    threads: config.get("threads_per_book", 1)
-    resources:
-        mem_mb=book_mem_mb,
-        runtime=book_runtime_min,
-    conda:
-        "../environment.yml"
     shell:
         # The record is copied to the log folder whatever the exit status,
         # and the orchestrator's status is the job's status. With no record
@@ -49,14 +49,14 @@ rule audiobook:
             --output-dir {params.out_dir:q} --book-id {wildcards.book:q} \
             --threads {threads} --settings-json {params.settings:q} \
             --log-level {params.log_level} {params.resume} \
-            > {log.orchestrator:q} 2>&1
+            >{log.orchestrator:q} 2>&1
         status=$?
         if [ -f {output.record:q} ]; then
             cp -f {output.record:q} {log.record:q}
         else
             rm -f {log.record:q}
             if [ $status -gt 128 ]; then how="was killed by signal $((status - 128))"; else how="exited with status $status"; fi
-            [ $status -eq 127 ] || echo "the orchestrator $how without writing a record; run again, and if it happens again report it with this book's log" >> {log.orchestrator:q}
+            [ $status -eq 127 ] || echo "the orchestrator $how without writing a record; run again, and if it happens again report it with this book's log" >>{log.orchestrator:q}
         fi
         exit $status
         """

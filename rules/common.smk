@@ -21,7 +21,6 @@ from audiobook.aggregate import RUN_MARKER
 from audiobook.discover import discover
 from audiobook.ids import ID_PATTERN
 
-
 min_version("9.0")
 
 
@@ -48,7 +47,11 @@ def check_config(config):
     except WorkflowError as error:
         lines = str(error).splitlines()
         problem = next(
-            (l.split(":", 1)[1].strip() for l in lines if l.startswith("ValidationError:")),
+            (
+                l.split(":", 1)[1].strip()
+                for l in lines
+                if l.startswith("ValidationError:")
+            ),
             lines[0],
         )
         where = next((l for l in lines if l.startswith("On instance")), "")

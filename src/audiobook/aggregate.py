@@ -8,7 +8,6 @@ call ``aggregate()`` with the same arguments.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
