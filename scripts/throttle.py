@@ -3,8 +3,9 @@
     throttle.py --book-id ID --batch-log batch.log --cpu-threshold 85 --delay 1 --max-wait 300 -- CMD ARGS...
 
 Snakemake already bounds how many books run (--cores, resources); this adds
-a check of the whole machine's CPU, which Snakemake cannot see (other users,
-other programs), before a heavy book starts. The wait is bounded, so a machine
+a check of the CPU used by everything else on the machine (other users, other
+programs), which Snakemake cannot see, before a heavy book starts. The batch's
+own books are left out of that count: they fill the cores by design. The wait is bounded, so a machine
 that stays busy delays books but never stalls the batch. The command is
 exec'd, not spawned, so signals and the exit status reach Snakemake unchanged.
 """
@@ -38,18 +39,67 @@ def log_line(batch_log: str | None, level: str, message: str) -> None:
             handle.write(line)
 
 
+def batch_root() -> psutil.Process | None:
+    """The snakemake process that launched this book, if any."""
+    try:
+        for parent in psutil.Process().parents():
+            if any("snakemake" in os.path.basename(part) for part in parent.cmdline()[:2]):
+                return parent
+    except psutil.Error:
+        pass
+    return None
+
+
+def batch_cpu_seconds(root: psutil.Process | None) -> float:
+    """CPU time of the batch so far: the snakemake process, its jobs, and the jobs it reaped."""
+    if root is None:
+        return 0.0
+    total = 0.0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def busy_besides_batch(root: psutil.Process | None) -> float:
+    """Percent of all cores busy with work other than this batch, over SAMPLE_S.
+
+    The batch's own books keep the cores busy by design (Snakemake gives them
+    --cores); counting them would make every book wait for the others.
+    """
+    def snapshot() -> tuple[float, float, float]:
+        cpu = psutil.cpu_times()
+        busy = sum(cpu) - cpu.idle - getattr(cpu, "iowait", 0.0)
+        return time.monotonic(), busy, batch_cpu_seconds(root)
+
+    start = snapshot()
+    time.sleep(SAMPLE_S)
+    end = snapshot()
+    capacity = (end[0] - start[0]) * (psutil.cpu_count() or 1)
+    other = (end[1] - start[1]) - (end[2] - start[2])
+    return max(0.0, min(100.0, 100.0 * other / capacity)) if capacity > 0 else 0.0
+
+
 def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str | None) -> float:
-    """Wait while system CPU is above ``threshold``; return the seconds waited."""
+    """Wait while other work keeps the CPU above ``threshold``; return the seconds waited."""
     waited = 0.0
     if threshold >= 100 or max_wait <= 0:
         return waited  # the throttle is off: do not spend a sample on it
-    cpu = psutil.cpu_percent(interval=SAMPLE_S)
+    root = batch_root()
+    cpu = busy_besides_batch(root)
     while cpu > threshold and waited < max_wait:
         pause = min(delay, max_wait - waited)
         log_line(batch_log, "WARNING", f"CPU {cpu:.1f}% > {threshold:g}%; throttling for {pause:.1f}s")
         time.sleep(pause)
         waited += pause + SAMPLE_S
-        cpu = psutil.cpu_percent(interval=SAMPLE_S)
+        cpu = busy_besides_batch(root)
     if cpu > threshold:
         log_line(batch_log, "WARNING", f"CPU still {cpu:.1f}% after {waited:.0f}s; starting anyway")
     return waited
