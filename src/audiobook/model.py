@@ -25,7 +25,9 @@ class BookFacts:
     spine_items: int | None = None  # EPUB spine length
     title: str | None = None
     author: str | None = None
-    language: str | None = None  # BCP 47 tag as the book declares it, e.g. "en-GB"
+    language: str | None = None  # BCP 47 tag the book is read in: the declared one unless the text contradicts it
+    language_declared: str | None = None  # as the book's metadata declares it, e.g. "en-GB"
+    language_detected: str | None = None  # ISO 639-1 code detected from a sample of the text
     year: str | None = None
     encrypted: bool = False  # opened only thanks to a (possibly empty) password
     has_text_layer: bool = True
@@ -52,6 +54,8 @@ class ExtractedBook:
     chapters: list[Chapter]
     cover_path: str | None = None  # image saved by phase 2 in the work folder, if any
     notes: list[str] = field(default_factory=list)  # e.g. "outline missing: chapters by page"
+    # Sections left out of the reading (sections.SkippedSection as dicts: title, kind, words, reason).
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

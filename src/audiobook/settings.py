@@ -13,6 +13,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .sections import DEFAULT_SKIP, KINDS
+
 DEFAULT_VOICE = "en_US-joe-medium"
 
 
@@ -24,10 +26,16 @@ class EngineSettings:
     passwords: dict[str, str] = field(default_factory=dict)
     # Phase 2: footnotes and endnotes are skipped unless asked for.
     read_notes: bool = False
+    # Phase 2: code listings become a short spoken cue unless asked for.
+    read_code: bool = False
+    # Phase 2: kinds of non-narrative sections left out (sections.KINDS); [] reads everything.
+    skip: tuple[str, ...] = DEFAULT_SKIP
     # Phase 3: longest chunk handed to the voice at once, in characters.
     chunk_max_chars: int = 500
     # Phase 4: a Piper voice by name (installed voice package) or a path to its .onnx file.
     voice: str = DEFAULT_VOICE
+    # Phase 1/4: a voice per language (primary subtag, e.g. "de"), by name or .onnx path; `voice` serves the rest.
+    voices: dict[str, str] = field(default_factory=dict)
     # Larger is slower; 1.0 is the voice's own pace (about 200 words a minute for joe).
     length_scale: float = 1.25
     sentence_pause_s: float = 0.35
@@ -50,6 +58,11 @@ class EngineSettings:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown engine setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "skip" in data:
+            data["skip"] = tuple(data["skip"] or ())
+            bad = sorted(set(data["skip"]) - set(KINDS))
+            if bad:
+                raise ValueError(f"unknown engine.skip kind(s): {', '.join(bad)}; known: {', '.join(KINDS)}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,10 +75,10 @@ class EngineSettings:
 # Which settings each phase's output depends on; a checkpoint is reused only
 # when these (and the phase's input) are unchanged.
 PHASE_SETTINGS: dict[int, tuple[str, ...]] = {
-    1: ("max_book_mb", "passwords"),
-    2: ("read_notes",),
+    1: ("max_book_mb", "passwords", "voice", "voices", "read_any_language"),
+    2: ("read_notes", "read_code", "skip"),
     3: ("chunk_max_chars",),
-    4: ("voice", "length_scale", "sentence_pause_s", "paragraph_pause_s", "chapter_pause_s", "read_any_language"),
+    4: ("voice", "voices", "length_scale", "sentence_pause_s", "paragraph_pause_s", "chapter_pause_s", "read_any_language"),
     5: ("output_format", "mp3_per_chapter", "bitrate_kbps", "loudness_lufs", "true_peak_db", "room_tone_s"),
 }
 

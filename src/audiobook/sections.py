@@ -1,0 +1,103 @@
+"""Which parts of a book a narrator reads, and which are left out (phase 2).
+
+Both readers (PDF and EPUB) cut a book into sections (chapters, or the pages
+before the first chapter) and ask this module what kind of section each one
+is. Contents, indexes, lists of figures, copyright pages, advertisements,
+licences, bibliographies and notes are not read unless the user turns their
+kind back on; every section left out is listed with its word count in the
+book's record, so nothing disappears without a word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Every kind of non-narrative matter, with the words the record and the report use for it.
+KINDS: dict[str, str] = {
+    "contents": "table of contents",
+    "index": "index",
+    "figures": "list of figures, illustrations or tables",
+    "copyright": "copyright or imprint page",
+    "advertisement": "advertisements and related resources",
+    "licence": "Project Gutenberg header or licence",
+    "bibliography": "bibliography or references",
+    "notes": "footnotes and endnotes",
+}
+# What is left out unless the user asks for it (engine.skip).
+DEFAULT_SKIP: tuple[str, ...] = tuple(KINDS)
+
+
+@dataclass
+class SkippedSection:
+    """A section (or a run of text) left out of the reading, for the record and the report."""
+
+    title: str  # its heading, or its first words when it has none
+    kind: str  # a key of KINDS
+    words: int
+    reason: str  # how it was recognised, e.g. 'heading "Contents"'
+
+
+def _fold(text: str) -> str:
+    """Lower case, no accents, single spaces: the form titles are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.casefold().split())
+
+
+# Headings that name a kind of section, in the languages the engine meets most.
+# Matched against the whole folded heading (an optional leading number or label aside).
+_TITLE_PATTERNS: dict[str, str] = {
+    "contents": r"(?:table of )?contents|toc|inhalt(?:sverzeichnis)?|table des matieres|sommaire|indice|contenido|inhoud",
+    "index": r"(?:general |subject |name )?index(?: of [\w ]+)?|register|stichwortverzeichnis|indice analitico",
+    "figures": r"(?:list of |index of )?(?:the )?(?:illustrations|figures|tables|plates|maps)(?: and (?:tables|figures|maps))?"
+    r"|abbildungsverzeichnis|tabellenverzeichnis",
+    "copyright": r"copyright(?: page)?|imprint|impressum|colophon|legal notice|about this (?:e-?)?book",
+    "advertisement": r"(?:other |more )?(?:books|titles) (?:by|from) [\w .'-]+|also (?:by|available)(?: [\w .'-]+)?"
+    r"|advertisements?|related (?:resources|titles|books)|further resources|about the publisher",
+    "licence": r"(?:the )?(?:full )?project gutenberg(?:-tm)? (?:license|licence)(?: [\w ]+)?|license|licence",
+    "bibliography": r"bibliography|references|works cited|literature cited|sources|further reading|literaturverzeichnis",
+    "notes": r"(?:foot|end)?notes|(?:foot|end)notes|anmerkungen",
+}
+_TITLE_RES = {kind: re.compile(rf"(?:[\divxlc]+[.:)]?\s+)?(?:{pattern})[.:]?", re.I) for kind, pattern in _TITLE_PATTERNS.items()}
+
+# The Project Gutenberg licence and header, whatever the edition's wording.
+_LICENCE_MARKS = re.compile(
+    r"\*{3}\s*(?:start|end) of (?:the|this) project gutenberg"
+    r"|project gutenberg(?:-tm)? (?:license|licence|electronic works?)"
+    r"|full project gutenberg license"
+    r"|this e-?book is for the use of anyone anywhere",
+    re.I,
+)
+
+
+def classify_title(title: str) -> str | None:
+    """The kind of section a heading names ("Contents", "List of Illustrations", "Index"), or None."""
+    folded = _fold(title)
+    if not folded or len(folded) > 80:
+        return None
+    for kind, pattern in _TITLE_RES.items():
+        if pattern.fullmatch(folded):
+            return kind
+    return None
+
+
+def is_licence_text(text: str) -> bool:
+    """Whether a paragraph is part of the Project Gutenberg header or licence."""
+    return bool(_LICENCE_MARKS.search(text))
+
+
+def word_count(paragraphs: list[str]) -> int:
+    return sum(len(p.split()) for p in paragraphs)
+
+
+def first_words(paragraphs: list[str], count: int = 8) -> str:
+    """A title for a section that has none: its first few words."""
+    words = " ".join(paragraphs).split()[:count]
+    return " ".join(words) + (" …" if len(words) == count else "")
+
+
+def is_skipped(kind: str | None, skip: tuple[str, ...] | list[str]) -> bool:
+    """Whether a section of this kind is left out under the user's engine.skip."""
+    return kind is not None and kind in skip
