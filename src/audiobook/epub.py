@@ -1121,3 +1121,22 @@ def _save_cover(archive: _Archive, package: _Package, work_dir: Path, notes: lis
     if unusable:
         notes.append(f"cover left out: {unusable}")
     return None
+
+
+def sample_text(path: Path, settings: EngineSettings, limit: int = 20000) -> str:
+    """Up to ``limit`` characters of text from spine documents spread through the book (for its language)."""
+    with _Archive.open(Path(path), settings) as archive:
+        package = _read_package(archive)
+        reading = _reading_order(archive, package, [])
+        middle = reading[len(reading) // 4 :] + reading[: len(reading) // 4]  # past the title and copyright pages
+        pieces, size = [], 0
+        for item in middle:
+            root = _load_xml(archive, item.path, "text document", html_entities=True)
+            if root is None:
+                continue
+            text = " ".join(" ".join(root.itertext()).split())
+            pieces.append(text)
+            size += len(text)
+            if size >= limit:
+                break
+    return " ".join(pieces)[:limit]
