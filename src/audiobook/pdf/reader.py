@@ -1,0 +1,140 @@
+"""Phase 2 for a PDF: the book as chapters of clean paragraphs, with a cover.
+
+Choices a listener would notice: the Project Gutenberg licence is never read
+(text outside the START/END markers, and a section recognised as licence);
+front matter before the first chapter is read only when it is a real preface;
+PDFium's hyphen markers (U+FFFE) and line-end hyphens before a small letter
+join the word; spaces PDFium drops between a small letter and a capital are
+put back when the glyphs stand a word-space apart.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+from ..model import BookFacts, Chapter, ExtractedBook
+from ..settings import EngineSettings
+from .chapters import PAGES_PER_PART, fill_sections, heading_sections, outline_sections, page_sections, strip_heading
+from .furniture import drop_gutenberg_frame, drop_running_lines, page_number
+from .layout import Line, Page, read_pages, set_foot
+from .opening import open_pdf
+from .paragraphs import reflow
+
+# Front matter before the first bookmark is kept only when it holds this much prose (a preface, not a title page).
+MIN_FRONT_MATTER_WORDS = 150
+COVER_HEIGHT_PX = 1200
+
+
+
+_DOT_LEADER = re.compile(r"(?:\.\s*){3,}\s*\w+$")
+_PG_HEADER_LINE = re.compile(
+    r"(?:title|author|editor|translator|release date|last updated|posting date|language|character set encoding|"
+    r"produced by|e-?book number|e-?text|compiled on|credits)\s*(?:#\d+)?\s*:",
+    re.I,
+)
+
+
+def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Path) -> ExtractedBook:
+    """Phase 2 for a PDF: chapters of clean paragraphs, with a cover rendered from page one."""
+    doc, _ = open_pdf(path, settings)
+    try:
+        notes: list[str] = []
+        pages = read_pages(doc)
+        removed = drop_running_lines(pages)
+        if removed:
+            notes.append(f"removed {removed} running header, footer and page-number lines")
+        if drop_gutenberg_frame(pages):
+            notes.append("dropped the Project Gutenberg header and licence outside the START/END markers")
+        set_foot(pages)
+        title = facts.title or _title_from_name(path)
+        chapters, front = _chapters(doc, pages, title, notes)
+        cover_path = render_cover(doc, work_dir, notes)
+    finally:
+        doc.close()
+    if front:
+        chapters.insert(0, Chapter(0, "Front matter", front))
+    for position, chapter in enumerate(chapters):
+        chapter.index = position
+    return ExtractedBook(
+        title=title,
+        author=facts.author,
+        language=facts.language,
+        year=facts.year,
+        chapters=chapters,
+        cover_path=cover_path,
+        notes=notes,
+    )
+
+
+def _chapters(doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: list[str]) -> tuple[list[Chapter], list[str]]:
+    """The chapters, by the first way that finds more than one, and the front matter worth keeping."""
+    by_index = {page.index: page for page in pages}
+    sections = outline_sections(doc)
+    strip = True
+    if len(sections) >= 2:  # a lone bookmark ("Cover") says nothing about chapters
+        notes.append(f"chapters from the outline ({len(sections)} bookmarks)")
+    else:
+        sections = heading_sections(pages)
+        if len(sections) >= 2:
+            notes.append("no usable outline: chapters found from headings")
+        else:
+            sections, strip = page_sections(pages, title), False
+            if len(sections) > 1:
+                notes.append(f"no usable outline or chapter headings: chapters are runs of {PAGES_PER_PART} pages")
+    front_lines = fill_sections(pages, sections)
+    chapters = []
+    for section in sections:
+        lines = strip_heading(section.lines, section.title) if strip else section.lines
+        paragraphs = reflow(lines, by_index)
+        if paragraphs:
+            chapters.append(Chapter(len(chapters), section.title, paragraphs))
+    return chapters, _front_matter(front_lines, by_index, notes)
+
+
+def _front_matter(lines: list[Line], pages: dict[int, Page], notes: list[str]) -> list[str]:
+    """Keep what comes before the first chapter only when it is prose (a preface), not a title page or contents."""
+    if not lines:
+        return []
+    lines = [line for line in lines if not _is_contents_line(line.text) and not _PG_HEADER_LINE.match(line.text)]
+    paragraphs = [p for p in reflow(lines, pages) if "gutenberg" not in p.lower()]
+    words = sum(len(p.split()) for p in paragraphs)
+    if words < MIN_FRONT_MATTER_WORDS:
+        notes.append("dropped the front matter before the first chapter (title page, contents)")
+        return []
+    notes.append(f"kept {words} words before the first chapter as front matter")
+    return paragraphs
+
+
+def _is_contents_line(text: str) -> bool:
+    """An entry of a table of contents: dotted leaders, or a short line ending in a page number ("ii how ... john 16")."""
+    words = text.split()
+    return bool(_DOT_LEADER.search(text)) or (2 <= len(words) <= 11 and page_number(words[-1]) is not None)
+
+
+def _title_from_name(path: Path) -> str:
+    return " ".join(re.sub(r"[_\-.]+", " ", path.stem).split()) or "Untitled"
+
+
+def render_cover(doc: pdfium.PdfDocument, work_dir: Path, notes: list[str]) -> str | None:
+    """Render page one to work_dir/cover.jpg (about COVER_HEIGHT_PX tall); None when it is blank."""
+    page = doc[0]
+    try:
+        height = page.get_height()
+        bitmap = page.render(scale=min(max(COVER_HEIGHT_PX / height, 0.1), 10))
+        try:
+            image = bitmap.to_pil().convert("RGB")
+        except ImportError:  # Pillow comes with matplotlib; without it there is simply no cover
+            notes.append("no cover: Pillow is not installed")
+            return None
+    finally:
+        page.close()
+    if image.convert("L").getextrema()[0] >= 250:
+        notes.append("no cover: the first page is blank")
+        return None
+    work_dir.mkdir(parents=True, exist_ok=True)
+    target = work_dir / "cover.jpg"
+    image.save(target, "JPEG", quality=85)
+    return str(target)
