@@ -101,3 +101,25 @@ def first_words(paragraphs: list[str], count: int = 8) -> str:
 def is_skipped(kind: str | None, skip: tuple[str, ...] | list[str]) -> bool:
     """Whether a section of this kind is left out under the user's engine.skip."""
     return kind is not None and kind in skip
+
+
+# A line of a table of contents or an index: it ends in a page number (or a list of them), or has dot leaders.
+_REFERENCE_LINE = re.compile(r"(?:\.\s*){3,}\s*\w+$|[\w)’'”,;:]\s+(?:\d{1,4}|[ivxlc]{1,6})(?:\s*[,–-]\s*\d{1,4})*$")
+
+
+def section_kind(title: str, paragraphs: list[str]) -> tuple[str | None, str]:
+    """The kind of a whole section (a KINDS key or None) and how it was recognised.
+
+    By its heading first; else by its text: the Project Gutenberg licence by its
+    wording, a contents or an index by most of its lines ending in page numbers.
+    """
+    kind = classify_title(title)
+    if kind:
+        return kind, f'heading "{title}"'
+    opening = paragraphs[:5]
+    if any(is_licence_text(p) for p in opening):
+        return "licence", "Project Gutenberg licence wording"
+    entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
+    if len(paragraphs) >= 5 and len(entries) >= 0.6 * len(paragraphs):
+        return "contents", "most of its lines end in page numbers"
+    return None, ""

@@ -115,13 +115,13 @@ _PG_START = re.compile(r"\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK
 _PG_END = re.compile(r"\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK", re.I)
 
 
-def drop_gutenberg_frame(pages: list[Page]) -> bool:
-    """Drop everything outside the "*** START/END OF THE PROJECT GUTENBERG EBOOK" markers."""
+def drop_gutenberg_frame(pages: list[Page]) -> int:
+    """Drop everything outside the "*** START/END OF THE PROJECT GUTENBERG EBOOK" markers; return the words dropped."""
     lines = [(page, line) for page in pages for line in page.lines]
     start = next((i for i, (_, line) in enumerate(lines) if _PG_START.search(line.text)), None)
     end = next((i for i, (_, line) in enumerate(lines) if _PG_END.search(line.text)), None)
     if start is None and end is None:
-        return False
+        return 0
     keep_from = 0
     if start is not None:
         keep_from = start + 1
@@ -135,5 +135,39 @@ def drop_gutenberg_frame(pages: list[Page]) -> bool:
     kept = {id(line) for _, line in lines[keep_from:keep_to]}
     for page in pages:
         page.lines = [line for line in page.lines if id(line) in kept]
-    return True
+    return max(1, sum(len(line.text.split()) for _, line in lines) - sum(len(line.text.split()) for _, line in lines[keep_from:keep_to]))
 
+
+
+def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
+    """Remove lines that start left of the book's text block, or right of it: margin line numbers,
+    printers' slugs, marginal notes, tables set wider than the text. The block is measured on
+    left and right pages apart (a two-sided book shifts it)."""
+    if not body_size:
+        return 0
+    lefts: dict[int, Counter[int]] = {0: Counter(), 1: Counter()}
+    rights: dict[int, list[float]] = {0: [], 1: []}
+    for page in pages:
+        for line in page.lines:
+            if line.placed and line.size and abs(line.size - body_size) <= 0.06 * body_size and len(line.text) >= 30:
+                lefts[page.index % 2][round(line.x0)] += 1
+                rights[page.index % 2].append(line.x1)
+    block = {}
+    for parity in (0, 1):
+        if sum(lefts[parity].values()) >= 20:
+            ends = sorted(rights[parity])
+            block[parity] = (lefts[parity].most_common(1)[0][0], ends[int(0.98 * (len(ends) - 1))])
+    tolerance = max(6.0, 0.8 * body_size)
+    removed = 0
+    for page in pages:
+        if page.index % 2 not in block:
+            continue
+        left, right = block[page.index % 2]
+        kept = [
+            line
+            for line in page.lines
+            if not line.placed or (left - tolerance <= line.x0 and line.x0 <= right - tolerance)
+        ]
+        removed += len(page.lines) - len(kept)
+        page.lines = kept
+    return removed

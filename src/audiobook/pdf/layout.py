@@ -6,14 +6,18 @@ import ctypes
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+
 from .text import HYPHEN_MARKS
 
-
-
+# Font names that mark a line as code (typewriter faces) or as mathematics (TeX's and other maths fonts).
+_MONO_FONT = re.compile(r"mono|courier|consol|menlo|typewriter|code|^(?:[a-z]{6}\+)?(?:cm|lm|sf|ec|t1)?tt|inconsolata|sourcecodepro", re.I)
+_MATH_FONT = re.compile(r"cmmi|cmsy|cmex|msam|msbm|math|stix|euler|eufm|eusm|rsfs|mnsymbol|lmmi|lmsy|cmmib", re.I)
+# How many characters of a line are asked for their font: enough to tell a code line from prose with a code word.
+FONT_SAMPLES = 6
 
 @dataclass
 class Line:
@@ -26,6 +30,9 @@ class Line:
     y_first: float | None = None  # baseline of the first character
     y_last: float | None = None  # baseline of the last one (differs when a hyphen joined two lines)
     size: float | None = None  # font size of the first character
+    mono: float = 0.0  # share of sampled characters set in a typewriter (code) font
+    math: float = 0.0  # share of sampled characters set in a maths font
+    note: bool = False  # a footnote at the foot of its page, read after the paragraph (engine.read_notes)
 
     @property
     def placed(self) -> bool:
@@ -41,6 +48,9 @@ class Page:
     pitch: float | None = None  # usual distance between baselines
     foot: float | None = None  # usual baseline of a full page's last line, the same for the whole book
     body_size: float | None = None  # usual font size
+    width: float | None = None  # page width, points
+    height: float | None = None  # page height, points
+    images: list[tuple[float, float, float, float]] = field(default_factory=list)  # (left, bottom, right, top) of pictures
 
 
 _LINE = re.compile(r"[^\r\n]+")
@@ -77,10 +87,13 @@ def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
                 pdfium_c.FPDFText_GetCharBox(textpage, last, left, right, bottom, top)
                 line.x1 = right.value
                 line.size = pdfium_c.FPDFText_GetFontSize(textpage, first) or None
+                line.mono, line.math = _font_shares(textpage, text, first, last)
             lines.append(line)
         textpage.close()
+        width, height = page.get_size()
+        images = _image_boxes(page)
         page.close()
-        pages.append(_with_layout(Page(index, lines)))
+        pages.append(_with_layout(Page(index, lines, width=width, height=height, images=images)))
     return pages
 
 
@@ -128,3 +141,44 @@ def set_foot(pages: list[Page]) -> None:
     for page in pages:
         page.foot = min(common) if common else None
 
+
+
+_FONT_NAME = ctypes.create_string_buffer(128)
+_FONT_FLAGS = ctypes.c_int()
+
+
+def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> tuple[float, float]:
+    """Shares of a few characters spread over the line that are set in a code font and in a maths font."""
+    spots = [i for i in range(first, last + 1) if not text[i].isspace()]
+    if len(spots) > FONT_SAMPLES:
+        spots = [spots[round(k * (len(spots) - 1) / (FONT_SAMPLES - 1))] for k in range(FONT_SAMPLES)]
+    mono = math = 0
+    for spot in spots:
+        pdfium_c.FPDFText_GetFontInfo(textpage, spot, _FONT_NAME, len(_FONT_NAME), _FONT_FLAGS)
+        name = _FONT_NAME.value.decode("latin-1")
+        mono += bool(_MONO_FONT.search(name))
+        math += bool(_MATH_FONT.search(name))
+    return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
+
+
+def _image_boxes(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:
+    """Where pictures sit on the page (big enough to be a figure, not a rule or a bullet)."""
+    boxes = []
+    try:
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+            left, bottom, right, top = obj.get_bounds()
+            if right - left > 30 and top - bottom > 30:
+                boxes.append((left, bottom, right, top))
+    except pdfium.PdfiumError:
+        pass
+    return boxes
+
+
+def book_body_size(pages: list[Page]) -> float | None:
+    """The font size most of the book's text is set in (weighted by characters)."""
+    sizes: Counter[float] = Counter()
+    for page in pages:
+        for line in page.lines:
+            if line.size:
+                sizes[round(line.size, 1)] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else None

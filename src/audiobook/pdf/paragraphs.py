@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
 from .layout import Line, Page
 from .text import HYPHEN_MARKS, clean_text
-
-
-
 
 _SENTENCE_END = re.compile(r"[.!?:…][\"'”’»)\]]*$")
 
@@ -58,17 +57,31 @@ def _join(text: str, more: str) -> str:
 
 
 def reflow(lines: list[Line], pages: dict[int, Page]) -> list[str]:
-    """Lines into paragraphs of clean text."""
+    """Lines into paragraphs of clean text; footnote lines (Line.note) follow the paragraph they interrupt."""
     paragraphs: list[str] = []
     current = ""
     prev: Line | None = None
+    note_lines: list[Line] = []
     for line in lines:
+        if line.note:
+            note_lines.append(line)
+            continue
         drop_capital = prev is not None and _is_drop_capital(prev.text, line.text)
         if current and prev is not None and not drop_capital and _starts_paragraph(prev, line, pages):
             paragraphs.append(current)
             current = ""
+            if note_lines:
+                paragraphs += reflow(_as_body(note_lines), pages)
+                note_lines = []
         current = _join(current, line.text) if current else line.text
         prev = line
     if current:
         paragraphs.append(current)
+    if note_lines:
+        paragraphs += reflow(_as_body(note_lines), pages)
     return [text for text in (clean_text(p) for p in paragraphs) if text]
+
+
+def _as_body(note_lines: list[Line]) -> list[Line]:
+    """Footnote lines to reflow among themselves (each note opens with its mark, so a new paragraph)."""
+    return [replace(line, note=False) for line in note_lines]

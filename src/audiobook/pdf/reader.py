@@ -11,15 +11,19 @@ put back when the glyphs stand a word-space apart.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pypdfium2 as pdfium
 
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
+from ..sections import SkippedSection, first_words, is_skipped, section_kind, word_count
 from .chapters import PAGES_PER_PART, fill_sections, heading_sections, outline_sections, page_sections, strip_heading
-from .furniture import drop_gutenberg_frame, drop_running_lines, page_number
-from .layout import Line, Page, read_pages, set_foot
+from .displays import drop_equations, drop_figures, handle_code
+from .furniture import drop_gutenberg_frame, drop_outside_block, drop_running_lines, page_number
+from .layout import Line, Page, book_body_size, read_pages, set_foot
+from .notes import mark_footnotes
 from .opening import open_pdf
 from .paragraphs import reflow
 
@@ -43,11 +47,16 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
     try:
         notes: list[str] = []
         pages = read_pages(doc)
+        skipped: list[SkippedSection] = []
+        pages = read_pages(doc)
         removed = drop_running_lines(pages)
         if removed:
             notes.append(f"removed {removed} running header, footer and page-number lines")
-        if drop_gutenberg_frame(pages):
+        frame_words = drop_gutenberg_frame(pages)
+        if frame_words:
             notes.append("dropped the Project Gutenberg header and licence outside the START/END markers")
+            skipped.append(SkippedSection("Project Gutenberg header and licence", "licence", frame_words, "outside the START/END markers"))
+        _drop_furniture(pages, settings, notes, skipped)
         set_foot(pages)
         title = facts.title or _title_from_name(path)
         chapters, front = _chapters(doc, pages, title, notes)
@@ -56,6 +65,7 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         doc.close()
     if front:
         chapters.insert(0, Chapter(0, "Front matter", front))
+    chapters = _leave_out_sections(chapters, settings, skipped)
     for position, chapter in enumerate(chapters):
         chapter.index = position
     return ExtractedBook(
@@ -66,7 +76,42 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         chapters=chapters,
         cover_path=cover_path,
         notes=notes,
+        skipped=[asdict(section) for section in skipped],
     )
+
+
+def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str], skipped: list[SkippedSection]) -> None:
+    """Everything on the page that is not the body's prose: notes, margins, pictures, equations, code."""
+    body_size = book_body_size(pages)
+    marked = mark_footnotes(pages, body_size)
+    if marked and not settings.read_notes:
+        words = sum(len(line.text.split()) for page in pages for line in page.lines if line.note)
+        for page in pages:
+            page.lines = [line for line in page.lines if not line.note]
+        skipped.append(SkippedSection("Footnotes", "notes", words, f"{marked} lines set small at the foot of their pages"))
+    elif marked:
+        notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
+    for what, count in (
+        ("lines outside the text block (margin numbers, slugs, wide tables)", drop_outside_block(pages, body_size)),
+        ("lines of figures and their captions", drop_figures(pages)),
+        ("lines of display equations", drop_equations(pages)),
+        ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code)),
+    ):
+        if count:
+            notes.append(f"left out {count} {what}")
+
+
+def _leave_out_sections(chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection]) -> list[Chapter]:
+    """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
+    kept = []
+    for chapter in chapters:
+        kind, reason = section_kind(chapter.title, chapter.paragraphs)
+        if is_skipped(kind, settings.skip):
+            words = word_count(chapter.paragraphs)
+            skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
+        else:
+            kept.append(chapter)
+    return kept
 
 
 def _chapters(doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: list[str]) -> tuple[list[Chapter], list[str]]:

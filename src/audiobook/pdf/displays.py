@@ -1,0 +1,133 @@
+"""Displayed matter that is not prose: code listings, display equations, figures with their captions.
+
+Fonts and geometry decide, never words: a run of lines set in a typewriter
+face is a code listing (a short spoken cue replaces it unless engine.read_code;
+a line or two of code between sentences goes without a cue); a line set mostly
+in maths fonts is a display equation (left out: letter soup helps nobody);
+text over a picture is the picture's labels, and the short lines just below or
+above it, or a line opening "Figure 3" or "Table 2.1", are its caption.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .layout import Line, Page
+
+CODE_CUE = "(A code listing is left out.)"
+# Listings shorter than this are snippets inside the prose: they go without a cue.
+MIN_CUED_LISTING_LINES = 3
+_CAPTION = re.compile(r"(?:figure|fig\.|table|plate|illustration|listing)\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)", re.I)
+
+
+def is_code(line: Line) -> bool:
+    return line.mono >= 0.5
+
+
+def is_equation(line: Line) -> bool:
+    return line.math >= 0.5 and not line.mono
+
+
+def handle_code(pages: list[Page], read_code: bool) -> int:
+    """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings."""
+    if read_code:
+        return 0
+    listings = 0
+    run: list[Line] = []
+
+    def close(out: list[Line]) -> None:
+        nonlocal listings
+        if not run:
+            return
+        listings += 1
+        if len(run) >= MIN_CUED_LISTING_LINES:
+            out.append(replace(run[0], text=CODE_CUE, mono=0.0, x1=run[0].x0, y_last=run[-1].y_last))
+        run.clear()
+
+    for page in pages:
+        out: list[Line] = []
+        for line in page.lines:
+            if is_code(line) and not line.note:
+                run.append(line)
+                continue
+            close(out)
+            out.append(line)
+        page.lines = out  # a listing that runs on over the page break stays one listing
+    if pages:
+        close(pages[-1].lines)
+    return listings
+
+
+def drop_equations(pages: list[Page]) -> int:
+    """Remove display equations; return how many lines."""
+    dropped = 0
+    for page in pages:
+        kept = [line for line in page.lines if not is_equation(line)]
+        dropped += len(page.lines) - len(kept)
+        page.lines = kept
+    return dropped
+
+
+def drop_figures(pages: list[Page]) -> int:
+    """Remove text inside pictures, their captions, and captions opening "Figure N"/"Table N"; return lines."""
+    dropped = 0
+    for page in pages:
+        doomed: set[int] = set()
+        pitch = page.pitch or 14.0
+        for box in page.images:
+            left, bottom, right, top = box
+            for i, line in enumerate(page.lines):
+                if not line.placed:
+                    continue
+                inside = left - 2 <= line.x0 <= right + 2 and bottom - 2 <= line.y_first <= top + 2
+                if inside:
+                    doomed.add(i)
+            # The caption: lines just below the picture (or above it), until a blank line's gap.
+            for direction in (1, -1):
+                edge = bottom if direction == 1 else top
+                order = range(len(page.lines)) if direction == 1 else range(len(page.lines) - 1, -1, -1)
+                last_y = edge
+                for i in order:
+                    line = page.lines[i]
+                    if not line.placed or i in doomed:
+                        continue
+                    gap = (last_y - line.y_first) if direction == 1 else (line.y_first - last_y)
+                    if gap <= 0:
+                        continue
+                    if gap > 2.2 * pitch or not _overlaps(line, left, right):
+                        break
+                    doomed.add(i)
+                    last_y = line.y_first
+                    if direction == 1 and _ends_sentence_block(page, i):
+                        break
+                if direction == 1 and any(page.lines[i].y_first < bottom for i in doomed if page.lines[i].placed):
+                    break  # a caption below: there is none above as well
+        for i, line in enumerate(page.lines):
+            if _CAPTION.match(line.text) and i not in doomed:
+                doomed.update(_caption_block(page, i))
+        dropped += len(doomed)
+        page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
+    return dropped
+
+
+def _overlaps(line: Line, left: float, right: float) -> bool:
+    return line.x0 < right and (line.x1 or line.x0) > left
+
+
+def _ends_sentence_block(page: Page, i: int) -> bool:
+    following = page.lines[i + 1] if i + 1 < len(page.lines) else None
+    if following is None or not following.placed or not page.lines[i].placed:
+        return True
+    return page.lines[i].y_last - following.y_first > 1.45 * (page.pitch or 14.0)
+
+
+def _caption_block(page: Page, start: int) -> list[int]:
+    """A caption line and the lines that continue it (no gap, same size)."""
+    block = [start]
+    for i in range(start + 1, len(page.lines)):
+        prev, line = page.lines[i - 1], page.lines[i]
+        if not (prev.placed and line.placed) or prev.y_last - line.y_first > 1.3 * (page.pitch or 14.0) or line.size != prev.size:
+            break
+        block.append(i)
+    return block
