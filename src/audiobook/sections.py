@@ -60,7 +60,7 @@ _TITLE_PATTERNS: dict[str, str] = {
     "bibliography": r"bibliography|references|works cited|literature cited|sources|further reading|literaturverzeichnis",
     "notes": r"(?:foot|end)?notes|(?:foot|end)notes|anmerkungen",
 }
-_TITLE_RES = {kind: re.compile(rf"(?:[\divxlc]+[.:)]?\s+)?(?:{pattern})[.:]?", re.I) for kind, pattern in _TITLE_PATTERNS.items()}
+_TITLE_RES = {kind: re.compile(rf"(?:[\divxlc]+[.:)]?\s+)?(?:an? |the )?(?:{pattern})[.:]?", re.I) for kind, pattern in _TITLE_PATTERNS.items()}
 
 # The Project Gutenberg licence and header, whatever the edition's wording.
 _LICENCE_MARKS = re.compile(

@@ -53,6 +53,7 @@ def outline_sections(doc: pdfium.PdfDocument) -> list[Section]:
     while 0 < len(chosen) < 3 and all(id(m) in parents for m in chosen):
         level += 1
         chosen = [m for m in marks if m.level == level]
+    chosen = _below_parts(marks, chosen, len(doc))
     chosen.sort(key=lambda m: (m.page, -(m.top if m.top is not None else float("inf"))))
     sections: list[Section] = []
     for mark in chosen:
@@ -62,6 +63,42 @@ def outline_sections(doc: pdfium.PdfDocument) -> list[Section]:
             continue  # two bookmarks to one spot: the first names it
         sections.append(Section(mark.title, mark.page, mark.top))
     return sections
+
+
+_PART_TITLE = re.compile(rf"(?:part|book|volume|teil|livre|partie|parte)\b|[IVXLC]+\.?\s+\S", re.I)
+# Children this long (pages, on average) are chapters, not sections of a chapter.
+MIN_CHAPTER_PAGES = 6
+
+
+def _below_parts(marks: list[_Mark], chosen: list[_Mark], page_count: int) -> list[_Mark]:
+    """Replace a part ("Part I", "II West-Over-Seas") by its chapters, keeping the part's title on the first.
+
+    A bookmark is a part when it has children and either its title is a part
+    label or its children are as long as chapters; the children of a chapter
+    (its sections, a page or two each) are left alone.
+    """
+    out: list[_Mark] = []
+    for mark in chosen:
+        start = marks.index(mark)
+        children = []
+        for after in marks[start + 1 :]:
+            if after.level <= mark.level:
+                break
+            if after.level == mark.level + 1:
+                children.append(after)
+        if len(children) >= 2:
+            ends = [m.page for m in children[1:]] + [_next_page(marks, start, mark.level, page_count)]
+            average = sum(end - child.page for child, end in zip(children, ends)) / len(children)
+            if _PART_TITLE.match(mark.title) or average >= MIN_CHAPTER_PAGES:
+                out.append(mark)  # the part's own pages (its title, an introduction) before its first chapter
+                out += children
+                continue
+        out.append(mark)
+    return out
+
+
+def _next_page(marks: list[_Mark], start: int, level: int, page_count: int) -> int:
+    return next((m.page for m in marks[start + 1 :] if m.level <= level), page_count)
 
 
 def _bookmark_target(doc: pdfium.PdfDocument, bookmark) -> tuple[int, float | None] | None:

@@ -31,8 +31,9 @@ def is_equation(line: Line) -> bool:
 
 def handle_code(pages: list[Page], read_code: bool) -> int:
     """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings."""
-    if read_code:
-        return 0
+    lines = [line for page in pages for line in page.lines]
+    if read_code or sum(is_code(line) for line in lines) > 0.4 * len(lines):
+        return 0  # asked for, or a book set in a typewriter face throughout: then that face is its prose
     listings = 0
     run: list[Line] = []
 
@@ -95,7 +96,7 @@ def drop_figures(pages: list[Page]) -> int:
                     gap = (last_y - line.y_first) if direction == 1 else (line.y_first - last_y)
                     if gap <= 0:
                         continue
-                    if gap > 2.2 * pitch or not _overlaps(line, left, right):
+                    if gap > 2.2 * pitch or not _centred_under(line, left, right, page):
                         break
                     doomed.add(i)
                     last_y = line.y_first
@@ -111,8 +112,12 @@ def drop_figures(pages: list[Page]) -> int:
     return dropped
 
 
-def _overlaps(line: Line, left: float, right: float) -> bool:
-    return line.x0 < right and (line.x1 or line.x0) > left
+def _centred_under(line: Line, left: float, right: float, page: Page) -> bool:
+    """A caption is centred on its picture and narrower than the text: a justified body line is neither both."""
+    middle = ((line.x1 or line.x0) + line.x0) / 2
+    text_width = (page.right or right) - (page.left or left)
+    narrow = (line.x1 or line.x0) - line.x0 < 0.85 * text_width
+    return narrow and abs(middle - (left + right) / 2) < 0.04 * (page.width or 600)
 
 
 def _ends_sentence_block(page: Page, i: int) -> bool:

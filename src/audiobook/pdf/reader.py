@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
-from ..sections import SkippedSection, first_words, is_skipped, section_kind, word_count
+from ..sections import SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
 from .chapters import PAGES_PER_PART, fill_sections, heading_sections, outline_sections, page_sections, strip_heading
 from .displays import drop_equations, drop_figures, handle_code
 from .furniture import drop_gutenberg_frame, drop_outside_block, drop_running_lines, page_number
@@ -101,12 +101,30 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
             notes.append(f"left out {count} {what}")
 
 
+def _cut_trailing_licence(chapters: list[Chapter], skipped: list[SkippedSection]) -> None:
+    """The Project Gutenberg licence closes a book even when no marker or bookmark sets it apart:
+    cut from its first paragraph in the book's second half to the end."""
+    total = sum(word_count(chapter.paragraphs) for chapter in chapters)
+    seen = 0
+    for position, chapter in enumerate(chapters):
+        for index, paragraph in enumerate(chapter.paragraphs):
+            if seen > total / 2 and is_licence_text(paragraph):
+                cut = chapter.paragraphs[index:] + [p for later in chapters[position + 1 :] for p in later.paragraphs]
+                skipped.append(SkippedSection(first_words(cut), "licence", word_count(cut), "Project Gutenberg licence wording"))
+                chapter.paragraphs = chapter.paragraphs[:index]
+                del chapters[position + 1 :]
+                return
+            seen += len(paragraph.split())
+
+
 def _leave_out_sections(chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection]) -> list[Chapter]:
     """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
+    if is_skipped("licence", settings.skip):
+        _cut_trailing_licence(chapters, skipped)
     kept = []
     for chapter in chapters:
         kind, reason = section_kind(chapter.title, chapter.paragraphs)
-        if is_skipped(kind, settings.skip):
+        if is_skipped(kind, settings.skip) or not chapter.paragraphs:
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
         else:
