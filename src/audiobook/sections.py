@@ -57,7 +57,8 @@ _TITLE_PATTERNS: dict[str, str] = {
     "advertisement": r"(?:other |more )?(?:books|titles) (?:by|from) [\w .'-]+|also (?:by|available)(?: [\w .'-]+)?"
     r"|advertisements?|related (?:resources|titles|books)|further resources|about the publisher",
     "licence": r"(?:the )?(?:full )?project gutenberg(?:-tm)? (?:license|licence)(?: [\w ]+)?|license|licence",
-    "bibliography": r"bibliography|references|works cited|literature cited|sources|further reading|literaturverzeichnis",
+    # "Further reading" is often prose about books, so it stays (a user can still skip a bibliography by its name).
+    "bibliography": r"bibliography|references|works cited|literature cited|literaturverzeichnis",
     "notes": r"(?:foot|end)?notes|(?:foot|end)notes|anmerkungen",
 }
 _TITLE_RES = {kind: re.compile(rf"(?:[\divxlc]+[.:)]?\s+)?(?:an? |the )?(?:{pattern})[.:]?", re.I) for kind, pattern in _TITLE_PATTERNS.items()}

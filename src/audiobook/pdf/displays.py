@@ -11,18 +11,21 @@ above it, or a line opening "Figure 3" or "Table 2.1", are its caption.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import replace
 
 from .layout import Line, Page
 
-CODE_CUE = "(A code listing is left out.)"
+# Short: a listener needs to know something was skipped, not to hear a sentence about it each time.
+CODE_CUE = "(Code omitted.)"
 # Listings shorter than this are snippets inside the prose: they go without a cue.
 MIN_CUED_LISTING_LINES = 3
 _CAPTION = re.compile(r"(?:figure|fig\.|table|plate|illustration|listing)\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)", re.I)
 
 
 def is_code(line: Line) -> bool:
-    return line.mono >= 0.5
+    """Every sampled character in a typewriter face: a prose line with inline code or a URL stays prose."""
+    return line.mono >= 0.99
 
 
 def is_equation(line: Line) -> bool:
@@ -136,3 +139,27 @@ def _caption_block(page: Page, start: int) -> list[int]:
             break
         block.append(i)
     return block
+
+
+def drop_tables(pages: list[Page], body_size: float | None) -> int:
+    """Remove tables: a block of four or more lines set smaller than the body, laid out in columns
+    (lines starting at two or more places well apart, each more than once); return lines."""
+    if not body_size:
+        return 0
+    dropped = 0
+    for page in pages:
+        doomed: set[int] = set()
+        block: list[int] = []
+        for i, line in enumerate([*page.lines, None]):
+            small = line is not None and line.placed and not line.note and line.size and line.size <= 0.9 * body_size
+            if small:
+                block.append(i)
+                continue
+            if len(block) >= 4:
+                starts = Counter(round(page.lines[j].x0 / (2 * body_size)) for j in block)
+                if sum(1 for count in starts.values() if count >= 2) >= 2:
+                    doomed.update(block)
+            block = []
+        dropped += len(doomed)
+        page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
+    return dropped

@@ -171,3 +171,28 @@ def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
         removed += len(page.lines) - len(kept)
         page.lines = kept
     return removed
+
+
+# A line of a contents page or an index: dot leaders, or ending in one or more page numbers ("arithmetic, 12, 40-42").
+_REFERENCE_LINE = re.compile(r"(?:\.\s*){3,}\s*\w+$|\S\s*[, ]\s*(?:\d{1,4}|[ivxlc]{1,6})(?:\s*[,–-]\s*\d{1,4})*$")
+MIN_REFERENCE_LINES = 8
+
+
+def drop_reference_pages(pages: list[Page]) -> list[tuple[str, int, int]]:
+    """Remove contents and index pages: most of their lines point to a page number.
+
+    Returns (kind, first page index, words) per run of such pages; a run in
+    the book's last third is an index, earlier it is a contents (or list of figures).
+    """
+    runs: list[tuple[str, int, int]] = []
+    for page in pages:
+        hits = sum(1 for line in page.lines if _REFERENCE_LINE.search(line.text))
+        if len(page.lines) >= MIN_REFERENCE_LINES and hits >= 0.6 * len(page.lines):
+            kind = "index" if page.index >= 2 * len(pages) / 3 else "contents"
+            words = sum(len(line.text.split()) for line in page.lines)
+            if runs and runs[-1][0] == kind and runs[-1][1] + runs[-1][3] == page.index:
+                runs[-1] = (kind, runs[-1][1], runs[-1][2] + words, runs[-1][3] + 1)
+            else:
+                runs.append((kind, page.index, words, 1))
+            page.lines = []
+    return [(kind, first, words) for kind, first, words, _ in runs]

@@ -18,10 +18,10 @@ import pypdfium2 as pdfium
 
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
-from ..sections import SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
+from ..sections import KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
 from .chapters import PAGES_PER_PART, fill_sections, heading_sections, outline_sections, page_sections, strip_heading
-from .displays import drop_equations, drop_figures, handle_code
-from .furniture import drop_gutenberg_frame, drop_outside_block, drop_running_lines, page_number
+from .displays import drop_equations, drop_figures, drop_tables, handle_code
+from .furniture import drop_gutenberg_frame, drop_reference_pages, drop_outside_block, drop_running_lines, page_number
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
 from .opening import open_pdf
@@ -91,9 +91,12 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection("Footnotes", "notes", words, f"{marked} lines set small at the foot of their pages"))
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
+    for kind, first, words in drop_reference_pages(pages):
+        skipped.append(SkippedSection(f"{KINDS[kind].capitalize()} (page {first + 1})", kind, words, "most lines point to page numbers"))
     for what, count in (
         ("lines outside the text block (margin numbers, slugs, wide tables)", drop_outside_block(pages, body_size)),
         ("lines of figures and their captions", drop_figures(pages)),
+        ("lines of tables", drop_tables(pages, body_size)),
         ("lines of display equations", drop_equations(pages)),
         ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code)),
     ):
