@@ -156,7 +156,10 @@ def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
     for parity in (0, 1):
         if sum(lefts[parity].values()) >= 20:
             ends = sorted(rights[parity])
-            block[parity] = (lefts[parity].most_common(1)[0][0], ends[int(0.98 * (len(ends) - 1))])
+            # The block's edge is the leftmost start that many body lines share (theorems and quotes are indented).
+            busiest = lefts[parity].most_common(1)[0][1]
+            edge = min(x for x, count in lefts[parity].items() if count >= 0.15 * busiest)
+            block[parity] = (edge, ends[int(0.98 * (len(ends) - 1))])
     tolerance = max(6.0, 0.8 * body_size)
     removed = 0
     for page in pages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
 import statistics
 from collections import Counter
@@ -17,7 +18,7 @@ from .text import HYPHEN_MARKS
 _MONO_FONT = re.compile(r"mono|courier|consol|menlo|typewriter|code|^(?:[a-z]{6}\+)?(?:cm|lm|sf|ec|t1)?tt|inconsolata|sourcecodepro", re.I)
 _MATH_FONT = re.compile(r"cmmi|cmsy|cmex|msam|msbm|math|stix|euler|eufm|eusm|rsfs|mnsymbol|lmmi|lmsy|cmmib", re.I)
 # How many characters of a line are asked for their font: enough to tell a code line from prose with a code word.
-FONT_SAMPLES = 6
+FONT_SAMPLES = 5
 
 @dataclass
 class Line:
@@ -149,16 +150,22 @@ _FONT_FLAGS = ctypes.c_int()
 
 def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> tuple[float, float]:
     """Shares of a few characters spread over the line that are set in a code font and in a maths font."""
-    spots = [i for i in range(first, last + 1) if not text[i].isspace()]
-    if len(spots) > FONT_SAMPLES:
-        spots = [spots[round(k * (len(spots) - 1) / (FONT_SAMPLES - 1))] for k in range(FONT_SAMPLES)]
+    step = max(1, (last - first) // (FONT_SAMPLES - 1))
+    spots = [i for i in range(first, last + 1, step) if not text[i].isspace()]
     mono = math = 0
     for spot in spots:
         pdfium_c.FPDFText_GetFontInfo(textpage, spot, _FONT_NAME, len(_FONT_NAME), _FONT_FLAGS)
-        name = _FONT_NAME.value.decode("latin-1")
-        mono += bool(_MONO_FONT.search(name))
-        math += bool(_MATH_FONT.search(name))
+        is_mono, is_math = _font_kind(_FONT_NAME.value)
+        mono += is_mono
+        math += is_math
     return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
+
+
+@functools.lru_cache(maxsize=512)
+def _font_kind(name: bytes) -> tuple[bool, bool]:
+    """(typewriter face, maths face) for a font name; a book uses few fonts, so this is asked once each."""
+    text = name.decode("latin-1")
+    return bool(_MONO_FONT.search(text)), bool(_MATH_FONT.search(text))
 
 
 def _image_boxes(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:

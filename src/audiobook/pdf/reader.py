@@ -46,7 +46,6 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
     doc, _ = open_pdf(path, settings)
     try:
         notes: list[str] = []
-        pages = read_pages(doc)
         skipped: list[SkippedSection] = []
         pages = read_pages(doc)
         removed = drop_running_lines(pages)
