@@ -55,7 +55,7 @@ _TITLE_PATTERNS: dict[str, str] = {
     r"|abbildungsverzeichnis|tabellenverzeichnis",
     "copyright": r"copyright(?: page)?|imprint|impressum|colophon|legal notice|about this (?:e-?)?book",
     "advertisement": r"(?:other |more )?(?:books|titles) (?:by|from) [\w .'-]+|also (?:by|available)(?: [\w .'-]+)?"
-    r"|advertisements?|related (?:resources|titles|books)|further resources|about the publisher",
+    r"|advertisements?|related (?:resources|titles|books)(?: (?:from|by) [\w .'-]+)?|further resources|about the publisher",
     "licence": r"(?:the )?(?:full )?project gutenberg(?:-tm)? (?:license|licence)(?: [\w ]+)?|license|licence",
     # "Further reading" is often prose about books, so it stays (a user can still skip a bibliography by its name).
     "bibliography": r"bibliography|references|works cited|literature cited|literaturverzeichnis",

@@ -131,14 +131,29 @@ def _ends_sentence_block(page: Page, i: int) -> bool:
 
 
 def _caption_block(page: Page, start: int) -> list[int]:
-    """A caption line and the lines that continue it (no gap, same size)."""
+    """A caption line, the lines that continue it (no gap, same size), and the figure or table it labels:
+    the lines next to it (above, else below) that stand in from the text's left edge."""
     block = [start]
     for i in range(start + 1, len(page.lines)):
         prev, line = page.lines[i - 1], page.lines[i]
         if not (prev.placed and line.placed) or prev.y_last - line.y_first > 1.3 * (page.pitch or 14.0) or line.size != prev.size:
             break
         block.append(i)
-    return block
+    above = _set_in(page, range(start - 1, -1, -1))
+    return block + (above or _set_in(page, range(block[-1] + 1, len(page.lines))))
+
+
+def _set_in(page: Page, order: range) -> list[int]:
+    """Consecutive lines, walking in ``order``, that do not start at the page's text edge (cells, labels)."""
+    found = []
+    for i in order:
+        line = page.lines[i]
+        if not line.placed or page.left is None or line.x0 - page.left < 1.5 * (line.size or 10.0):
+            break
+        if page.body_size and line.size and line.size > 1.15 * page.body_size:
+            break  # a heading
+        found.append(i)
+    return found
 
 
 def drop_tables(pages: list[Page], body_size: float | None) -> int:

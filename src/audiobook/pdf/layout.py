@@ -109,8 +109,8 @@ def _restore_spaces(textpage: pdfium.PdfTextPage, text: str, start: int, end: in
     for match in _SMALL_THEN_CAPITAL.finditer(text, start, end):
         before, after = textpage.get_charbox(match.start()), textpage.get_charbox(match.start() + 1)
         size = pdfium_c.FPDFText_GetFontSize(textpage, match.start() + 1) or 10.0
-        if after[0] - before[2] > 0.1 * size:  # a word space, not letter spacing
-            cuts.append(match.end() - start)
+        if after[0] - before[2] > 0.1 * size and not _in_typewriter(textpage, match.start()):
+            cuts.append(match.end() - start)  # a word space, not letter spacing (a typewriter face spaces every glyph)
     for cut in reversed(cuts):
         line = line[:cut] + " " + line[cut:]
     return line
@@ -159,6 +159,11 @@ def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int)
         mono += is_mono
         math += is_math
     return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
+
+
+def _in_typewriter(textpage: pdfium.PdfTextPage, index: int) -> bool:
+    pdfium_c.FPDFText_GetFontInfo(textpage, index, _FONT_NAME, len(_FONT_NAME), _FONT_FLAGS)
+    return _font_kind(_FONT_NAME.value)[0]
 
 
 @functools.lru_cache(maxsize=512)
