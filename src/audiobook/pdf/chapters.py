@@ -65,7 +65,7 @@ def outline_sections(doc: pdfium.PdfDocument) -> list[Section]:
     return sections
 
 
-_PART_TITLE = re.compile(rf"(?:part|book|volume|teil|livre|partie|parte)\b|[IVXLC]+\.?\s+\S", re.I)
+_PART_TITLE = re.compile(r"(?:part|book|volume|teil|livre|partie|parte)\b|[IVXLC]+\.?\s+\S", re.I)
 # Children this long (pages, on average) are chapters, not sections of a chapter.
 MIN_CHAPTER_PAGES = 6
 
@@ -169,18 +169,29 @@ def fill_sections(pages: list[Page], sections: list[Section]) -> list[Line]:
     target = front
     upcoming = list(sections)
     for page in pages:
-        for line in page.lines:
+        for position, line in enumerate(page.lines):
             # A section starts at its page, at the first line at or below its heading (when the heading's height is known).
             while upcoming and (
                 upcoming[0].page < page.index
                 or (
                     upcoming[0].page == page.index
                     and (upcoming[0].top is None or not line.placed or line.y_first <= upcoming[0].top + 2)
+                    and not _ends_above_heading(page, position, upcoming[0].top)
                 )
             ):
                 target = upcoming.pop(0).lines
             target.append(line)
     return front
+
+
+def _ends_above_heading(page: Page, position: int, top: float | None) -> bool:
+    """A target set on the baseline of the line before the heading (some producers do): that line still
+    belongs to the section before, when the next line is the (larger) heading."""
+    line = page.lines[position]
+    following = page.lines[position + 1] if position + 1 < len(page.lines) else None
+    if top is None or following is None or not (line.placed and following.placed and line.size and following.size):
+        return False
+    return abs(line.y_first - top) <= 2 and following.size > 1.15 * line.size
 
 
 def _key(text: str) -> str:

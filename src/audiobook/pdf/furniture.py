@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from ..sections import SkippedSection, classify_title, is_skipped
 from .layout import Line, Page
 
 
@@ -199,3 +200,30 @@ def drop_reference_pages(pages: list[Page]) -> list[tuple[str, int, int]]:
                 runs.append((kind, page.index, words, 1))
             page.lines = []
     return [(kind, first, words) for kind, first, words, _ in runs]
+
+
+def drop_titled_matter(pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str]) -> list[SkippedSection]:
+    """Remove matter under a heading that names a skipped kind ("Related Resources", "Index", "Copyright")
+    up to the next heading as large; return what was left out. Bookmarked sections are also judged as
+    chapters; this finds those the outline does not name."""
+    if not body_size:
+        return []
+    found: list[SkippedSection] = []
+    current: SkippedSection | None = None
+    level = 0.0
+    for page in pages:
+        kept = []
+        for line in page.lines:
+            heading = bool(line.size) and line.size >= 1.15 * body_size and not line.note
+            if heading and (current is None or line.size >= 0.95 * level):
+                kind = classify_title(line.text)
+                current = None
+                if is_skipped(kind, skip):
+                    current, level = SkippedSection(line.text, kind, 0, f'heading "{line.text}"'), line.size
+                    found.append(current)
+            if current is None:
+                kept.append(line)
+            else:
+                current.words += len(line.text.split())
+        page.lines = kept
+    return found

@@ -21,7 +21,7 @@ from ..settings import EngineSettings
 from ..sections import KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
 from .chapters import PAGES_PER_PART, fill_sections, heading_sections, outline_sections, page_sections, strip_heading
 from .displays import drop_equations, drop_figures, drop_tables, handle_code
-from .furniture import drop_gutenberg_frame, drop_reference_pages, drop_outside_block, drop_running_lines, page_number
+from .furniture import drop_gutenberg_frame, drop_reference_pages, drop_titled_matter, drop_outside_block, drop_running_lines, page_number
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
 from .opening import open_pdf
@@ -90,6 +90,7 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection("Footnotes", "notes", words, f"{marked} lines set small at the foot of their pages"))
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
+    skipped += drop_titled_matter(pages, body_size, settings.skip)
     for kind, first, words in drop_reference_pages(pages):
         skipped.append(SkippedSection(f"{KINDS[kind].capitalize()} (page {first + 1})", kind, words, "most lines point to page numbers"))
     for what, count in (
@@ -126,10 +127,10 @@ def _leave_out_sections(chapters: list[Chapter], settings: EngineSettings, skipp
     kept = []
     for chapter in chapters:
         kind, reason = section_kind(chapter.title, chapter.paragraphs)
-        if is_skipped(kind, settings.skip) or not chapter.paragraphs:
+        if is_skipped(kind, settings.skip):
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
-        else:
+        elif chapter.paragraphs:
             kept.append(chapter)
     return kept
 
