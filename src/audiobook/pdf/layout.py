@@ -89,6 +89,8 @@ def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
                 line.x1 = right.value
                 line.size = pdfium_c.FPDFText_GetFontSize(textpage, first) or None
                 line.mono, line.math = _font_shares(textpage, text, first, last)
+                if 0 < line.mono < 0.99:
+                    line.text = _quiet_inline_code(textpage, line.text, first)
             lines.append(line)
         textpage.close()
         width, height = page.get_size()
@@ -159,6 +161,29 @@ def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int)
         mono += is_mono
         math += is_math
     return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
+
+
+# Operators and punctuation of code: spoken, they become "plus", "equals", "semicolon", which no one follows.
+_CODE_SYMBOLS = set("+-*/=%<>!&|^~;{}[]()#@$\\\"'")
+
+
+def _quiet_inline_code(textpage: pdfium.PdfTextPage, line: str, start: int) -> str:
+    """A prose line with inline code: the code's words stay, its operators and brackets go silent.
+
+    ``line`` may hold spaces put back by _restore_spaces, so characters are matched to the text page
+    by walking both; a character of the line not found at the page position is kept as it is.
+    """
+    out = []
+    index = start
+    for char in line:
+        if textpage.count_chars() > index and chr(pdfium_c.FPDFText_GetUnicode(textpage, index)) == char:
+            if char in _CODE_SYMBOLS and _in_typewriter(textpage, index):
+                char = " "
+            elif char == "." and _in_typewriter(textpage, index):
+                char = " "  # System.out.println: the dots between names are not read as "dot"
+            index += 1
+        out.append(char)
+    return " ".join("".join(out).split())
 
 
 def _in_typewriter(textpage: pdfium.PdfTextPage, index: int) -> bool:
