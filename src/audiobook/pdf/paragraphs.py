@@ -53,7 +53,13 @@ def _join(text: str, more: str) -> str:
         return text[:-1] + more  # a word broken at the line end
     if text[-1] in "\u2013\u2014" or _is_drop_capital(text, more):
         return text + more  # a dash that binds words, or a drop capital
+    if _UNSPACED_SIDE.match(text[-1]) and _UNSPACED_SIDE.match(more[:1]):
+        return text + more  # Chinese, Japanese, Thai ...: lines break inside words and no space is written
     return text + " " + more
+
+
+# Characters of scripts written without spaces, and their full-width punctuation (、。「」).
+_UNSPACED_SIDE = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def reflow(lines: list[Line], pages: dict[int, Page]) -> list[str]:

@@ -53,6 +53,17 @@ _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{4,}")
 _VOWELS = set("aeiouyAEIOUY")
 
 
+# Scripts written without spaces between words (Chinese, Japanese kana, Thai, Lao, Khmer, Myanmar): a
+# whitespace token there is a whole phrase or line, with its punctuation inside, and still real text.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _unspaced_words(token: str) -> bool:
+    """A token of a script without spaces: mostly letters, several of them in such a script."""
+    letters = sum(1 for char in token if unicodedata.category(char)[0] == "L")
+    return len(_UNSPACED.findall(token)) >= 2 and letters >= 0.6 * len(token)
+
+
 def text_quality(text: str) -> TextQuality:
     quality = TextQuality()
     for char in text:
@@ -66,7 +77,7 @@ def text_quality(text: str) -> TextQuality:
             quality.unreadable += 1
     for token in text.split():
         quality.tokens += 1
-        if _WORDLIKE.fullmatch(token):
+        if _WORDLIKE.fullmatch(token) or _unspaced_words(token):
             quality.wordlike += 1
         for word in _LATIN_WORD.findall(token):
             quality.long_latin += 1
