@@ -58,8 +58,6 @@ _LINE = re.compile(r"[^\r\n]+")
 
 
 def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
-    x, y = ctypes.c_double(), ctypes.c_double()
-    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     pages = []
     for index in range(len(doc)):
         try:
@@ -72,32 +70,124 @@ def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
         # Text and character indices agree unless PDFium dropped or added characters; then go without positions.
         placed = len(text) == textpage.count_chars()
         lines = []
+        spans: list[list[tuple[int, int]]] = []  # per PDFium line, its parts between wide gaps
         for match in _LINE.finditer(text):
             body = match.group()
             if not body.strip():
                 continue
-            line = Line(body.strip(), index)
-            if placed:
-                first = match.start() + len(body) - len(body.lstrip())
-                last = match.start() + len(body.rstrip()) - 1
-                line.text = _restore_spaces(textpage, text, first, last + 1)
-                pdfium_c.FPDFText_GetCharOrigin(textpage, first, x, y)
-                line.x0, line.y_first = x.value, y.value
-                pdfium_c.FPDFText_GetCharOrigin(textpage, last, x, y)
-                line.y_last = y.value
-                pdfium_c.FPDFText_GetCharBox(textpage, last, left, right, bottom, top)
-                line.x1 = right.value
-                line.size = pdfium_c.FPDFText_GetFontSize(textpage, first) or None
-                line.mono, line.math = _font_shares(textpage, text, first, last)
-                if 0 < line.mono < 0.99:
-                    line.text = _quiet_inline_code(textpage, line.text, first)
-            lines.append(line)
-        textpage.close()
+            if not placed:
+                lines.append(Line(body.strip(), index))
+                continue
+            first = match.start() + len(body) - len(body.lstrip())
+            last = match.start() + len(body.rstrip()) - 1
+            spans.append(_split_at_gutters(textpage, text, first, last))
         width, height = page.get_size()
+        columns = _has_columns(textpage, text, spans, width)
+        for parts in spans:
+            if not columns:
+                parts = [(parts[0][0], parts[-1][1])]
+            lines += [_placed_line(textpage, text, start, end, index) for start, end in parts]
+        textpage.close()
         images = _image_boxes(page)
         page.close()
-        pages.append(_with_layout(Page(index, lines, width=width, height=height, images=images)))
+        pages.append(_with_layout(Page(index, _in_column_order(lines), width=width, height=height, images=images)))
     return pages
+
+
+_X, _Y = ctypes.c_double(), ctypes.c_double()
+_LEFT, _RIGHT, _BOTTOM, _TOP = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+
+
+def _placed_line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int, index: int) -> Line:
+    """The characters first..last (inclusive) of the page as a Line with its position and fonts."""
+    line = Line(_restore_spaces(textpage, text, first, last + 1), index)
+    pdfium_c.FPDFText_GetCharOrigin(textpage, first, _X, _Y)
+    line.x0, line.y_first = _X.value, _Y.value
+    pdfium_c.FPDFText_GetCharOrigin(textpage, last, _X, _Y)
+    line.y_last = _Y.value
+    pdfium_c.FPDFText_GetCharBox(textpage, last, _LEFT, _RIGHT, _BOTTOM, _TOP)
+    line.x1 = _RIGHT.value
+    line.size = pdfium_c.FPDFText_GetFontSize(textpage, first) or None
+    line.mono, line.math = _font_shares(textpage, text, first, last)
+    if 0 < line.mono < 0.99:
+        line.text = _quiet_inline_code(textpage, line.text, first)
+    return line
+
+
+# A gap this many times the font size inside one PDFium line is a column gutter, not a word space.
+GUTTER_SIZES = 2.5
+
+
+def _split_at_gutters(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> list[tuple[int, int]]:
+    """PDFium joins the lines of two columns that share a baseline; cut them apart where a wide gap runs."""
+    count = pdfium_c.FPDFText_CountRects(textpage, first, last - first + 1)
+    if count < 2:
+        return [(first, last)]
+    size = pdfium_c.FPDFText_GetFontSize(textpage, first) or 10.0
+    boxes = []
+    for i in range(count):
+        pdfium_c.FPDFText_GetRect(textpage, i, _LEFT, _TOP, _RIGHT, _BOTTOM)
+        boxes.append((_LEFT.value, _RIGHT.value, (_TOP.value + _BOTTOM.value) / 2))
+    boxes.sort()
+    cuts = []
+    for before, after in zip(boxes, boxes[1:]):
+        if after[0] - before[1] > GUTTER_SIZES * size:
+            at = pdfium_c.FPDFText_GetCharIndexAtPos(textpage, after[0] + 0.5, after[2], 2.0, 2.0)
+            if first < at <= last:
+                cuts.append(at)
+    spans = []
+    start = first
+    for cut in sorted(set(cuts)):
+        end = cut - 1
+        while end > start and text[end].isspace():
+            end -= 1
+        if end >= start and not text[start : end + 1].isspace():
+            spans.append((start, end))
+        start = cut
+    spans.append((start, last))
+    return spans
+
+
+def _has_columns(textpage: pdfium.PdfTextPage, text: str, spans: list[list[tuple[int, int]]], width: float) -> bool:
+    """Whether a page is set in two columns: many lines break at a wide gap near the middle into two runs
+    of text (not a title and its page number, as in a contents, nor a running head)."""
+    middle = width / 2
+    two_columns = 0
+    for parts in spans:
+        if len(parts) != 2:
+            continue
+        (a_first, a_last), (b_first, b_last) = parts
+        if a_last - a_first < 12 or b_last - b_first < 12:
+            continue
+        pdfium_c.FPDFText_GetCharBox(textpage, a_last, _LEFT, _RIGHT, _BOTTOM, _TOP)
+        left_ends = _RIGHT.value
+        pdfium_c.FPDFText_GetCharBox(textpage, b_first, _LEFT, _RIGHT, _BOTTOM, _TOP)
+        if left_ends < middle + 0.05 * width and _LEFT.value > middle - 0.05 * width:
+            two_columns += 1
+    return two_columns >= 5 and two_columns >= 0.3 * len(spans)
+
+
+def _in_column_order(lines: list[Line]) -> list[Line]:
+    """Two-column pages read column by column: full-width lines above the columns, the left column,
+    the right one, then full-width lines below (a footnote across the page)."""
+    placed = [line for line in lines if line.placed]
+    if len(placed) < 10:
+        return lines
+    middle = (min(line.x0 for line in placed) + max(line.x1 for line in placed)) / 2
+    left = [line for line in placed if line.x1 <= middle + 2]
+    right = [line for line in placed if line.x0 >= middle - 2]
+    # Columns: many lines on each side of the middle, few lines across it.
+    if len(left) < 5 or len(right) < 5 or len(left) + len(right) < 0.8 * len(placed):
+        return lines
+    sides = {id(line) for line in left + right}
+    column_top = max(line.y_first for line in left + right)
+    column_foot = min(line.y_first for line in left + right)
+    across = [line for line in lines if id(line) not in sides]
+    above = [line for line in across if not line.placed or line.y_first > column_top]
+    below = [line for line in across if line not in above]
+    if any(line.y_first > column_foot for line in below):
+        return lines  # full-width text between column lines: not a simple two-column page
+    return above + left + right + below
 
 
 # PDFium infers spaces from gaps and misses some in tightly justified lines ("wasMarian"). A small letter
