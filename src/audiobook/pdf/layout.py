@@ -16,7 +16,7 @@ from .text import HYPHEN_MARKS
 
 # Font names that mark a line as code (typewriter faces) or as mathematics (TeX's and other maths fonts).
 _MONO_FONT = re.compile(r"mono|courier|consol|menlo|typewriter|code|^(?:[a-z]{6}\+)?(?:cm|lm|sf|ec|t1)?tt|inconsolata|sourcecodepro", re.I)
-_MATH_FONT = re.compile(r"cmmi|cmsy|cmex|msam|msbm|math|stix|euler|eufm|eusm|rsfs|mnsymbol|lmmi|lmsy|cmmib", re.I)
+_MATH_FONT = re.compile(r"cmmi|cmsy|cmex|msam|msbm|math|euler|eufm|eusm|rsfs|mnsymbol|lmmi|lmsy|cmmib", re.I)
 # How many characters of a line are asked for their font: enough to tell a code line from prose with a code word.
 FONT_SAMPLES = 5
 
@@ -84,7 +84,10 @@ def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
         width, height = page.get_size()
         columns = _has_columns(textpage, text, spans, width)
         for parts in spans:
-            if not columns:
+            if len(parts) >= 2 and _is_margin_number(textpage, text, parts[0], parts[1]):
+                # A number set apart before the line (a margin line number, a note's mark) is a line of its own.
+                parts = [parts[0]] + (parts[1:] if columns else [(parts[1][0], parts[-1][1])])
+            elif not columns:
                 parts = [(parts[0][0], parts[-1][1])]
             lines += [_placed_line(textpage, text, start, end, index) for start, end in parts]
         textpage.close()
@@ -100,6 +103,9 @@ _LEFT, _RIGHT, _BOTTOM, _TOP = ctypes.c_double(), ctypes.c_double(), ctypes.c_do
 
 def _placed_line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int, index: int) -> Line:
     """The characters first..last (inclusive) of the page as a Line with its position and fonts."""
+    marks = _note_marks(textpage, text, first, last)
+    if marks:  # blank them (control characters vanish in clean_text) so positions still line up
+        text = text[:first] + "".join("\x00" if i in marks else text[i] for i in range(first, last + 1)) + text[last + 1 :]
     line = Line(_restore_spaces(textpage, text, first, last + 1), index)
     pdfium_c.FPDFText_GetCharOrigin(textpage, first, _X, _Y)
     line.x0, line.y_first = _X.value, _Y.value
@@ -112,6 +118,26 @@ def _placed_line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int,
     if 0 < line.mono < 0.99:
         line.text = _quiet_inline_code(textpage, line.text, first)
     return line
+
+
+_MARK_CHARS = set("0123456789*†‡§¶")
+
+
+def _note_marks(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> set[int]:
+    """Footnote marks inside a line: digits or symbols set small and raised above the line's baseline."""
+    candidates = [i for i in range(first + 1, last + 1) if text[i] in _MARK_CHARS]
+    if not candidates:
+        return set()
+    size = pdfium_c.FPDFText_GetFontSize(textpage, first) or 10.0
+    pdfium_c.FPDFText_GetCharOrigin(textpage, first, _X, _Y)
+    baseline = _Y.value
+    marks = set()
+    for i in candidates:
+        pdfium_c.FPDFText_GetCharOrigin(textpage, i, _X, _Y)
+        small = (pdfium_c.FPDFText_GetFontSize(textpage, i) or size) < 0.8 * size
+        if small and _Y.value > baseline + 0.2 * size:
+            marks.add(i)
+    return marks
 
 
 # A gap this many times the font size inside one PDFium line is a column gutter, not a word space.
@@ -146,6 +172,15 @@ def _split_at_gutters(textpage: pdfium.PdfTextPage, text: str, first: int, last:
         start = cut
     spans.append((start, last))
     return spans
+
+
+def _is_margin_number(textpage: pdfium.PdfTextPage, text: str, part: tuple[int, int], rest: tuple[int, int]) -> bool:
+    """A short number set apart by a wide gap and smaller than the text after it: a margin line number or
+    a note's mark (a running head's page number is as large as the head, and stays with it)."""
+    if not (text[part[0] : part[1] + 1].strip().isdigit() and part[1] - part[0] < 4):
+        return False
+    number_size = pdfium_c.FPDFText_GetFontSize(textpage, part[0]) or 0.0
+    return number_size < 0.9 * (pdfium_c.FPDFText_GetFontSize(textpage, rest[0]) or 0.0)
 
 
 def _has_columns(textpage: pdfium.PdfTextPage, text: str, spans: list[list[tuple[int, int]]], width: float) -> bool:

@@ -28,6 +28,9 @@ def mark_footnotes(pages: list[Page], body_size: float | None) -> int:
             start -= 1
         if start == len(lines) or start == 0:
             continue  # no small lines at the foot, or a page of small text only (not notes)
+        above, top = lines[start - 1], lines[start]
+        if above.placed and top.placed and top.y_first > above.y_last - 0.5 * body_size:
+            continue  # beside the last body line, not below it: a margin number, not a note
         # The block opens with a note mark; notes after the first may open anywhere in it.
         if not any(_NOTE_MARK.match(line.text) for line in lines[start : start + 2]):
             continue
