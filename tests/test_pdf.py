@@ -386,3 +386,151 @@ def test_draft_book_helper_makes_multi_page_chapters(tmp_path: Path) -> None:
     draft = pdf_samples.draft_book(chapters=2, paragraphs=30)
     with pdfium.PdfDocument(make_pdf(draft, tmp_path / "pages.pdf")) as doc:
         assert len(doc) >= 6
+
+
+# ---------------------------------------------------------------- issue 11: the body only, the way a narrator reads
+
+
+def _text(book: ExtractedBook) -> str:
+    return " ".join(all_paragraphs(book))
+
+
+def test_footnote_is_left_out_and_counted_by_default(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "notes.pdf", footnote=True)
+    book = read(path, tmp_path / "work")  # a book titled "notes" by its file name: still read, it is no notes section
+    assert len(_text(book).split()) > 500 and "narrator reads after" not in _text(book)
+    notes = [section for section in book.skipped if section["kind"] == "notes"]
+    assert notes and notes[0]["words"] == len(pdf_samples.NOTE_TEXT.split()) + 1  # the mark counts as a word
+    assert not re.search(r"\d", _text(book))  # the raised mark is gone from its sentence
+
+
+def test_footnote_is_read_after_its_paragraph_when_asked(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "notes.pdf", footnote=True)
+    paragraphs = all_paragraphs(read(path, tmp_path / "work", EngineSettings(read_notes=True)))
+    [note] = [p for p in paragraphs if pdf_samples.NOTE_TEXT in p]
+    assert note.startswith("1 " + pdf_samples.NOTE_TEXT)  # a paragraph of its own, not inside a sentence
+    assert not any(pdf_samples.NOTE_TEXT in p for p in paragraphs if p is not note)
+
+
+def test_code_listing_becomes_a_cue_and_a_snippet_goes_silent(tmp_path: Path) -> None:
+    if pdf_samples.matplotlib_font("DejaVuSansMono.ttf") is None:
+        pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
+    path = pdf_samples.make_furniture_pdf(tmp_path / "code.pdf", code=True, snippet=True)
+    text = _text(read(path, tmp_path / "work"))
+    assert text.count(pdf.CODE_CUE) == 1  # one listing of six lines; the two-line snippet has no cue
+    assert "System.out" not in text and "total" not in text and "y = y" not in text
+    as_code = _text(read(path, tmp_path / "work2", EngineSettings(read_code=True)))
+    assert pdf.CODE_CUE not in as_code and "System.out.println(total);" in as_code and "x = x + 1;" in as_code
+
+
+def test_display_equation_is_left_out(tmp_path: Path) -> None:
+    if pdf_samples.matplotlib_font("cmmi10.ttf") is None:
+        pytest.skip("cmmi10.ttf (shipped with matplotlib) is needed to set an equation in a maths font")
+    path = pdf_samples.make_furniture_pdf(tmp_path / "maths.pdf", equation=True)
+    book = read(path, tmp_path / "work")
+    assert pdf_samples.EQUATION not in _text(book)
+    assert any("display equations" in note for note in book.notes)
+
+
+def test_margin_line_numbers_headers_and_copyright_footers_are_not_read(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "margins.pdf", margin_numbers=True, footers=True)
+    text = _text(read(path, tmp_path / "work"))
+    assert not re.search(r"\d", text)  # no "5 10 15 20" down the margin, no "Page 2"
+    assert "Copyright" not in text and "Page" not in text
+    # Every body line is still there: 24 lines a page, three pages.
+    plain = pdf_samples.make_furniture_pdf(tmp_path / "plain.pdf")
+    assert len(text.split()) == len(_text(read(plain, tmp_path / "work2")).split())
+
+
+def test_two_column_page_reads_column_by_column(tmp_path: Path) -> None:
+    path = pdf_samples.make_two_column_pdf(tmp_path / "columns.pdf")
+    text = _text(read(path, tmp_path / "work"))
+    order = [int(number) + (100 if side == "right" else 0) for side, number in re.findall(r"\b(left|right)(\d\d)\b", text)]
+    assert order == list(range(30)) + list(range(100, 130))
+
+
+def test_sections_of_non_narrative_kinds_are_skipped_and_listed(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(n, 8) for n in range(4)]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "kinds.pdf",
+        [
+            (0, "Contents", ["The Forest . . . . . 3", "The Castle . . . . . 5"]),
+            (0, "Preface", [pdf_samples.prose(1, 4)]),
+            (0, "The Forest", story[:2]),
+            (0, "The Castle", story[2:]),
+            (0, "Bibliography", ["Hood, R. Ballads of the Greenwood. Nottingham, 1450."]),
+            (0, "Index", ["arrows, 3, 5", "castle, 5"]),
+        ],
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["Preface", "The Forest", "The Castle"]
+    kinds = {section["title"]: section["kind"] for section in book.skipped}
+    assert kinds == {"Contents": "contents", "Bibliography": "bibliography", "Index": "index"}
+    assert all(section["words"] > 0 and section["reason"] for section in book.skipped)
+    everything = read(path, tmp_path / "work2", EngineSettings(skip=()))
+    assert len(everything.chapters) == 6 and everything.skipped == []
+
+
+def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
+    chapter = [pdf_samples.prose(n, 30) for n in range(8)]  # several pages each
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "parts.pdf",
+        [
+            (0, "Part I In the Forest", []),
+            (1, "The Outlaw", chapter[:4]),
+            (1, "The Archer", chapter[4:]),
+            (0, "Part II In the Town", []),
+            (1, "The Sheriff", chapter[:4]),
+            (1, "The Fair", chapter[4:]),
+        ],
+    )
+    titles = [chapter.title for chapter in read(path, tmp_path / "work").chapters]
+    assert titles == ["The Outlaw", "The Archer", "The Sheriff", "The Fair"]
+
+
+def test_licence_without_markers_at_the_end_is_cut(tmp_path: Path) -> None:
+    licence = [
+        "Updated editions will replace the previous one.",
+        "THE FULL PROJECT GUTENBERG LICENSE. PLEASE READ THIS BEFORE YOU DISTRIBUTE OR USE THIS WORK.",
+        pdf_samples.prose(9, 12),
+    ]
+    story = [pdf_samples.prose(n, 10) for n in range(6)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "pg.pdf", [(0, "The Forest", story[:3]), (0, "The End", story[3:] + licence)])
+    book = read(path, tmp_path / "work")
+    assert "gutenberg" not in _text(book).lower() and story[-1] in _text(book)
+    assert [section["kind"] for section in book.skipped] == ["licence"]
+
+
+def test_japanese_pdf_is_text_and_reads_without_spaces(tmp_path: Path) -> None:
+    font = pdf_samples.japanese_font()
+    if font is None:
+        pytest.skip("no Japanese TrueType font (scripts/setup.sh --test installs fonts-ipafont-gothic as root)")
+    path = pdf_samples.make_japanese_pdf(tmp_path / "ja.pdf", font)
+    facts = pdf.inspect(path, SETTINGS)
+    assert facts.has_text_layer
+    text = _text(pdf.extract(path, facts, SETTINGS, tmp_path / "work"))
+    assert "吾輩は猫である。名前はまだ無い。" in text and "見当がつかぬ。何でも" in text  # lines joined without a space
+    assert "先生" in pdf.sample_text(path, SETTINGS)
+
+
+def test_text_quality_counts_unspaced_scripts_as_words() -> None:
+    japanese = "私はその人を常に先生と呼んでいた。だからここでもただ先生と書くだけで本名は打ち明けない。" * 10
+    assert not pdf.text_quality(japanese).garbled
+    assert pdf.text_quality("\ue000\ue001 \ue002" * 30).garbled  # private-use glyph codes still are
+
+
+def test_sample_text_comes_from_the_body_spread_over_the_book(tmp_path: Path) -> None:
+    book = pdf_samples.draft_book(chapters=5, paragraphs=12)
+    path = make_pdf(book, tmp_path / "long.pdf")
+    sample = pdf.sample_text(path, SETTINGS, limit=3000)
+    assert 2000 <= len(sample) <= 3000
+    assert book.title not in sample[:100]  # not the title page first
+    chapters_seen = {n for n, chapter in enumerate(book.chapters) if any(p[:40] in sample for p in chapter.paragraphs)}
+    assert len(chapters_seen) >= 2
+
+
+def test_sample_text_is_cheap_for_a_real_book(corpus: Path) -> None:
+    started = time.process_time()
+    sample = pdf.sample_text(corpus / ROBIN, SETTINGS)
+    assert time.process_time() - started < 1.0 and len(sample) == 20000
+    assert "Gutenberg" not in sample[:2000] and "Robin" in sample

@@ -13,10 +13,11 @@ the book's language from.
 
 from .chapters import PAGES_PER_PART
 from .damage import find_stream_damage
+from .displays import CODE_CUE
 from .inspection import inspect
 from .quality import TextQuality, text_quality
 from .reader import COVER_HEIGHT_PX, extract, render_cover
 from .sample import sample_text
 from .text import clean_text
 
-__all__ = ["COVER_HEIGHT_PX", "PAGES_PER_PART", "TextQuality", "clean_text", "extract", "find_stream_damage", "inspect", "render_cover", "sample_text", "text_quality"]
+__all__ = ["CODE_CUE", "COVER_HEIGHT_PX", "PAGES_PER_PART", "TextQuality", "clean_text", "extract", "find_stream_damage", "inspect", "render_cover", "sample_text", "text_quality"]

@@ -58,13 +58,13 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         _drop_furniture(pages, settings, notes, skipped)
         set_foot(pages)
         title = facts.title or _title_from_name(path)
-        chapters, front = _chapters(doc, pages, title, notes)
+        chapters, front, named = _chapters(doc, pages, title, notes)
         cover_path = render_cover(doc, work_dir, notes)
     finally:
         doc.close()
     if front:
         chapters.insert(0, Chapter(0, "Front matter", front))
-    chapters = _leave_out_sections(chapters, settings, skipped)
+    chapters = _leave_out_sections(chapters, settings, skipped, named)
     for position, chapter in enumerate(chapters):
         chapter.index = position
     return ExtractedBook(
@@ -120,13 +120,15 @@ def _cut_trailing_licence(chapters: list[Chapter], skipped: list[SkippedSection]
             seen += len(paragraph.split())
 
 
-def _leave_out_sections(chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection]) -> list[Chapter]:
+def _leave_out_sections(
+    chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection], named: bool = True
+) -> list[Chapter]:
     """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
     if is_skipped("licence", settings.skip):
         _cut_trailing_licence(chapters, skipped)
     kept = []
     for chapter in chapters:
-        kind, reason = section_kind(chapter.title, chapter.paragraphs)
+        kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs)
         if is_skipped(kind, settings.skip):
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
@@ -135,8 +137,11 @@ def _leave_out_sections(chapters: list[Chapter], settings: EngineSettings, skipp
     return kept
 
 
-def _chapters(doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: list[str]) -> tuple[list[Chapter], list[str]]:
-    """The chapters, by the first way that finds more than one, and the front matter worth keeping."""
+def _chapters(
+    doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: list[str]
+) -> tuple[list[Chapter], list[str], bool]:
+    """The chapters, by the first way that finds more than one, the front matter worth keeping, and whether
+    the chapters are named by the book (outline, headings) rather than after its title or as runs of pages."""
     by_index = {page.index: page for page in pages}
     sections = outline_sections(doc)
     strip = True
@@ -157,7 +162,7 @@ def _chapters(doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: lis
         paragraphs = reflow(lines, by_index)
         if paragraphs:
             chapters.append(Chapter(len(chapters), section.title, paragraphs))
-    return chapters, _front_matter(front_lines, by_index, notes)
+    return chapters, _front_matter(front_lines, by_index, notes), strip
 
 
 def _front_matter(lines: list[Line], pages: dict[int, Page], notes: list[str]) -> list[str]:
