@@ -291,13 +291,15 @@ def make_two_column_pdf(path: Path) -> Path:
     return path
 
 
-def make_sectioned_pdf(path: Path, sections: list[tuple[int, str, list[str]]]) -> Path:
-    """A book with a bookmark per section, (outline level, title, paragraphs), each section on a new page."""
+def make_sectioned_pdf(path: Path, sections: list[tuple[int, str, list[str]]], *, outline: bool = True) -> Path:
+    """A book with a bookmark per section, (outline level, title, paragraphs), each section on a new page
+    under its title in 15 pt bold (without bookmarks when ``outline`` is false)."""
     pdf = FPDF(format=(148, 210))
     pdf.set_auto_page_break(True, margin=20)
     for level, title, paragraphs in sections:
         pdf.add_page()
-        pdf.start_section(title, level=level)
+        if outline:
+            pdf.start_section(title, level=level)
         pdf.set_font("Helvetica", "B", 15)
         pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Times", "", 11)

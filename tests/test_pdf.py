@@ -214,15 +214,20 @@ def test_without_outline_chapters_come_from_headings(tmp_path: Path) -> None:
     assert "no usable outline: chapters found from headings" in book.notes
 
 
-def test_without_outline_or_headings_chapters_are_runs_of_pages(tmp_path: Path) -> None:
+def test_without_outline_chapters_come_from_headings_set_large(tmp_path: Path) -> None:
     draft = pdf_samples.draft_book(chapters=2, paragraphs=60)
     book = read(make_pdf(draft, tmp_path / "runs.pdf", outline=False), tmp_path / "work")
-    with pdfium.PdfDocument(tmp_path / "runs.pdf") as doc:
-        expected = -(-len(doc) // pdf.PAGES_PER_PART)
-    assert [c.title for c in book.chapters] == [f"Part {n}" for n in range(1, expected + 1)]
+    assert [c.title for c in book.chapters] == [c.title for c in draft.chapters]  # 14 pt bold over 11 pt prose
     text = " ".join(all_paragraphs(book))
     assert all(p in text for c in draft.chapters for p in c.paragraphs)
     assert not re.search(r"\bthe green forest\b", text)  # the running head is gone (the prose is capitalised)
+
+
+def test_without_outline_or_headings_chapters_are_runs_of_pages(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "runs.pdf", pages=25)
+    book = read(path, tmp_path / "work")
+    assert [c.title for c in book.chapters] == ["Part 1", "Part 2", "Part 3"]
+    assert len(_text(book).split()) > 25 * 200
 
 
 def test_typeset_book_loses_headers_with_page_numbers(tmp_path: Path) -> None:
@@ -485,7 +490,18 @@ def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None
         ],
     )
     titles = [chapter.title for chapter in read(path, tmp_path / "work").chapters]
-    assert titles == ["The Outlaw", "The Archer", "The Sheriff", "The Fair"]
+    # A part with nothing but its title leads the title of its first chapter.
+    assert titles == ["Part I In the Forest: The Outlaw", "The Archer", "Part II In the Town: The Sheriff", "The Fair"]
+
+
+def test_without_outline_chapters_come_from_large_headings(tmp_path: Path) -> None:
+    names = ["The Outlaw of Sherwood", "A Merry Feast", "The Silver Arrow"]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "plain.pdf", [(0, name, [pdf_samples.prose(n, 40), pdf_samples.prose(n + 9, 30)]) for n, name in enumerate(names)], outline=False
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names
+    assert not any(p.startswith(tuple(names)) for p in all_paragraphs(book))  # the heading is not read twice
 
 
 def test_licence_without_markers_at_the_end_is_cut(tmp_path: Path) -> None:

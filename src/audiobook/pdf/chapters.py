@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class Section:
     page: int
     top: float | None = None
     lines: list[Line] = field(default_factory=list)
+    part: bool = False  # a part ("Part I", "II West-Over-Seas") whose chapters follow as sections of their own
 
 
 @dataclass
@@ -33,6 +35,7 @@ class _Mark:
     title: str
     page: int
     top: float | None
+    part: bool = False
 
 
 def outline_sections(doc: pdfium.PdfDocument) -> list[Section]:
@@ -51,6 +54,8 @@ def outline_sections(doc: pdfium.PdfDocument) -> list[Section]:
     parents = {id(mark) for mark, after in zip(marks, marks[1:]) if after.level > mark.level}
     level, chosen = 0, [m for m in marks if m.level == 0]
     while 0 < len(chosen) < 3 and all(id(m) in parents for m in chosen):
+        if all(_PART_TITLE.match(m.title) for m in chosen):
+            break  # "Part I", "Part II": parts, whose titles lead their chapters' (_below_parts)
         level += 1
         chosen = [m for m in marks if m.level == level]
     chosen = _below_parts(marks, chosen, len(doc))
@@ -61,7 +66,7 @@ def outline_sections(doc: pdfium.PdfDocument) -> list[Section]:
             continue
         if sections and sections[-1].page == mark.page and sections[-1].top == mark.top:
             continue  # two bookmarks to one spot: the first names it
-        sections.append(Section(mark.title, mark.page, mark.top))
+        sections.append(Section(mark.title, mark.page, mark.top, part=mark.part))
     return sections
 
 
@@ -90,6 +95,7 @@ def _below_parts(marks: list[_Mark], chosen: list[_Mark], page_count: int) -> li
             ends = [m.page for m in children[1:]] + [_next_page(marks, start, mark.level, page_count)]
             average = sum(end - child.page for child, end in zip(children, ends)) / len(children)
             if _PART_TITLE.match(mark.title) or average >= MIN_CHAPTER_PAGES:
+                mark.part = True
                 out.append(mark)  # the part's own pages (its title, an introduction) before its first chapter
                 out += children
                 continue
@@ -155,6 +161,39 @@ def heading_sections(pages: list[Page]) -> list[Section]:
             sections.append(Section(" ".join(clean_text(title).split()), page.index, line.y_first))
             break
     return sections
+
+
+# A line this much larger than the body, among a page's first lines, may be a heading.
+HEADING_SIZE_RATIO = 1.25
+
+
+def size_heading_sections(pages: list[Page], body_size: float | None) -> list[Section]:
+    """Chapters from headings told by their size: short lines set large among a page's first lines.
+
+    The largest heading size found on two pages or more is the chapter's (smaller ones are sections);
+    a heading that wraps over two large lines is one title.
+    """
+    if not body_size:
+        return []
+    found: list[tuple[float, Section]] = []
+    for page in pages:
+        big: list[Line] = []
+        for line in page.lines[:4]:
+            if line.size and line.size >= HEADING_SIZE_RATIO * body_size and not line.note:
+                if big and abs(line.size - big[0].size) > 0.5:
+                    break
+                big.append(line)
+            elif big:
+                break
+        title = " ".join(" ".join(clean_text(line.text) for line in big).split())
+        if big and len(title.split()) <= 14 and not title.endswith((",", ";")):
+            found.append((big[0].size, Section(title, page.index, big[0].y_first)))
+    sizes = Counter(round(size) for size, _ in found)
+    chapter_sizes = [size for size, count in sizes.items() if count >= 2]
+    if not chapter_sizes:
+        return []
+    chapter_size = max(chapter_sizes)
+    return [section for size, section in found if round(size) >= chapter_size]
 
 
 def page_sections(pages: list[Page], title: str) -> list[Section]:

@@ -19,7 +19,15 @@ import pypdfium2 as pdfium
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
 from ..sections import KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
-from .chapters import PAGES_PER_PART, fill_sections, heading_sections, outline_sections, page_sections, strip_heading
+from .chapters import (
+    PAGES_PER_PART,
+    fill_sections,
+    heading_sections,
+    outline_sections,
+    page_sections,
+    size_heading_sections,
+    strip_heading,
+)
 from .displays import drop_equations, drop_figures, drop_tables, handle_code
 from .furniture import drop_gutenberg_frame, drop_reference_pages, drop_titled_matter, drop_outside_block, drop_running_lines, page_number
 from .layout import Line, Page, book_body_size, read_pages, set_foot
@@ -149,6 +157,8 @@ def _chapters(
         notes.append(f"chapters from the outline ({len(sections)} bookmarks)")
     else:
         sections = heading_sections(pages)
+        if len(sections) < 2:
+            sections = size_heading_sections(pages, book_body_size(pages))
         if len(sections) >= 2:
             notes.append("no usable outline: chapters found from headings")
         else:
@@ -157,11 +167,15 @@ def _chapters(
                 notes.append(f"no usable outline or chapter headings: chapters are runs of {PAGES_PER_PART} pages")
     front_lines = fill_sections(pages, sections)
     chapters = []
+    part = ""  # the title of a part whose pages hold nothing but its title: it leads its first chapter's title
     for section in sections:
         lines = strip_heading(section.lines, section.title) if strip else section.lines
         paragraphs = reflow(lines, by_index)
-        if paragraphs:
-            chapters.append(Chapter(len(chapters), section.title, paragraphs))
+        if section.part and not paragraphs:
+            part = section.title
+        elif paragraphs:
+            chapters.append(Chapter(len(chapters), f"{part}: {section.title}" if part else section.title, paragraphs))
+            part = ""
     return chapters, _front_matter(front_lines, by_index, notes), strip
 
 
