@@ -550,3 +550,15 @@ def test_sample_text_is_cheap_for_a_real_book(corpus: Path) -> None:
     sample = pdf.sample_text(corpus / ROBIN, SETTINGS)
     assert time.process_time() - started < 1.0 and len(sample) == 20000
     assert "Gutenberg" not in sample[:2000] and "Robin" in sample
+
+
+def test_copyright_page_is_left_out_and_listed(tmp_path: Path) -> None:
+    names = ["The Outlaw of Sherwood", "A Merry Feast"]
+    imprint = ["Copyright © 2015 Example Press. All rights reserved.", "ISBN 978-0-00-000000-0. Printed in England."]
+    sections = [(0, "The Green Forest", imprint)] + [(0, name, [pdf_samples.prose(n, 40)]) for n, name in enumerate(names)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "imprint.pdf", sections, outline=False)
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names
+    assert "Copyright" not in _text(book) and "ISBN" not in _text(book)
+    [section] = book.skipped
+    assert section["kind"] == "copyright" and section["words"] >= 12  # the whole page, its title line too

@@ -227,3 +227,22 @@ def drop_titled_matter(pages: list[Page], body_size: float | None, skip: tuple[s
                 current.words += len(line.text.split())
         page.lines = kept
     return found
+
+
+# What an imprint page says; a page among the book's first or last few that says it, and little else, is one.
+_IMPRINT = re.compile(r"©|\bcopyright\b|\ball rights reserved\b|\bisbn\b|\bprinted in\b|\bfirst published\b|\bcreative commons\b", re.I)
+MAX_IMPRINT_WORDS = 400
+
+
+def drop_imprint_pages(pages: list[Page]) -> list[tuple[int, int]]:
+    """Remove copyright and imprint pages near the front or back of the book; return (page index, words)."""
+    edge = max(2, len(pages) // 20)
+    dropped = []
+    for page in pages[:edge] + pages[-edge:] if len(pages) > 2 * edge else pages:
+        text = " ".join(line.text for line in page.lines)
+        words = len(text.split())
+        marks = len({match.group().lower() for match in _IMPRINT.finditer(text)})
+        if page.lines and words <= MAX_IMPRINT_WORDS and marks >= 2:
+            dropped.append((page.index, words))
+            page.lines = []
+    return dropped

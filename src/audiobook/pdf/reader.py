@@ -29,7 +29,7 @@ from .chapters import (
     strip_heading,
 )
 from .displays import drop_equations, drop_figures, drop_tables, handle_code
-from .furniture import drop_gutenberg_frame, drop_reference_pages, drop_titled_matter, drop_outside_block, drop_running_lines, page_number
+from .furniture import drop_gutenberg_frame, drop_imprint_pages, drop_reference_pages, drop_titled_matter, drop_outside_block, drop_running_lines, page_number
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
 from .opening import open_pdf
@@ -99,6 +99,9 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
     skipped += drop_titled_matter(pages, body_size, settings.skip)
+    if is_skipped("copyright", settings.skip):
+        for index, words in drop_imprint_pages(pages):
+            skipped.append(SkippedSection(f"Copyright page (page {index + 1})", "copyright", words, "copyright and imprint wording"))
     for kind, first, words in drop_reference_pages(pages):
         skipped.append(SkippedSection(f"{KINDS[kind].capitalize()} (page {first + 1})", kind, words, "most lines point to page numbers"))
     for what, count in (
