@@ -421,8 +421,10 @@ def test_code_listing_becomes_a_cue_and_a_snippet_goes_silent(tmp_path: Path) ->
     if pdf_samples.matplotlib_font("DejaVuSansMono.ttf") is None:
         pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
     path = pdf_samples.make_furniture_pdf(tmp_path / "code.pdf", code=True, snippet=True)
-    text = _text(read(path, tmp_path / "work"))
+    book = read(path, tmp_path / "work")
+    text = _text(book)
     assert text.count(pdf.CODE_CUE) == 1  # one listing of six lines; the two-line snippet has no cue
+    assert pdf.CODE_CUE in all_paragraphs(book)  # a paragraph of its own, with pauses around it
     assert "System.out" not in text and "total" not in text and "y = y" not in text
     as_code = _text(read(path, tmp_path / "work2", EngineSettings(read_code=True)))
     assert pdf.CODE_CUE not in as_code and "System.out.println(total);" in as_code and "x = x + 1;" in as_code
@@ -562,3 +564,10 @@ def test_copyright_page_is_left_out_and_listed(tmp_path: Path) -> None:
     assert "Copyright" not in _text(book) and "ISBN" not in _text(book)
     [section] = book.skipped
     assert section["kind"] == "copyright" and section["words"] >= 12  # the whole page, its title line too
+
+
+def test_endnotes_section_is_read_when_notes_are_asked_for(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(n, 10) for n in range(3)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "endnotes.pdf", [(0, "The Forest", story), (0, "Notes", ["1. The forest is Sherwood."])])
+    assert [c.title for c in read(path, tmp_path / "a").chapters] == ["The Forest"]
+    assert [c.title for c in read(path, tmp_path / "b", EngineSettings(read_notes=True)).chapters] == ["The Forest", "Notes"]

@@ -186,7 +186,8 @@ def size_heading_sections(pages: list[Page], body_size: float | None) -> list[Se
             elif big:
                 break
         title = " ".join(" ".join(clean_text(line.text) for line in big).split())
-        if big and len(title.split()) <= 14 and not title.endswith((",", ";")):
+        # A drop capital ("K" of "King") is large too, but it is no title.
+        if big and len(title.split()) <= 14 and sum(char.isalpha() for char in title) >= 3 and not title.endswith((",", ";")):
             found.append((big[0].size, Section(title, page.index, big[0].y_first)))
     sizes = Counter(round(size) for size, _ in found)
     chapter_sizes = [size for size, count in sizes.items() if count >= 2]

@@ -21,7 +21,7 @@ CODE_CUE = "(Code omitted.)"
 # Listings shorter than this are snippets the prose around them discusses (a statement or two): no cue.
 # A cue on every snippet adds more words than a listener gains (think-java: 3 lines 10.4, 5 lines 7.9 ins/1k).
 MIN_CUED_LISTING_LINES = 5
-_CAPTION = re.compile(r"(?:figure|fig\.|table|plate|illustration|listing)\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)", re.I)
+_CAPTION = re.compile(r"(?:figure|fig\.|table|plate|illustration|listing|abbildung|abb\.|tabelle|tableau|figura|tabla|tabella)\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)", re.I)
 
 
 def is_code(line: Line) -> bool:
@@ -47,7 +47,7 @@ def handle_code(pages: list[Page], read_code: bool) -> int:
             return
         listings += 1
         if len(run) >= MIN_CUED_LISTING_LINES:
-            out.append(replace(run[0], text=CODE_CUE, mono=0.0, x1=run[0].x0, y_last=run[-1].y_last))
+            out.append(replace(run[0], text=CODE_CUE, mono=0.0, x1=run[0].x0, y_last=run[-1].y_last, alone=True))
         run.clear()
 
     for page in pages:

@@ -34,6 +34,7 @@ class Line:
     mono: float = 0.0  # share of sampled characters set in a typewriter (code) font
     math: float = 0.0  # share of sampled characters set in a maths font
     note: bool = False  # a footnote at the foot of its page, read after the paragraph (engine.read_notes)
+    alone: bool = False  # a paragraph of its own (a spoken cue standing for a code listing)
 
     @property
     def placed(self) -> bool:

@@ -73,7 +73,8 @@ def reflow(lines: list[Line], pages: dict[int, Page]) -> list[str]:
             note_lines.append(line)
             continue
         drop_capital = prev is not None and _is_drop_capital(prev.text, line.text)
-        if current and prev is not None and not drop_capital and _starts_paragraph(prev, line, pages):
+        alone = line.alone or (prev is not None and prev.alone)
+        if current and prev is not None and (alone or (not drop_capital and _starts_paragraph(prev, line, pages))):
             paragraphs.append(current)
             current = ""
             if note_lines:

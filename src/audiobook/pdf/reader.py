@@ -98,8 +98,8 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection("Footnotes", "notes", words, f"{marked} lines set small at the foot of their pages"))
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
-    skipped += drop_titled_matter(pages, body_size, settings.skip)
-    if is_skipped("copyright", settings.skip):
+    skipped += drop_titled_matter(pages, body_size, _skip(settings))
+    if is_skipped("copyright", _skip(settings)):
         for index, words in drop_imprint_pages(pages):
             skipped.append(SkippedSection(f"Copyright page (page {index + 1})", "copyright", words, "copyright and imprint wording"))
     for kind, first, words in drop_reference_pages(pages):
@@ -131,16 +131,21 @@ def _cut_trailing_licence(chapters: list[Chapter], skipped: list[SkippedSection]
             seen += len(paragraph.split())
 
 
+def _skip(settings: EngineSettings) -> tuple[str, ...]:
+    """The kinds left out; notes sections are read when engine.read_notes asks for notes."""
+    return tuple(kind for kind in settings.skip if not (kind == "notes" and settings.read_notes))
+
+
 def _leave_out_sections(
     chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection], named: bool = True
 ) -> list[Chapter]:
     """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
-    if is_skipped("licence", settings.skip):
+    if is_skipped("licence", _skip(settings)):
         _cut_trailing_licence(chapters, skipped)
     kept = []
     for chapter in chapters:
         kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs)
-        if is_skipped(kind, settings.skip):
+        if is_skipped(kind, _skip(settings)):
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
         elif chapter.paragraphs:
