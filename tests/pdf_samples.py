@@ -329,3 +329,18 @@ def make_japanese_pdf(path: Path, font: Path, pages: int = 3) -> Path:
             pdf.ln(3)
     pdf.output(str(path))
     return path
+
+
+def make_text_over_picture_pdf(path: Path, paragraphs: list[str]) -> Path:
+    """Text laid over a picture that fills the page, as OCR tools lay their text over a scan."""
+    from PIL import Image
+
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (296, 420), (250, 245, 235)), x=0, y=0, w=148, h=210)
+    pdf.set_font("Times", "", 11)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    pdf.output(str(path))
+    return path

@@ -571,3 +571,10 @@ def test_endnotes_section_is_read_when_notes_are_asked_for(tmp_path: Path) -> No
     path = pdf_samples.make_sectioned_pdf(tmp_path / "endnotes.pdf", [(0, "The Forest", story), (0, "Notes", ["1. The forest is Sherwood."])])
     assert [c.title for c in read(path, tmp_path / "a").chapters] == ["The Forest"]
     assert [c.title for c in read(path, tmp_path / "b", EngineSettings(read_notes=True)).chapters] == ["The Forest", "Notes"]
+
+
+def test_text_over_a_page_filling_picture_is_read(tmp_path: Path) -> None:
+    """A picture the size of the page is a scan or a background, not a figure: the text on it is the book."""
+    story = [pdf_samples.prose(n, 5) for n in range(4)]
+    book = read(pdf_samples.make_text_over_picture_pdf(tmp_path / "ocr.pdf", story), tmp_path / "work")
+    assert all(paragraph in _text(book) for paragraph in story)

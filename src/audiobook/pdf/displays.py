@@ -146,7 +146,7 @@ def _caption_block(page: Page, start: int) -> list[int]:
 
 def _set_in(page: Page, order: range) -> list[int]:
     """Consecutive lines, walking in ``order``, that do not start at the page's text edge (cells, labels)."""
-    found = []
+    found: list[int] = []
     for i in order:
         line = page.lines[i]
         if not line.placed or page.left is None or line.x0 - page.left < 1.5 * (line.size or 10.0):

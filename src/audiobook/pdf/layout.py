@@ -92,7 +92,7 @@ def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
                 parts = [(parts[0][0], parts[-1][1])]
             lines += [_placed_line(textpage, text, start, end, index) for start, end in parts]
         textpage.close()
-        images = _image_boxes(page)
+        images = _image_boxes(page, width * height)
         page.close()
         pages.append(_with_layout(Page(index, _in_column_order(lines), width=width, height=height, images=images)))
     return pages
@@ -324,13 +324,14 @@ def _font_kind(name: bytes) -> tuple[bool, bool]:
     return bool(_MONO_FONT.search(text)), bool(_MATH_FONT.search(text))
 
 
-def _image_boxes(page: pdfium.PdfPage) -> list[tuple[float, float, float, float]]:
-    """Where pictures sit on the page (big enough to be a figure, not a rule or a bullet)."""
+def _image_boxes(page: pdfium.PdfPage, page_area: float) -> list[tuple[float, float, float, float]]:
+    """Where pictures sit on the page: big enough to be a figure (not a rule or a bullet), and not the
+    page itself (a scan under its OCR text, a background), which the text sits on rather than beside."""
     boxes = []
     try:
         for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
             left, bottom, right, top = obj.get_bounds()
-            if right - left > 30 and top - bottom > 30:
+            if right - left > 30 and top - bottom > 30 and (right - left) * (top - bottom) < 0.6 * page_area:
                 boxes.append((left, bottom, right, top))
     except pdfium.PdfiumError:
         pass
