@@ -578,3 +578,17 @@ def test_text_over_a_page_filling_picture_is_read(tmp_path: Path) -> None:
     story = [pdf_samples.prose(n, 5) for n in range(4)]
     book = read(pdf_samples.make_text_over_picture_pdf(tmp_path / "ocr.pdf", story), tmp_path / "work")
     assert all(paragraph in _text(book) for paragraph in story)
+
+
+def test_gutenberg_header_without_markers_is_left_out(tmp_path: Path) -> None:
+    header = [
+        "The Project Gutenberg eBook of The Green Forest. This ebook is for the use of anyone anywhere in the United "
+        "States and most other parts of the world at no cost and with almost no restrictions whatsoever.",
+        "Title: The Green Forest",
+        "Release date: May 1, 2020 [eBook #12345]",
+    ]
+    story = [pdf_samples.prose(n, 10) for n in range(4)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "pgh.pdf", [(0, "The Forest", header + story[:2]), (0, "The Castle", story[2:])])
+    book = read(path, tmp_path / "work")
+    assert all_paragraphs(book) == story
+    assert [section["kind"] for section in book.skipped] == ["licence"]

@@ -131,6 +131,29 @@ def _cut_trailing_licence(chapters: list[Chapter], skipped: list[SkippedSection]
             seen += len(paragraph.split())
 
 
+# The Project Gutenberg header sits within this many words of the start.
+HEADER_REACH_WORDS = 3000
+
+
+def _cut_leading_header(chapters: list[Chapter], skipped: list[SkippedSection]) -> None:
+    """The Project Gutenberg header opens a book even without a START marker: its paragraphs (the licence
+    sentence, "Title:", "Release date:" lines) near the start are left out."""
+    seen = words = 0
+    for chapter in chapters:
+        kept = []
+        for paragraph in chapter.paragraphs:
+            if seen < HEADER_REACH_WORDS and (is_licence_text(paragraph) or _PG_HEADER_LINE.match(paragraph)):
+                words += len(paragraph.split())
+            else:
+                kept.append(paragraph)
+            seen += len(paragraph.split())
+        chapter.paragraphs = kept
+        if seen >= HEADER_REACH_WORDS:
+            break
+    if words:
+        skipped.append(SkippedSection("Project Gutenberg header", "licence", words, "Project Gutenberg header wording"))
+
+
 def _skip(settings: EngineSettings) -> tuple[str, ...]:
     """The kinds left out; notes sections are read when engine.read_notes asks for notes."""
     return tuple(kind for kind in settings.skip if not (kind == "notes" and settings.read_notes))
@@ -141,6 +164,7 @@ def _leave_out_sections(
 ) -> list[Chapter]:
     """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
     if is_skipped("licence", _skip(settings)):
+        _cut_leading_header(chapters, skipped)
         _cut_trailing_licence(chapters, skipped)
     kept = []
     for chapter in chapters:
