@@ -344,3 +344,30 @@ def make_text_over_picture_pdf(path: Path, paragraphs: list[str]) -> Path:
         pdf.ln(2)
     pdf.output(str(path))
     return path
+
+
+TABLE_CELLS = [("Robin", "longbow"), ("John", "quarterstaff"), ("Tuck", "cudgel")]
+
+
+def make_table_pdf(path: Path) -> Path:
+    """Prose, then a small table set in from the text's edge under a "Table 1:" caption, then prose again."""
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.set_font("Times", "", 11)
+    lines = _prose_lines(3, 24)
+    y = 22.0
+    for line in lines[:10]:
+        pdf.text(20, y, line)
+        y += 5.2
+    y += 4
+    for name, weapon in TABLE_CELLS:
+        pdf.text(40, y, name)
+        pdf.text(80, y, weapon)
+        y += 6
+    pdf.text(45, y + 2, "Table 1: Outlaws and what they carry")
+    y += 12
+    for line in lines[10:]:
+        pdf.text(20, y, line)
+        y += 5.2
+    pdf.output(str(path))
+    return path

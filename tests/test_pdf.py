@@ -592,3 +592,10 @@ def test_gutenberg_header_without_markers_is_left_out(tmp_path: Path) -> None:
     book = read(path, tmp_path / "work")
     assert all_paragraphs(book) == story
     assert [section["kind"] for section in book.skipped] == ["licence"]
+
+
+def test_table_under_its_caption_is_left_out(tmp_path: Path) -> None:
+    book = read(pdf_samples.make_table_pdf(tmp_path / "table.pdf"), tmp_path / "work")
+    text = _text(book)
+    assert not any(cell in text for row in pdf_samples.TABLE_CELLS for cell in row) and "Outlaws and what" not in text
+    assert len(text.split()) >= 20 * 8  # the prose around it stays

@@ -1,11 +1,13 @@
 """Displayed matter that is not prose: code listings, display equations, figures with their captions.
 
-Fonts and geometry decide, never words: a run of lines set in a typewriter
-face is a code listing (a short spoken cue replaces it unless engine.read_code;
-a line or two of code between sentences goes without a cue); a line set mostly
-in maths fonts is a display equation (left out: letter soup helps nobody);
-text over a picture is the picture's labels, and the short lines just below or
-above it, or a line opening "Figure 3" or "Table 2.1", are its caption.
+Fonts and geometry decide: a run of lines set wholly in a typewriter face is a
+code listing (a short spoken cue replaces it unless engine.read_code; a snippet
+of a few lines goes without a cue); a line set mostly in maths fonts is a
+display equation (left out: letter soup helps nobody); text over a picture is
+the picture's labels and short lines centred just below or above it are its
+caption; a caption labelled "Figure 3:" or "Table 2.1." goes with the set-in
+lines beside it (table cells, diagram labels); small text laid out in columns
+is a table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ CODE_CUE = "(Code omitted.)"
 # Listings shorter than this are snippets the prose around them discusses (a statement or two): no cue.
 # A cue on every snippet adds more words than a listener gains (think-java: 3 lines 10.4, 5 lines 7.9 ins/1k).
 MIN_CUED_LISTING_LINES = 5
-_CAPTION = re.compile(r"(?:figure|fig\.|table|plate|illustration|listing|abbildung|abb\.|tabelle|tableau|figura|tabla|tabella)\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)", re.I)
+# A caption's label: the word for a figure or table, its number, then a colon, full stop or dash.
+_CAPTION = re.compile(
+    r"(?:figure|fig\.|table|plate|illustration|listing|abbildung|abb\.|tabelle|tableau|figura|tabla|tabella)"
+    r"\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)",
+    re.I,
+)
 
 
 def is_code(line: Line) -> bool:
