@@ -1,14 +1,20 @@
 """The PDF reader: phase 1 ``inspect`` and phase 2 ``extract``, both with pypdfium2.
 
-``inspect`` (inspection.py) opens the file (opening.py), reads the metadata and
-samples pages to refuse what cannot become an audiobook: a damaged file
-(damage.py), a scan without a text layer, or text that comes out as glyph codes
-(quality.py). ``extract`` (reader.py) reads every page into lines with their
-positions and fonts (layout.py), removes page furniture (furniture.py), cuts the
-book into chapters (chapters.py), leaves out what a narrator does not read
-(sections of ../sections.py kinds), and reflows the lines into paragraphs
-(paragraphs.py, text.py). ``sample_text`` gives phase 1 some body text to tell
-the book's language from.
+A behaviour is found by its module's name:
+
+- opening.py: open the file (with a configured password), the one-line refusals;
+- inspection.py, quality.py, damage.py: phase 1 facts, the text-layer judgement
+  (script-aware: Japanese is text), compressed streams PDFium reads around;
+- layout.py: pages into lines with positions, fonts (code, maths), pictures,
+  two-column pages in column order, margin numbers and note marks apart;
+- furniture.py: running heads and footers, the Gutenberg frame, text outside
+  the text block, contents/index/imprint pages, matter under a skipped heading;
+- notes.py: footnotes at the foot of the page;
+- displays.py: code listings (a cue), display equations, figures, tables;
+- chapters.py: outline (parts descended into), headings by label or size, runs of pages;
+- paragraphs.py, text.py: lines into clean paragraphs;
+- reader.py: phase 2, and the sections left out (``ExtractedBook.skipped``);
+- sample.py: ``sample_text``, body text for phase 1's language detection.
 """
 
 from .chapters import PAGES_PER_PART
