@@ -599,3 +599,14 @@ def test_table_under_its_caption_is_left_out(tmp_path: Path) -> None:
     text = _text(book)
     assert not any(cell in text for row in pdf_samples.TABLE_CELLS for cell in row) and "Outlaws and what" not in text
     assert len(text.split()) >= 20 * 8  # the prose around it stays
+
+
+def test_contents_page_by_its_page_numbers_and_engine_skip_brings_it_back(tmp_path: Path) -> None:
+    entries = [f"{name} {3 + 4 * n}" for n, name in enumerate(["The Forest", "The Castle", "The Fair", "The Arrow", "The River",
+                                                                "The Abbey", "The Sheriff", "The Bishop", "The King", "The End"])]
+    story = [pdf_samples.prose(n, 10) for n in range(6)]
+    sections = [(0, "The Green Forest", entries), (0, "The Forest", story[:3]), (0, "The Castle", story[3:])]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "toc.pdf", sections, outline=False)
+    book = read(path, tmp_path / "a")
+    assert "The Arrow 15" not in _text(book) and [s["kind"] for s in book.skipped] == ["contents"]
+    assert "The Arrow 15" in _text(read(path, tmp_path / "b", EngineSettings(skip=())))

@@ -182,17 +182,19 @@ _REFERENCE_LINE = re.compile(r"(?:\.\s*){3,}\s*\w+$|\S\s*[, ]\s*(?:\d{1,4}|[ivxl
 MIN_REFERENCE_LINES = 8
 
 
-def drop_reference_pages(pages: list[Page]) -> list[tuple[str, int, int]]:
+def drop_reference_pages(pages: list[Page], skip: tuple[str, ...] | list[str]) -> list[tuple[str, int, int]]:
     """Remove contents and index pages: most of their lines point to a page number.
 
     Returns (kind, first page index, words) per run of such pages; a run in
     the book's last third is an index, earlier it is a contents (or list of figures).
     """
-    runs: list[tuple[str, int, int]] = []
+    runs: list[tuple[str, int, int, int]] = []  # kind, first page, words, pages
     for page in pages:
         hits = sum(1 for line in page.lines if _REFERENCE_LINE.search(line.text))
         if len(page.lines) >= MIN_REFERENCE_LINES and hits >= 0.6 * len(page.lines):
             kind = "index" if page.index >= 2 * len(pages) / 3 else "contents"
+            if not is_skipped(kind, skip):
+                continue
             words = sum(len(line.text.split()) for line in page.lines)
             if runs and runs[-1][0] == kind and runs[-1][1] + runs[-1][3] == page.index:
                 runs[-1] = (kind, runs[-1][1], runs[-1][2] + words, runs[-1][3] + 1)

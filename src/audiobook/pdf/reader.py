@@ -29,7 +29,15 @@ from .chapters import (
     strip_heading,
 )
 from .displays import drop_equations, drop_figures, drop_tables, handle_code
-from .furniture import drop_gutenberg_frame, drop_imprint_pages, drop_reference_pages, drop_titled_matter, drop_outside_block, drop_running_lines, page_number
+from .furniture import (
+    drop_gutenberg_frame,
+    drop_imprint_pages,
+    drop_outside_block,
+    drop_reference_pages,
+    drop_running_lines,
+    drop_titled_matter,
+    page_number,
+)
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
 from .opening import open_pdf
@@ -102,7 +110,7 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
     if is_skipped("copyright", _skip(settings)):
         for index, words in drop_imprint_pages(pages):
             skipped.append(SkippedSection(f"Copyright page (page {index + 1})", "copyright", words, "copyright and imprint wording"))
-    for kind, first, words in drop_reference_pages(pages):
+    for kind, first, words in drop_reference_pages(pages, _skip(settings)):
         skipped.append(SkippedSection(f"{KINDS[kind].capitalize()} (page {first + 1})", kind, words, "most lines point to page numbers"))
     for what, count in (
         ("lines outside the text block (margin numbers, slugs, wide tables)", drop_outside_block(pages, body_size)),
