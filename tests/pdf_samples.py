@@ -371,3 +371,26 @@ def make_table_pdf(path: Path) -> Path:
         y += 5.2
     pdf.output(str(path))
     return path
+
+
+def make_inline_code_pdf(path: Path, mono: Path) -> Path:
+    """Prose with inline code in a typewriter face in the middle of a line: "call System.out.println(total); now"."""
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.add_font("mono", "", str(mono))
+    y = 22.0
+    for n, line in enumerate(_prose_lines(4, 20)):
+        pdf.set_font("Times", "", 11)
+        if n == 6:
+            pdf.text(20, y, "Then we call")
+            x = 20 + pdf.get_string_width("Then we call ")
+            pdf.set_font("mono", "", 10)
+            pdf.text(x, y, "System.out.println(total);")
+            x += pdf.get_string_width("System.out.println(total); ")
+            pdf.set_font("Times", "", 11)
+            pdf.text(x, y, "to show the sum of the outlaws.")
+        else:
+            pdf.text(20, y, line)
+        y += 5.2
+    pdf.output(str(path))
+    return path

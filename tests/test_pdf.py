@@ -610,3 +610,11 @@ def test_contents_page_by_its_page_numbers_and_engine_skip_brings_it_back(tmp_pa
     book = read(path, tmp_path / "a")
     assert "The Arrow 15" not in _text(book) and [s["kind"] for s in book.skipped] == ["contents"]
     assert "The Arrow 15" in _text(read(path, tmp_path / "b", EngineSettings(skip=())))
+
+
+def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> None:
+    mono = pdf_samples.matplotlib_font("DejaVuSansMono.ttf")
+    if mono is None:
+        pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
+    text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
+    assert "Then we call System out println total to show the sum of the outlaws." in text

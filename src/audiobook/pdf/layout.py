@@ -104,9 +104,14 @@ _LEFT, _RIGHT, _BOTTOM, _TOP = ctypes.c_double(), ctypes.c_double(), ctypes.c_do
 
 def _placed_line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int, index: int) -> Line:
     """The characters first..last (inclusive) of the page as a Line with its position and fonts."""
-    marks = _note_marks(textpage, text, first, last)
-    if marks:  # blank them (control characters vanish in clean_text) so positions still line up
-        text = text[:first] + "".join("\x00" if i in marks else text[i] for i in range(first, last + 1)) + text[last + 1 :]
+    mono, math = _font_shares(textpage, text, first, last)
+    # Blank what is not read, keeping positions in line with the text page: note marks vanish (a control
+    # character, dropped by clean_text); operators of inline code become spaces (a listing keeps its own).
+    edits = dict.fromkeys(_note_marks(textpage, text, first, last), "\x00")
+    if mono < 0.99:
+        edits.update(dict.fromkeys(_inline_code_symbols(textpage, text, first, last), " "))
+    if edits:
+        text = text[:first] + "".join(edits.get(i, text[i]) for i in range(first, last + 1)) + text[last + 1 :]
     line = Line(_restore_spaces(textpage, text, first, last + 1), index)
     pdfium_c.FPDFText_GetCharOrigin(textpage, first, _X, _Y)
     line.x0, line.y_first = _X.value, _Y.value
@@ -115,9 +120,7 @@ def _placed_line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int,
     pdfium_c.FPDFText_GetCharBox(textpage, last, _LEFT, _RIGHT, _BOTTOM, _TOP)
     line.x1 = _RIGHT.value
     line.size = pdfium_c.FPDFText_GetFontSize(textpage, first) or None
-    line.mono, line.math = _font_shares(textpage, text, first, last)
-    if 0 < line.mono < 0.99:
-        line.text = _quiet_inline_code(textpage, line.text, first)
+    line.mono, line.math = mono, math
     return line
 
 
@@ -289,27 +292,13 @@ def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int)
     return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
 
 
-# Operators and punctuation of code: spoken, they become "plus", "equals", "semicolon", which no one follows.
-_CODE_SYMBOLS = set("+-*/=%<>!&|^~;{}[]()#@$\\\"'")
+# Operators and punctuation of code: spoken, they become "plus", "equals", "dot", which no one follows.
+_CODE_SYMBOLS = set("+-*/=%<>!&|^~;{}[]()#@$\\\".")
 
 
-def _quiet_inline_code(textpage: pdfium.PdfTextPage, line: str, start: int) -> str:
-    """A prose line with inline code: the code's words stay, its operators and brackets go silent.
-
-    ``line`` may hold spaces put back by _restore_spaces, so characters are matched to the text page
-    by walking both; a character of the line not found at the page position is kept as it is.
-    """
-    out = []
-    index = start
-    for char in line:
-        if textpage.count_chars() > index and chr(pdfium_c.FPDFText_GetUnicode(textpage, index)) == char:
-            if char in _CODE_SYMBOLS and _in_typewriter(textpage, index):
-                char = " "
-            elif char == "." and _in_typewriter(textpage, index):
-                char = " "  # System.out.println: the dots between names are not read as "dot"
-            index += 1
-        out.append(char)
-    return " ".join("".join(out).split())
+def _inline_code_symbols(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> list[int]:
+    """Operators and brackets of inline code in a prose line (set in a typewriter face): its words stay."""
+    return [i for i in range(first, last + 1) if text[i] in _CODE_SYMBOLS and _in_typewriter(textpage, i)]
 
 
 def _in_typewriter(textpage: pdfium.PdfTextPage, index: int) -> bool:
