@@ -21,7 +21,7 @@ from .layout import Line, Page
 # Short: a listener needs to know something was skipped, not to hear a sentence about it each time.
 CODE_CUE = "(Code omitted.)"
 # Listings shorter than this are snippets the prose around them discusses (a statement or two): no cue.
-# A cue on every snippet adds more words than a listener gains (think-java, before the last fixes: 3 lines 10.4, 5 lines 7.9 ins/1k).
+# A cue on every snippet adds more words than a listener gains (think-java ins/1k: cue from 3 lines 9.5, 4 lines 8.1, 5 lines 7.0).
 MIN_CUED_LISTING_LINES = 5
 # A caption's label: the word for a figure or table, its number, then a colon, full stop or dash.
 _CAPTION = re.compile(
