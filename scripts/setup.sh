@@ -26,6 +26,11 @@ if [ "$want_tests" = yes ]; then
         (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
             || echo "setup: chromium could not be installed; the report screenshot test will be skipped" >&2
     fi
+    if [ "$(id -u)" = 0 ] && ! fc-list :lang=ja 2>/dev/null | grep -q . && command -v apt-get >/dev/null; then
+        # Optional: a Japanese TrueType font for the test that builds a Japanese PDF (it skips without one).
+        (apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-ipafont-gothic) >/dev/null 2>&1 \
+            || echo "setup: fonts-ipafont-gothic could not be installed; the Japanese PDF test will be skipped" >&2
+    fi
 else
     .venv/bin/python -m pip install --quiet -e .
 fi
