@@ -1,0 +1,122 @@
+"""EPUB reader: phase 1 (``inspect``) and phase 2 (``extract``).
+
+An EPUB is a ZIP of XML files: META-INF/container.xml names the package (OPF),
+whose spine gives the reading order and whose nav document (EPUB 3) or NCX
+(EPUB 2) gives the chapter titles. Books are hostile until proven otherwise, so:
+
+- the archive is read in memory through ``Archive``, which refuses zip bombs
+  (too many members, a huge declared total, an implausible compression ratio)
+  and caps every member while it is actually decompressed, because declared
+  sizes can lie;
+- names from the archive are only ever dictionary keys, never paths on disk;
+  every href is resolved inside the archive with posixpath and refused when it
+  escapes the root. The only file written is the cover, under a fixed name;
+- XML is parsed with entities, DTDs and the network off, and a document that
+  declares entities (XXE, billion laughs) is refused rather than expanded.
+
+Modules, by what they do: ``archive`` (the safe ZIP), ``markup`` (XML without
+entities), ``package`` (OPF, metadata, DRM), ``toc`` (nav and NCX), ``flatten``
+(XHTML to paragraphs), ``chapters`` (paragraphs to chapters), ``cover``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BookError
+from ..model import BookFacts, ExtractedBook
+from ..settings import EngineSettings
+from .archive import HOSTILE_ACTION, MAX_MEMBERS, Archive, shown
+from .chapters import assemble, starts_at_headings, without_gutenberg_frame
+from .cover import save_cover
+from .flatten import Flattener, Paragraph, Start, has_text
+from .markup import load_xml
+from .package import read_package, reading_order, refuse_drm
+from .toc import chapter_entries, chapter_starts, guide_skipped, table_of_contents
+
+__all__ = ["MAX_MEMBERS", "extract", "inspect"]
+
+# --- public ----------------------------------------------------------------------------
+
+
+def inspect(path: Path, settings: EngineSettings) -> BookFacts:
+    """Phase 1: check the archive, package, DRM and text of an EPUB; describe it or refuse it."""
+    path = Path(path)
+    damage: list[str] = []
+    with Archive.open(path, settings) as archive:
+        package = read_package(archive)
+        refuse_drm(archive, package, damage)
+        reading = reading_order(archive, package, damage)
+        if not reading:
+            raise BookError(
+                "empty",
+                "has no readable documents in its reading order (spine)",
+                "check the book opens in an e-book reader",
+            )
+        any_text, readable = False, 0
+        for item in reading:  # every document is parsed, so a hostile one is refused in phase 1
+            root = load_xml(archive, item.path, "text document", html_entities=True)
+            if root is None:
+                damage.append(f"unreadable document {shown(item.path)}")
+                continue
+            readable += 1
+            any_text = any_text or has_text(root)
+        if not readable:
+            raise BookError("corrupt", "has no text document that can be read as XHTML", HOSTILE_ACTION)
+        if not any_text:
+            raise BookError(
+                "no_text_layer",
+                "has no text to read (its pages are pictures only)",
+                "use an edition of the book with real text",
+            )
+        table_of_contents(archive, package, damage)  # parsed now so a hostile one is refused in phase 1
+    return BookFacts(
+        format="epub",
+        size_bytes=path.stat().st_size,
+        spine_items=len(package.spine),
+        title=package.title,
+        author=" & ".join(package.authors) or None,
+        language=package.language,
+        year=package.year,
+        has_text_layer=True,
+        damage=damage,
+    )
+
+
+def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Path) -> ExtractedBook:
+    """Phase 2: the book's chapters in spine order, titled by its table of contents."""
+    notes: list[str] = []
+    with Archive.open(Path(path), settings) as archive:
+        package = read_package(archive)
+        refuse_drm(archive, package, notes)
+        reading = reading_order(archive, package, notes)
+        entries = chapter_entries(table_of_contents(archive, package, notes))
+        starts = chapter_starts(entries, {item.path for item in reading})
+        skipped = guide_skipped(package, entries)
+        blocks: list[Start | Paragraph] = []
+        for item in reading:
+            if item.path in skipped and len(reading) > 1:
+                continue
+            root = load_xml(archive, item.path, "text document", html_entities=True)
+            if root is None:
+                notes.append(f"unreadable document skipped: {shown(item.path)}")
+                continue
+            blocks.extend(Flattener(settings.read_notes, starts.get(item.path, {})).run(root))
+        if not starts:
+            notes.append("no usable table of contents: chapters start at headings")
+            blocks = starts_at_headings(blocks)
+        title = package.title or facts.title or Path(path).stem
+        blocks = without_gutenberg_frame(blocks, notes)
+        chapters = assemble(blocks, title, notes)
+        cover = save_cover(archive, package, Path(work_dir), notes)
+    return ExtractedBook(
+        title=title,
+        author=" & ".join(package.authors) or facts.author,
+        language=package.language or facts.language,
+        year=package.year or facts.year,
+        chapters=chapters,
+        cover_path=cover,
+        notes=notes,
+    )
+
+

@@ -1,0 +1,112 @@
+"""XML parsing that never fetches or expands anything, and small element helpers."""
+
+from __future__ import annotations
+
+import html.entities
+import re
+
+from lxml import etree
+
+from ..errors import BookError
+from .archive import HOSTILE_ACTION, MAX_XML_BYTES, Archive
+
+# --- XML -------------------------------------------------------------------------------
+
+XML_PARSER_OPTIONS = dict(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
+)
+OPS_NS = "http://www.idpf.org/2007/ops"
+OPF_NS = "http://www.idpf.org/2007/opf"
+ADOBE_ADEPT_NS = "http://ns.adobe.com/adept"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+
+INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))  # soft hyphen, zero-width space, word joiner, BOM
+ENTITY_REFERENCE = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+XML_ENTITIES = {b"amp", b"lt", b"gt", b"quot", b"apos"}
+
+
+def load_xml(archive: Archive, name: str, what: str, *, html_entities: bool = False) -> etree._Element | None:
+    return parse_xml(archive.read(name, MAX_XML_BYTES, what), what, html_entities=html_entities)
+
+
+def parse_xml(data: bytes, what: str, *, html_entities: bool = False) -> etree._Element | None:
+    """Parse without fetching or expanding anything; None when even recovery fails.
+
+    Broken markup is common in real books, so a strict parse that fails is
+    retried in recover mode. Either way, a document that declares entities is
+    refused: EPUB never needs them, and billion laughs and XXE are made of them.
+    """
+    if html_entities:
+        data = numeric_entities(data)
+    root = None
+    for recover in (False, True):
+        try:
+            root = etree.fromstring(data, etree.XMLParser(recover=recover, **XML_PARSER_OPTIONS))
+        except etree.XMLSyntaxError:
+            root = None
+        if root is not None:
+            break
+    if root is None:
+        return None
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise BookError("corrupt", f"has a {what} that declares XML entities, which no EPUB needs", HOSTILE_ACTION)
+    return root
+
+
+def numeric_entities(data: bytes) -> bytes:
+    """Turn HTML named entities (&nbsp; &mdash;) into character references.
+
+    EPUB 2 XHTML often uses them without declaring them, and with DTD loading
+    off the XML parser does not know them. UTF-16 text is left alone.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        return data
+
+    def numeric(match: re.Match[bytes]) -> bytes:
+        name = match.group(1)
+        text = None if name in XML_ENTITIES else html.entities.html5.get(name.decode("ascii") + ";")
+        if text is None:
+            return match.group(0)
+        return "".join(f"&#{ord(ch)};" for ch in text).encode("ascii")
+
+    return ENTITY_REFERENCE.sub(numeric, data)
+
+
+def local(element: etree._Element) -> str:
+    """Lower-case tag name without namespace; "" for comments, PIs and entity references."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [child for child in element if local(child) == name]
+
+
+def first(element: etree._Element, name: str) -> etree._Element | None:
+    return next((node for node in element.iter() if local(node) == name), None)
+
+
+def one_line(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    return " ".join("".join(element.itertext()).translate(INVISIBLE).split())
+
+
+def epub_types(element: etree._Element) -> set[str]:
+    """epub:type values plus DPUB-ARIA roles ("doc-endnotes" counts as "endnotes")."""
+    value = element.get(f"{{{OPS_NS}}}type") or element.get("epub:type") or ""
+    found = set(value.lower().split())
+    found.update(role[4:] for role in (element.get("role") or "").lower().split() if role.startswith("doc-"))
+    return found
+
+
+def class_names(element: etree._Element) -> set[str]:
+    return set((element.get("class") or "").lower().split())
+
+
+def comparable(text: str) -> str:
+    """Letters and digits only, folded: the form titles are compared in."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
