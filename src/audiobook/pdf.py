@@ -935,3 +935,23 @@ def render_cover(doc: pdfium.PdfDocument, work_dir: Path, notes: list[str]) -> s
     target = work_dir / "cover.jpg"
     image.save(target, "JPEG", quality=85)
     return str(target)
+
+
+def sample_text(path: Path, settings: EngineSettings, limit: int = 20000) -> str:
+    """Up to ``limit`` characters of text from pages spread through the book (for its language)."""
+    doc, _ = _open(path, settings)
+    try:
+        count = len(doc)
+        # Skip the first and last tenth (title, copyright, index, licence) when the book is long enough.
+        first, last = (count // 10, count - count // 10) if count >= 10 else (0, count)
+        step = max(1, (last - first) // 12)
+        pieces, size = [], 0
+        for index in range(first, last, step):
+            text = " ".join(_page_text(doc, index).split())
+            pieces.append(text)
+            size += len(text)
+            if size >= limit:
+                break
+        return " ".join(pieces)[:limit]
+    finally:
+        doc.close()

@@ -25,16 +25,20 @@ from pathlib import Path
 
 from ..errors import BookError
 from ..model import BookFacts, ExtractedBook
+from ..sections import is_licence_text
 from ..settings import EngineSettings
 from .archive import HOSTILE_ACTION, MAX_MEMBERS, Archive, shown
 from .chapters import assemble, starts_at_headings, without_gutenberg_frame
 from .cover import save_cover
 from .flatten import Flattener, Paragraph, Start, has_text
 from .markup import load_xml
-from .package import read_package, reading_order, refuse_drm
+from .package import is_front_or_back_page, read_package, reading_order, refuse_drm
 from .toc import chapter_entries, chapter_starts, guide_skipped, table_of_contents
 
-__all__ = ["MAX_MEMBERS", "extract", "inspect"]
+__all__ = ["MAX_MEMBERS", "extract", "inspect", "sample_text"]
+
+# Documents parsed for a sample of the text: enough to be spread through the book, few enough to be cheap.
+SAMPLE_DOCUMENTS = 8
 
 # --- public ----------------------------------------------------------------------------
 
@@ -120,3 +124,31 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
     )
 
 
+
+
+def sample_text(path: Path, settings: EngineSettings, limit: int = 20000) -> str:
+    """Up to ``limit`` characters of body text from spine documents spread through the book.
+
+    Phase 1 judges the book's language from it, so it must be the body, not the
+    cover, title, copyright or contents pages (often in another language, or
+    boilerplate), and cheap: only a few documents are parsed, under the archive's caps.
+    """
+    with Archive.open(Path(path), settings) as archive:
+        package = read_package(archive)
+        refuse_drm(archive, package, [])
+        reading = [item for item in reading_order(archive, package, []) if not is_front_or_back_page(package, item)]
+        step = max(1, len(reading) // SAMPLE_DOCUMENTS)
+        chosen = reading[step // 2 :: step][:SAMPLE_DOCUMENTS]  # spread through the book
+        share = max(1, limit // max(1, len(chosen)))
+        pieces: list[str] = []
+        for item in chosen:
+            root = load_xml(archive, item.path, "text document", html_entities=True)
+            if root is None:
+                continue
+            text = " ".join(
+                block.text.replace("\n", " ")
+                for block in Flattener(False, {}).run(root)
+                if isinstance(block, Paragraph) and not block.heading and not is_licence_text(block.text)
+            )
+            pieces.append(text[:share])
+    return " ".join(piece for piece in pieces if piece)[:limit]

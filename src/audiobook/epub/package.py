@@ -217,3 +217,22 @@ def reading_order(archive: Archive, package: Package, notes: list[str]) -> list[
     return order
 
 
+
+
+# Words in a document's file name or manifest id that mark pages around the body.
+FRONT_OR_BACK_NAMES = re.compile(
+    r"cover|title|copyright|imprint|colophon|uncopyright|toc|contents|nav|index|loi|endnotes|license|licence|about",
+    re.I,
+)
+# Guide types of the same pages.
+FRONT_OR_BACK_GUIDE = {"cover", "title-page", "toc", "copyright-page", "colophon", "index", "loi", "lot"}
+
+
+def is_front_or_back_page(package: Package, item: Item) -> bool:
+    """Whether a spine document is, by its name or the guide, a cover, title, copyright, contents or index page."""
+    if "nav" in item.properties:
+        return True
+    if any(name == item.path and kind in FRONT_OR_BACK_GUIDE for kind, name, _ in package.guide):
+        return True
+    base = item.path.rsplit("/", 1)[-1]
+    return bool(FRONT_OR_BACK_NAMES.search(base) or FRONT_OR_BACK_NAMES.search(item.id))
