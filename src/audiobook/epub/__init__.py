@@ -21,19 +21,21 @@ entities), ``package`` (OPF, metadata, DRM), ``toc`` (nav and NCX), ``flatten``
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import BookError
 from ..model import BookFacts, ExtractedBook
-from ..sections import is_licence_text
+from ..sections import SkippedSection, is_licence_text
 from ..settings import EngineSettings
-from .archive import HOSTILE_ACTION, MAX_MEMBERS, Archive, shown
+from .archive import HOSTILE_ACTION, MAX_MEMBERS, Archive
 from .chapters import assemble, starts_at_headings, without_gutenberg_frame
 from .cover import save_cover
-from .flatten import Flattener, Paragraph, Start, has_text
-from .markup import load_xml
+from .flatten import Flattener, Paragraph, Start, has_text, joined_lines
+from .markup import body_of, load_text_document
 from .package import is_front_or_back_page, read_package, reading_order, refuse_drm
-from .toc import chapter_entries, chapter_starts, guide_skipped, table_of_contents
+from .sections import Reading, merged, skipped_section
+from .toc import chapter_entries, chapter_starts, guide_pages, landmarks, table_of_contents
 
 __all__ = ["MAX_MEMBERS", "extract", "inspect", "sample_text"]
 
@@ -59,10 +61,7 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
             )
         any_text, readable = False, 0
         for item in reading:  # every document is parsed, so a hostile one is refused in phase 1
-            root = load_xml(archive, item.path, "text document", html_entities=True)
-            if root is None:
-                damage.append(f"unreadable document {shown(item.path)}")
-                continue
+            root = load_text_document(archive, item.path)
             readable += 1
             any_text = any_text or has_text(root)
         if not readable:
@@ -88,31 +87,42 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
 
 
 def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Path) -> ExtractedBook:
-    """Phase 2: the book's chapters in spine order, titled by its table of contents."""
+    """Phase 2: the book's chapters in spine order, titled by its table of contents, without
+    the sections the user does not want read (listed in ``skipped``)."""
     notes: list[str] = []
+    reading = Reading.from_settings(settings)
+    skipped: list[SkippedSection] = []
+    code_listings = 0
     with Archive.open(Path(path), settings) as archive:
         package = read_package(archive)
         refuse_drm(archive, package, notes)
-        reading = reading_order(archive, package, notes)
+        documents = reading_order(archive, package, notes)
         entries = chapter_entries(table_of_contents(archive, package, notes))
-        starts = chapter_starts(entries, {item.path for item in reading})
-        skipped = guide_skipped(package, entries)
+        starts = chapter_starts(entries, {item.path for item in documents})
+        pages = guide_pages(package, entries, landmarks(archive, package))
         blocks: list[Start | Paragraph] = []
-        for item in reading:
-            if item.path in skipped and len(reading) > 1:
+        for item in documents:
+            page_kind = pages.get(item.path, "")
+            if page_kind is None and len(documents) > 1:
+                continue  # a cover or title page
+            root = load_text_document(archive, item.path)
+            if page_kind and reading.leaves_out(page_kind) and len(documents) > 1:
+                skipped.append(skipped_section(body_of(root), page_kind, "named so by the book's guide or landmarks"))
                 continue
-            root = load_xml(archive, item.path, "text document", html_entities=True)
-            if root is None:
-                notes.append(f"unreadable document skipped: {shown(item.path)}")
-                continue
-            blocks.extend(Flattener(settings.read_notes, starts.get(item.path, {})).run(root))
+            flattener = Flattener(reading, starts.get(item.path, {}))
+            found = flattener.run(root)
+            blocks.extend(joined_lines(found) if package.is_fixed_layout(item) else found)
+            skipped.extend(merged(flattener.skipped))
+            code_listings += flattener.code_listings
         if not starts:
             notes.append("no usable table of contents: chapters start at headings")
             blocks = starts_at_headings(blocks)
         title = package.title or facts.title or Path(path).stem
-        blocks = without_gutenberg_frame(blocks, notes)
-        chapters = assemble(blocks, title, notes)
+        blocks = without_gutenberg_frame(blocks, notes, reading, skipped)
+        chapters = assemble(blocks, title, notes, reading, skipped)
         cover = save_cover(archive, package, Path(work_dir), notes)
+    if code_listings:
+        notes.append(f"{code_listings} code listings replaced by a spoken cue (engine.read_code reads them)")
     return ExtractedBook(
         title=title,
         author=" & ".join(package.authors) or facts.author,
@@ -121,9 +131,8 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         chapters=chapters,
         cover_path=cover,
         notes=notes,
+        skipped=[asdict(entry) for entry in skipped],
     )
-
-
 
 
 def sample_text(path: Path, settings: EngineSettings, limit: int = 20000) -> str:
@@ -136,18 +145,16 @@ def sample_text(path: Path, settings: EngineSettings, limit: int = 20000) -> str
     with Archive.open(Path(path), settings) as archive:
         package = read_package(archive)
         refuse_drm(archive, package, [])
-        reading = [item for item in reading_order(archive, package, []) if not is_front_or_back_page(package, item)]
-        step = max(1, len(reading) // SAMPLE_DOCUMENTS)
-        chosen = reading[step // 2 :: step][:SAMPLE_DOCUMENTS]  # spread through the book
+        documents = [item for item in reading_order(archive, package, []) if not is_front_or_back_page(package, item)]
+        step = max(1, len(documents) // SAMPLE_DOCUMENTS)
+        chosen = documents[step // 2 :: step][:SAMPLE_DOCUMENTS]  # spread through the book
         share = max(1, limit // max(1, len(chosen)))
         pieces: list[str] = []
         for item in chosen:
-            root = load_xml(archive, item.path, "text document", html_entities=True)
-            if root is None:
-                continue
+            root = load_text_document(archive, item.path)
             text = " ".join(
                 block.text.replace("\n", " ")
-                for block in Flattener(False, {}).run(root)
+                for block in Flattener(Reading()).run(root)
                 if isinstance(block, Paragraph) and not block.heading and not is_licence_text(block.text)
             )
             pieces.append(text[:share])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import struct
+import unicodedata
 import zipfile
 import zlib
 from pathlib import Path
@@ -43,7 +44,13 @@ class Archive:
     def __init__(self, archive: zipfile.ZipFile, total_limit: int) -> None:
         self.zip = archive
         self.members = {info.filename: info for info in archive.infolist()}
-        self.folded = {name.casefold(): name for name in self.members}
+        # Names as the package writes them may differ from the archive's in Unicode form (NFC
+        # against NFD, as macOS writes them), in letter case, or in encoding (an old ZIP
+        # without the UTF-8 flag is decoded as cp437): each is also found by its plain form.
+        self.folded: dict[str, str] = {}
+        for info in archive.infolist():
+            for form in (info.filename, utf8_name(info)):
+                self.folded.setdefault(plain_name(form), info.filename)
         self.total_limit = total_limit
         self.total_read = 0
 
@@ -73,10 +80,10 @@ class Archive:
         self.zip.close()
 
     def find(self, name: str) -> str | None:
-        """The member called ``name``, matched exactly or, for sloppy books, ignoring case."""
+        """The member called ``name``, matched exactly or, for sloppy books, ignoring case and Unicode form."""
         if name in self.members:
             return name
-        return self.folded.get(name.casefold())
+        return self.folded.get(plain_name(name))
 
     def size(self, name: str) -> int:
         return self.members[name].file_size
@@ -116,6 +123,20 @@ class Archive:
         if self.total_read > self.total_limit:
             raise BookError("too_large", "unpacks to more data than its archive declares", HOSTILE_ACTION)
         return data
+
+
+def plain_name(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def utf8_name(info: zipfile.ZipInfo) -> str:
+    """A member name stored as UTF-8 without the ZIP's UTF-8 flag, which zipfile decoded as cp437."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
 
 
 def check_directory(path: Path) -> None:

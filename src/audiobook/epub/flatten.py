@@ -8,9 +8,12 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from ..sections import SkippedSection, first_words, word_count
+from .listings import CODE_CUE, CODE_TAGS, inline_code_words, is_listing
 from .markup import INVISIBLE, class_names, comparable, epub_types, first, local, one_line
+from .plays import closed, is_direction, is_label_paragraph, is_persona, is_speech_row, spoken_label, starts_sentence
+from .sections import Reading, element_kind, skipped_section
 
-LEADING_MIN_WORDS = 300
 CONTENTS_LIST_MIN_LINES = 3  # this many link-only paragraphs in a row are a printed contents page
 # --- XHTML to text ---------------------------------------------------------------------
 
@@ -21,16 +24,14 @@ BLOCK_TAGS = {
     "th", "thead", "tr", "ul",
 }  # fmt: skip
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-# Nothing here is read aloud: metadata, code, pictures, media fallbacks, ruby glosses.
+# Nothing here is read aloud: metadata, pictures, media fallbacks, ruby glosses (SVG only for its <text>).
 SILENT_TAGS = {
     "audio", "button", "canvas", "embed", "head", "iframe", "img", "input", "map", "math", "noscript", "object",
-    "rp", "rt", "script", "select", "style", "svg", "template", "textarea", "title", "video",
+    "rp", "rt", "script", "select", "style", "template", "textarea", "title", "video", "desc", "metadata", "defs",
 }  # fmt: skip
-# epub:type (or DPUB-ARIA role without "doc-") values that are never narrated.
-NEVER_READ_TYPES = {
-    "backlink", "colophon", "copyright-page", "halftitle", "halftitlepage", "imprint", "index", "landmarks", "loi",
-    "lot", "page-list", "pagebreak", "titlepage", "toc",
-}  # fmt: skip
+# epub:type (or DPUB-ARIA role without "doc-") values that are never narrated. Kinds of
+# sections the user may want (contents, index, copyright...) are in sections.TYPE_KINDS.
+NEVER_READ_TYPES = {"backlink", "halftitle", "halftitlepage", "landmarks", "page-list", "pagebreak", "titlepage"}
 NOTE_TYPES = {"endnote", "endnotes", "footnote", "footnotes", "note", "rearnote", "rearnotes"}
 # Line and page numbers printed in the margin ("...into the Hofgarten, 10").
 NUMBER_CLASSES = {"linenum", "linenumber", "line-number", "lnum", "pagenum", "pagenumber", "page-number"}
@@ -41,7 +42,11 @@ LINE_GROUP_CLASSES = {"linegroup", "line-group", "lg", "stanza"}
 LINE_BREAK = "\x00"
 LINE_EDGE = "\x01"
 BREAK_RUN = re.compile(r"[\x00\x01](?:\s*[\x00\x01])*")
-INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))  # soft hyphen, zero-width space, word joiner, BOM
+# A printed line that ends a paragraph (or a sentence) on a fixed-layout page.
+LINE_END = re.compile(r"[.!?:;…\"”’)\]]$")
+WRAPPER_TAGS = {"div", "section", "article", "main", "span", "blockquote", "body"}
+# Below this depth elements are walked one by one; deeper markup is read as one run of text.
+MAX_WALK_DEPTH = 200
 BRACKET_NOTE = re.compile(r"\[\d{1,3}\]")  # "[12]" as a footnote link
 
 # --- XHTML to paragraphs ---------------------------------------------------------------
@@ -69,18 +74,28 @@ class Flattener:
     it ends a stanza. Lines stay joined with "\\n": a verse line read on into
     the next sounds wrong, and phase 3 can pause there like at a sentence end,
     while "\\n" changes no words (". " would invent punctuation).
+
+    Sections the user does not want read (``Reading``) are left out and listed
+    in ``skipped``; code listings become a spoken cue; speaker labels and stage
+    directions of plays are set off (``plays``); footnotes that sit inside a
+    sentence are read after its paragraph when notes are read at all.
     """
 
-    def __init__(self, read_notes: bool, starts: dict[str, list[str]]) -> None:
-        self.read_notes = read_notes
-        self.starts = {anchor: list(titles) for anchor, titles in starts.items()}
+    def __init__(self, reading: Reading, starts: dict[str, list[str]] | None = None) -> None:
+        self.reading = reading
+        self.starts = {anchor: list(titles) for anchor, titles in (starts or {}).items()}
         self.out: list[Start | Paragraph] = []
         self.parts: list[str] = []
+        self.skipped: list[SkippedSection] = []
+        self.code_listings = 0
         self.heading = 0  # level of the heading being read, 0 outside headings
         self.link_depth = 0
         self.line_depth = 0
         self.pre_depth = 0
+        self.direction_depth = 0  # inside a stage direction
         self.number = ""  # "3. " of an ordered list item, put before its first paragraph
+        self.label = ""  # "Lane." of a speaker, put before the speech's first paragraph
+        self.later_notes: list[str] = []  # notes met inside a paragraph, read after it
 
     def run(self, root: etree._Element) -> list[Start | Paragraph]:
         ids = {node.get("id") or node.get("name") for node in root.iter() if isinstance(node.tag, str)}
@@ -94,49 +109,62 @@ class Flattener:
         body = first(root, "body")
         self._visit(body if body is not None else root, depth=0)
         self._flush()
-        return without_contents_lists(self.out)
+        self._flush_label()
+        return without_contents_lists(self.out, self.reading, self.skipped)
 
     def _visit(self, node: etree._Element, depth: int) -> None:
         name = local(node)
         if not name:
             return  # comment, processing instruction or unexpanded entity; its tail is read by the parent
+        while (inner := wrapped(node, name)) is not None and depth > MAX_WALK_DEPTH // 2:
+            # A chain of bare wrappers (a body inside thousands of <div>s) is walked in a loop, not
+            # by recursion, so what it wraps keeps its paragraphs at any depth.
+            self._start_chapters(node)
+            node, name = inner, local(inner)
         self._start_chapters(node)
-        if self._silent(node, name):
+        if self._left_out(node, name):
             for inner in node.iterdescendants():
                 self._start_chapters(inner)  # a chapter may start inside a skipped title page
             return
         if name == "br":
             self.parts.append(LINE_BREAK)
             return
-        if self.read_notes and "noteref" in epub_types(node):
+        if self.reading.notes and "noteref" in epub_types(node):
             label = one_line(node)
             if label:
                 self.parts.append(f" (note {label})")
             return
-        block = name in BLOCK_TAGS
+        if self._special(node, name):
+            return
+        block = name in BLOCK_TAGS and not (name in ("td", "th") and is_speech_row(node.getparent()))
         group = bool(class_names(node) & LINE_GROUP_CLASSES)
+        direction = is_direction(node)
         link_line = block and is_link_line(node)
-        if block:
-            self._break()
+        if block or direction:
+            self._break(hard=direction)
         if link_line:
             self.link_depth += 1
         if group:
             self.line_depth += 1
+        if direction:
+            self.direction_depth += 1
         if name in HEADING_TAGS:
             self.heading = int(name[1])
         if name == "pre":
             self.pre_depth += 1
         if name == "li" and local(node.getparent()) == "ol":
             self.number = f"{list_number(node)}. "
-        if depth > 200:  # libxml2 limits depth anyway; keep Python's stack clear of it
-            self._text("".join(node.itertext()))
+        if depth > MAX_WALK_DEPTH:  # keep Python's stack clear of very deep markup: its text is read as one
+            self._text(" ".join(node.itertext()))
         else:
             self._text(node.text)
             for child in node:
                 self._visit(child, depth + 1)
                 self._text(child.tail)
-        if block:
-            self._break()
+        if block or direction:
+            self._break(hard=direction)
+        if direction:
+            self.direction_depth -= 1
         if name == "li":
             self.number = ""  # an empty item passes no number on
         if link_line:
@@ -148,30 +176,66 @@ class Flattener:
         if group:
             self.line_depth -= 1
             self._flush()
+        if name == "tr" or (name == "blockquote" and self.label):
+            self._flush_label()  # a speaker with no words of their own (only a direction)
 
-    def _silent(self, node: etree._Element, name: str) -> bool:
+    def _left_out(self, node: etree._Element, name: str) -> bool:
+        """Nothing to narrate here, or a kind of section the user does not want: left out (and listed)."""
         if name in SILENT_TAGS or node.get("hidden") is not None:
             return True
+        if name == "svg":
+            return not any(local(inner) == "text" for inner in node.iterdescendants())
         types = epub_types(node)
         if types & NEVER_READ_TYPES or class_names(node) & NUMBER_CLASSES:
             return True
-        if self.read_notes:
+        found = element_kind(node)
+        if found is not None and self.reading.leaves_out(found[0]):
+            self.skipped.append(skipped_section(node, *found))
+            return True
+        if self.reading.notes:
             return False
-        return bool(types & NOTE_TYPES) or "noteref" in types or is_note_link(node, name)
+        return "noteref" in types or is_note_link(node, name)
+
+    def _special(self, node: etree._Element, name: str) -> bool:
+        """Elements read in their own way: code, speaker labels, notes inside a sentence, SVG text."""
+        if not self.reading.read_code and is_listing(node, name):
+            self._break(hard=True)
+            self.out.append(Paragraph(CODE_CUE))
+            self.code_listings += 1
+            return True
+        if name in CODE_TAGS and not self.reading.read_code:
+            self._text(inline_code_words(node))
+            return True
+        if is_persona(node) or is_label_paragraph(node):
+            self._break(hard=True)
+            self._flush_label()
+            self.label = spoken_label(one_line(node))
+            return True
+        if epub_types(node) & NOTE_TYPES and "".join(self.parts).strip() and name not in BLOCK_TAGS:
+            self.later_notes.append(one_line(node))  # read after the paragraph, not mid-sentence
+            return True
+        if name == "svg":
+            self._break()
+            for text in (inner for inner in node.iterdescendants() if local(inner) == "text"):
+                self._text(f" {one_line(text)} ")
+            self._break()
+            return True
+        return False
 
     def _start_chapters(self, node: etree._Element) -> None:
         anchor = node.get("id") or (node.get("name") if local(node) == "a" else None)
         if anchor and anchor in self.starts:
             self._flush()
+            self._flush_label()
             self.out.extend(Start(title) for title in self.starts.pop(anchor))
 
     def _text(self, text: str | None) -> None:
         if text:
             self.parts.append(text.replace("\n", LINE_BREAK) if self.pre_depth else text)
 
-    def _break(self) -> None:
+    def _break(self, hard: bool = False) -> None:
         """A block boundary: a new paragraph, or only a new line inside a line group."""
-        if self.line_depth:
+        if self.line_depth and not hard:
             self.parts.append(LINE_EDGE)
         else:
             self._flush()
@@ -181,7 +245,56 @@ class Flattener:
         self.parts = []
         for text in split_paragraphs(raw):
             text, self.number = self.number + text, ""
+            if self.direction_depth:
+                text = closed(text)
+            elif self.label and starts_sentence(text):
+                text, self.label = f"{self.label} {text}", ""
+            else:
+                self._flush_label()
             self.out.append(Paragraph(text, heading=self.heading, link_only=self.link_depth > 0))
+        notes, self.later_notes = self.later_notes, []
+        self.out.extend(Paragraph(note) for note in notes if note)
+
+    def _flush_label(self) -> None:
+        """A speaker's label that found no speech to lead: said on its own."""
+        if self.label:
+            self.out.append(Paragraph(self.label))
+            self.label = ""
+
+
+def wrapped(node: etree._Element, name: str) -> etree._Element | None:
+    """The only child of a bare wrapper (a <div> or <section> with nothing else in it), else None."""
+    if name not in WRAPPER_TAGS or (node.text or "").strip() or len(node) != 1:
+        return None
+    inner = node[0]
+    if not isinstance(inner.tag, str) or (inner.tail or "").strip():
+        return None
+    if epub_types(node) or class_names(node) & (LINE_GROUP_CLASSES | NUMBER_CLASSES) or node.get("hidden") is not None:
+        return None
+    if is_direction(node) or is_persona(node) or element_kind(node) is not None:
+        return None
+    return inner
+
+
+def joined_lines(blocks: list[Start | Paragraph]) -> list[Start | Paragraph]:
+    """A fixed-layout page sets every printed line in its own box: join lines back into
+    paragraphs wherever a line does not end a sentence (a hyphen at the end joins the word)."""
+    out: list[Start | Paragraph] = []
+    for block in blocks:
+        last = out[-1] if out else None
+        if (
+            isinstance(block, Paragraph)
+            and isinstance(last, Paragraph)
+            and not (block.heading or last.heading or block.link_only or last.link_only)
+            and not LINE_END.search(last.text)
+        ):
+            if last.text.endswith("-") and block.text[:1].islower():
+                last.text = last.text[:-1] + block.text
+            else:
+                last.text = f"{last.text} {block.text}"
+            continue
+        out.append(block)
+    return out
 
 
 def split_paragraphs(raw: str) -> list[str]:
@@ -211,9 +324,13 @@ def is_link_line(node: etree._Element) -> bool:
     return comparable(one_line(node)) == comparable(" ".join(one_line(a) for a in links)) != ""
 
 
-def without_contents_lists(blocks: list[Start | Paragraph]) -> list[Start | Paragraph]:
+def without_contents_lists(
+    blocks: list[Start | Paragraph], reading: Reading, skipped: list[SkippedSection]
+) -> list[Start | Paragraph]:
     """Drop printed contents pages: runs of three or more link-only paragraphs, and their
     "Contents" heading. The chapter titles are announced anyway; a list of them is not prose."""
+    if not reading.leaves_out("contents"):
+        return blocks
     out: list[Start | Paragraph] = []
     run: list[Paragraph] = []
     for block in [*blocks, None]:
@@ -222,8 +339,11 @@ def without_contents_lists(blocks: list[Start | Paragraph]) -> list[Start | Para
             continue
         if len(run) >= CONTENTS_LIST_MIN_LINES:
             last = out[-1] if out else None
+            title = first_words([p.text for p in run])
             if isinstance(last, Paragraph) and comparable(last.text) in ("contents", "tableofcontents"):
-                out.pop()
+                title = out.pop().text
+            words = word_count([p.text for p in run])
+            skipped.append(SkippedSection(title, "contents", words, f"a list of {len(run)} links into the book"))
         else:
             out.extend(run)
         run = []
@@ -257,6 +377,6 @@ def is_note_link(node: etree._Element, name: str) -> bool:
 
 def has_text(root: etree._Element) -> bool:
     """Whether the document has anything to narrate (title pages and pictures do not count)."""
-    return any(isinstance(block, Paragraph) for block in Flattener(False, {}).run(root))
+    return any(isinstance(block, Paragraph) for block in Flattener(Reading()).run(root))
 
 

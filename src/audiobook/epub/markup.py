@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html.entities
 import re
+from xml.parsers import expat
 
 from lxml import etree
 
 from ..errors import BookError
-from .archive import HOSTILE_ACTION, MAX_XML_BYTES, Archive
+from .archive import HOSTILE_ACTION, MAX_XML_BYTES, Archive, shown
 
 # --- XML -------------------------------------------------------------------------------
 
@@ -33,24 +34,81 @@ def parse_xml(data: bytes, what: str, *, html_entities: bool = False) -> etree._
     """Parse without fetching or expanding anything; None when even recovery fails.
 
     Broken markup is common in real books, so a strict parse that fails is
-    retried in recover mode. Either way, a document that declares entities is
+    retried in recover mode. Markup nested deeper than libxml2 allows (256
+    levels) is parsed with expat instead, because recover mode would silently
+    cut it off there. Either way, a document that declares entities is
     refused: EPUB never needs them, and billion laughs and XXE are made of them.
     """
     if html_entities:
         data = numeric_entities(data)
     root = None
     for recover in (False, True):
+        parser = etree.XMLParser(recover=recover, **XML_PARSER_OPTIONS)
         try:
-            root = etree.fromstring(data, etree.XMLParser(recover=recover, **XML_PARSER_OPTIONS))
+            root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError:
             root = None
+        if any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log):
+            return parse_deep(data, what)
         if root is not None:
             break
     if root is None:
         return None
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise BookError("corrupt", f"has a {what} that declares XML entities, which no EPUB needs", HOSTILE_ACTION)
+        raise entities_refused(what)
+    return root
+
+
+def parse_deep(data: bytes, what: str) -> etree._Element | None:
+    """Parse deeply nested markup with expat into an lxml tree; None when it is not well-formed.
+
+    expat has no depth limit (the tree costs memory in proportion to the
+    document, which is capped at MAX_XML_BYTES). Entities stay off: a
+    declaration is refused, parameter entities and external ones are never read.
+    """
+    builder = etree.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def refuse(*_: object) -> None:
+        raise entities_refused(what)
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        builder.start(clark(name), {clark(key): value for key, value in attributes.items()})
+
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda name: builder.end(clark(name))
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(data, True)
+        return builder.close()
+    except (expat.ExpatError, etree.LxmlError, ValueError):
+        return None
+
+
+def clark(name: str) -> str:
+    """expat's "uri local" name as lxml's "{uri}local"."""
+    uri, _, local_name = name.rpartition(" ")
+    return f"{{{uri}}}{local_name}" if uri else local_name
+
+
+def entities_refused(what: str) -> BookError:
+    return BookError("corrupt", f"has a {what} that declares XML entities, which no EPUB needs", HOSTILE_ACTION)
+
+
+def load_text_document(archive: Archive, name: str) -> etree._Element:
+    """A spine document, parsed; one that cannot be read fails the book in one line naming it,
+    rather than leaving the book a chapter short without a word."""
+    root = load_xml(archive, name, "text document", html_entities=True)
+    if root is None:
+        raise BookError(
+            "corrupt",
+            f"has a text document {shown(name)} that cannot be read as XHTML, even leniently",
+            "repair the book with an EPUB editor (e.g. Sigil or Calibre) or get it again",
+        )
     return root
 
 
@@ -87,6 +145,12 @@ def children(element: etree._Element, name: str) -> list[etree._Element]:
 
 def first(element: etree._Element, name: str) -> etree._Element | None:
     return next((node for node in element.iter() if local(node) == name), None)
+
+
+def body_of(root: etree._Element) -> etree._Element:
+    """A document's <body>, or the document itself when it has none (an SVG page)."""
+    body = first(root, "body")
+    return body if body is not None else root
 
 
 def one_line(element: etree._Element | None) -> str:

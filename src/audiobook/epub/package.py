@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -14,7 +15,8 @@ from .markup import ADOBE_ADEPT_NS, OPF_NS, children, first, load_xml, local, on
 # Font obfuscation (IDPF and Adobe) only scrambles embedded fonts; it is not DRM.
 FONT_OBFUSCATION = {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}
 
-DOCUMENT_TYPES = {"application/xhtml+xml", "text/html", "text/x-oeb1-document"}
+# SVG pages are EPUB 3 content documents too (fixed-layout books); only their <text> is read.
+DOCUMENT_TYPES = {"application/xhtml+xml", "text/html", "text/x-oeb1-document", "image/svg+xml"}
 NCX_TYPE = "application/x-dtbncx+xml"
 
 # --- the package -----------------------------------------------------------------------
@@ -40,6 +42,12 @@ class Package:
     ncx_id: str | None
     cover_meta: str | None  # EPUB 2 <meta name="cover" content="...">
     guide: list[tuple[str, str, str]] = field(default_factory=list)  # type, archive name, fragment
+    fixed_layout: bool = False  # rendition:layout pre-paginated for the whole book
+    layouts: dict[str, bool] = field(default_factory=dict)  # archive name -> fixed layout, where a spine entry says
+
+    def is_fixed_layout(self, item: Item) -> bool:
+        """Whether a document is a fixed-layout page (its lines may be set in boxes of their own)."""
+        return self.layouts.get(item.path, self.fixed_layout)
 
 
 def read_package(archive: Archive) -> Package:
@@ -85,19 +93,23 @@ def read_package(archive: Archive) -> Package:
         where = resolve(opf_name, node.get("href", ""), "manifest entry")
         if where is not None:
             name = archive.find(where[0]) or where[0]
-            items[node.get("id", "")] = Item(
-                node.get("id", ""),
+            identifier = unicodedata.normalize("NFC", node.get("id", ""))  # ids and idrefs may differ in form
+            items[identifier] = Item(
+                identifier,
                 name,
                 (node.get("media-type") or "").lower(),
                 set((node.get("properties") or "").split()),
             )
     spine_node = first(opf, "spine")
-    spine = []
+    spine, layouts = [], {}
     if spine_node is not None:
         for ref in children(spine_node, "itemref"):
-            item = items.get(ref.get("idref", ""))
+            item = items.get(unicodedata.normalize("NFC", ref.get("idref", "")))
             if item is not None:
                 spine.append((item, (ref.get("linear") or "yes").strip().lower() != "no"))
+                properties = set((ref.get("properties") or "").split())
+                if properties & {"rendition:layout-pre-paginated", "rendition:layout-reflowable"}:
+                    layouts[item.path] = "rendition:layout-pre-paginated" in properties
     guide = []
     for ref in (node for node in opf.iter() if local(node) == "reference"):
         where = resolve(opf_name, ref.get("href", ""), "guide entry") if ref.get("href") else None
@@ -118,6 +130,11 @@ def read_package(archive: Archive) -> Package:
         ncx_id=spine_node.get("toc") if spine_node is not None else None,
         cover_meta=cover_meta,
         guide=guide,
+        fixed_layout=any(
+            local(node) == "meta" and node.get("property") == "rendition:layout" and one_line(node) == "pre-paginated"
+            for node in (metadata.iter() if metadata is not None else ())
+        ),
+        layouts=layouts,
     )
 
 

@@ -9,9 +9,11 @@ from lxml import etree
 from .archive import Archive, resolve
 from .markup import children, epub_types, first, load_xml, local, one_line
 from .package import NCX_TYPE, Package
+from .sections import guide_kind
 
-# Guide pages that hold no reading text; skipped unless the contents points inside them.
-GUIDE_SKIPPED = {"colophon", "copyright-page", "cover", "index", "loi", "lot", "title-page", "toc"}
+# Guide pages and landmarks that hold no reading text; skipped unless the contents points inside them.
+# (Contents, index, copyright pages... are kinds of sections the user may turn on: sections.GUIDE_KINDS.)
+NEVER_READ_PAGES = {"cover", "title-page", "titlepage", "halftitlepage"}
 
 # --- table of contents ----------------------------------------------------------------
 
@@ -112,17 +114,36 @@ def chapter_starts(entries: list[TocEntry], reading: set[str]) -> dict[str, dict
     return starts
 
 
-def guide_skipped(package: Package, entries: list[TocEntry]) -> set[str]:
-    """Whole documents the guide calls a title, contents or copyright page.
+def guide_pages(package: Package, entries: list[TocEntry], marks: list[tuple[str, str, str]]) -> dict[str, str | None]:
+    """Whole documents the guide or the nav's landmarks call a cover, title, contents,
+    copyright or index page... -> their kind of section (None: a cover or title page, never read).
 
     A document the contents points into with an anchor holds more than that
     page (a whole book in one file), so it is kept.
     """
     anchored = {pos[0] for entry in entries if (pos := entry.position()) is not None and pos[1]}
-    return {
-        name
-        for kind, name, fragment in package.guide
-        if kind in GUIDE_SKIPPED and not fragment and name not in anchored
-    }
+    pages: dict[str, str | None] = {}
+    for kind, name, fragment in [*package.guide, *marks]:
+        if fragment or name in anchored:
+            continue
+        if kind in NEVER_READ_PAGES:
+            pages[name] = None
+        elif guide_kind(kind):
+            pages.setdefault(name, guide_kind(kind))
+    return pages
 
 
+def landmarks(archive: Archive, package: Package) -> list[tuple[str, str, str]]:
+    """The EPUB 3 nav's landmarks as (epub:type, archive name, fragment), like the EPUB 2 guide."""
+    nav = next((item for item in package.items.values() if "nav" in item.properties), None)
+    name = archive.find(nav.path) if nav is not None else None
+    root = load_xml(archive, name, "navigation document", html_entities=True) if name else None
+    marks = []
+    for block in (node for node in (root.iter() if root is not None else ()) if local(node) == "nav"):
+        if "landmarks" not in epub_types(block):
+            continue
+        for link in (a for a in block.iter() if local(a) == "a" and a.get("href")):
+            where = resolve(nav.path, link.get("href", ""), "landmark")
+            if where is not None:
+                marks.extend((kind, archive.find(where[0]) or where[0], where[1]) for kind in epub_types(link))
+    return marks
