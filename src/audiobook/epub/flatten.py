@@ -11,7 +11,7 @@ from lxml import etree
 from ..sections import SkippedSection, first_words, word_count
 from .listings import CODE_CUE, CODE_TAGS, inline_code_words, is_listing
 from .markup import INVISIBLE, class_names, comparable, epub_types, first, local, one_line
-from .plays import closed, is_direction, is_label_paragraph, is_persona, is_speech_row, spoken_label, starts_sentence
+from .plays import closed, is_direction, is_direction_paragraph, is_label_paragraph, is_persona, is_speech_row, spoken_label, starts_sentence
 from .sections import Reading, element_kind, skipped_section
 
 CONTENTS_LIST_MIN_LINES = 3  # this many link-only paragraphs in a row are a printed contents page
@@ -107,6 +107,7 @@ class Flattener:
         top = self.starts.pop("", []) + (lost if not self.starts else [])
         self.out.extend(Start(title) for title in top)
         body = first(root, "body")
+        self.play = any(is_persona(node) or is_label_paragraph(node) for node in root.iter())
         self._visit(body if body is not None else root, depth=0)
         self._flush()
         self._flush_label()
@@ -138,7 +139,7 @@ class Flattener:
             return
         block = name in BLOCK_TAGS and not (name in ("td", "th") and is_speech_row(node.getparent()))
         group = bool(class_names(node) & LINE_GROUP_CLASSES)
-        direction = is_direction(node)
+        direction = is_direction(node) or (self.play and is_direction_paragraph(node))
         link_line = block and is_link_line(node)
         if block or direction:
             self._break(hard=direction)
@@ -216,8 +217,8 @@ class Flattener:
             return True
         if name == "svg":
             self._break()
-            for text in (inner for inner in node.iterdescendants() if local(inner) == "text"):
-                self._text(f" {one_line(text)} ")
+            for text in svg_lines(node):
+                self._text(f" {text} ")
             self._break()
             return True
         return False
@@ -274,6 +275,20 @@ def wrapped(node: etree._Element, name: str) -> etree._Element | None:
     if is_direction(node) or is_persona(node) or element_kind(node) is not None:
         return None
     return inner
+
+
+def svg_lines(svg: etree._Element) -> list[str]:
+    """The text of an SVG picture, line by line from the top (then from the left) where placed."""
+    texts = [inner for inner in svg.iterdescendants() if local(inner) == "text"]
+
+    def place(text: etree._Element) -> tuple[float, float]:
+        try:
+            return float(text.get("y", "")), float(text.get("x", ""))
+        except ValueError:
+            return 0.0, 0.0
+
+    placed = all(place(text) != (0.0, 0.0) for text in texts)
+    return [one_line(text) for text in (sorted(texts, key=place) if placed else texts)]
 
 
 def joined_lines(blocks: list[Start | Paragraph]) -> list[Start | Paragraph]:

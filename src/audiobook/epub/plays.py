@@ -28,6 +28,7 @@ DIRECTION_CLASSES = {"stage-direction", "stagedirection", "stage-dir", "stagedir
 LABEL_MAX_WORDS = 5
 LABEL_MAX_CHARS = 40
 LABEL_TAGS = {"strong", "b"}
+ITALIC_TAGS = {"em", "i"}
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 UPPER_START = re.compile(r"[\"'“‘(\[]*[A-Z0-9]")
 
@@ -38,6 +39,14 @@ def is_persona(node: etree._Element) -> bool:
 
 def is_direction(node: etree._Element) -> bool:
     return bool(epub_types(node) & DIRECTION_TYPES or class_names(node) & DIRECTION_CLASSES)
+
+
+def is_direction_paragraph(node: etree._Element) -> bool:
+    """In a play, a paragraph that is all italics ("<p><em>Exeunt CAPULET and PARIS</em></p>") is a direction."""
+    if local(node) != "p" or (node.text or "").strip():
+        return False
+    inner = [child for child in node if isinstance(child.tag, str)]
+    return len(inner) == 1 and local(inner[0]) in ITALIC_TAGS and not (inner[0].tail or "").strip()
 
 
 def is_speech_row(row: etree._Element) -> bool:

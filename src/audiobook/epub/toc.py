@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .archive import Archive, resolve
+from .archive import Archive, plain_name, resolve
 from .markup import children, epub_types, first, load_xml, local, one_line
 from .package import NCX_TYPE, Package
 from .sections import guide_kind
@@ -104,11 +104,11 @@ def chapter_entries(entries: list[TocEntry], top: bool = True) -> list[TocEntry]
 
 def chapter_starts(entries: list[TocEntry], reading: set[str]) -> dict[str, dict[str, list[str]]]:
     """Document -> anchor ("" = top of the document) -> titles of the chapters starting there."""
-    documents = {name.casefold(): name for name in reading}  # sloppy books mix letter case
+    documents = {plain_name(name): name for name in reading}  # sloppy books mix letter case and Unicode forms
     starts: dict[str, dict[str, list[str]]] = {}
     for entry in entries:
         position = entry.position()
-        document = documents.get(position[0].casefold()) if position is not None else None
+        document = documents.get(plain_name(position[0])) if position is not None else None
         if document is not None:
             starts.setdefault(document, {}).setdefault(position[1], []).append(entry.title)
     return starts
