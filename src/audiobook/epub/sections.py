@@ -107,7 +107,7 @@ def heading_kind(title: str) -> str | None:
 
 def skipped_section(node: etree._Element, kind: str, reason: str) -> SkippedSection:
     """The record of an element left out: its heading or first words, and how many words it held."""
-    text = " ".join("".join(node.itertext()).translate(INVISIBLE).split())
+    text = " ".join(" ".join(node.itertext()).translate(INVISIBLE).split())  # blocks hold no spaces between them
     heading = next(
         (" ".join("".join(h.itertext()).split()) for h in node.iter() if local(h) in ("h1", "h2", "h3", "h4", "h5", "h6")),
         "",
