@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import BookError, disk_full_error
 from .fileio import atomic_writer
 from .model import Chapter, Chunk, ExtractedBook, PhaseContext, from_dict, to_dict
-from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text
+from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text, numbering_words
 from .settings import EngineSettings
 
 # Below this a chapter title or an ordinary clause no longer fits in one chunk.
@@ -119,28 +119,30 @@ def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def _without_repeated_heading(paragraphs: list[str], announcement: str) -> list[str]:
+def _without_repeated_heading(paragraphs: list[str], announcement: str, numbering: frozenset[str]) -> list[str]:
     """Drop the first paragraphs when they only repeat the title ("CHAPTER IV", "THE RETURN")."""
     title_key = _key(announcement)
     skipped = 0
     while skipped < min(2, len(paragraphs)) and title_key:
         paragraph = paragraphs[skipped]
-        key = _key(normalize_heading(paragraph)) if len(paragraph) <= 120 else ""
+        key = _key(normalize_heading(paragraph, numbering)) if len(paragraph) <= 120 else ""
         if not key or not (title_key.startswith(key) or title_key.endswith(key)):
             break
         skipped += 1
     return paragraphs[skipped:]
 
 
-def _chapter_pieces(chapter: Chapter, max_chars: int, tally: _Tally) -> list[tuple[str, bool]]:
+def _chapter_pieces(
+    chapter: Chapter, max_chars: int, tally: _Tally, numbering: frozenset[str] = frozenset()
+) -> list[tuple[str, bool]]:
     """(text, ends a paragraph) for one chapter: the announced title, then its paragraphs."""
     pieces: list[tuple[str, bool]] = []
-    announcement = normalize_heading(chapter.title)
+    announcement = normalize_heading(chapter.title, numbering)
     if announcement:
         tally.sentences += len(split_sentences(announcement))
         parts = split_long_sentence(announcement, max_chars)
         pieces += [(part, position == len(parts) - 1) for position, part in enumerate(parts)]
-    paragraphs = _without_repeated_heading(chapter.paragraphs, announcement)
+    paragraphs = _without_repeated_heading(chapter.paragraphs, announcement, numbering)
     tally.repeated_headings += len(chapter.paragraphs) - len(paragraphs)
     for paragraph in paragraphs:
         spoken = normalize_text(paragraph)
@@ -166,8 +168,9 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
         )
     tally = _Tally()
     chunks: list[Chunk] = []
+    numbering = numbering_words(chapter.title for chapter in book.chapters)
     for chapter in book.chapters:
-        pieces = _chapter_pieces(chapter, max_chars, tally)
+        pieces = _chapter_pieces(chapter, max_chars, tally, numbering)
         if not pieces:
             ctx.log.warning("chapter %d (%r) has nothing to read aloud; skipped", chapter.index, chapter.title)
             continue

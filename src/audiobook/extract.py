@@ -26,6 +26,9 @@ def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> Ex
             "characters": sum(len(p) for c in book.chapters for p in c.paragraphs),
             "words": sum(len(p.split()) for c in book.chapters for p in c.paragraphs),
             "cover": bool(book.cover_path),
+            # What was left out of the reading, so a user can see it and turn a kind back on (engine.skip).
+            "skipped": book.skipped,
+            "skipped_words": sum(int(section.get("words", 0)) for section in book.skipped),
         }
     )
     return book
