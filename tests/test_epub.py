@@ -824,3 +824,22 @@ def test_sample_text_is_body_text_spread_through_the_book(corpus):
     assert "Standard Ebooks" not in sample and "Time Traveller" in sample
     sample = epub.sample_text(corpus / "pg_leaves_of_grass_epub2_ncx.epub", SETTINGS)
     assert "Gutenberg" not in sample and len(sample) > 5000
+
+
+def test_gutenberg_boilerplate_sections_of_new_editions_are_left_out(tmp_path):
+    header = (
+        "<section class='pg-boilerplate pgheader' id='pg-header'><h2>The Project Gutenberg eBook of Tales</h2>"
+        "<p>This ebook is for the use of anyone anywhere in the United States and most other parts of the world.</p>"
+        "</section>"
+    )
+    footer = (
+        "<section class='pg-boilerplate pgfooter' id='pg-footer'><h2>Full License</h2>"
+        "<p>Section 1. General Terms of Use and Redistributing Project Gutenberg electronic works.</p></section>"
+    )
+    docs = {"a.xhtml": page(f"{header}<h2 id='c1'>Chapter One</h2><p>Once there was a fox.</p>{footer}")}
+    _, book = read(write_epub(tmp_path / "b.epub", docs, nav='<li><a href="a.xhtml#c1">Chapter One</a></li>'), tmp_path)
+    assert [(c.title, c.paragraphs) for c in book.chapters] == [("Chapter One", ["Once there was a fox."])]
+    assert [(e["title"], e["kind"]) for e in book.skipped] == [
+        ("The Project Gutenberg eBook of Tales", "licence"),
+        ("Full License", "licence"),
+    ]

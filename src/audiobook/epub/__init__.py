@@ -145,7 +145,8 @@ def sample_text(path: Path, settings: EngineSettings, limit: int = 20000) -> str
     with Archive.open(Path(path), settings) as archive:
         package = read_package(archive)
         refuse_drm(archive, package, [])
-        documents = [item for item in reading_order(archive, package, []) if not is_front_or_back_page(package, item)]
+        everything = reading_order(archive, package, [])
+        documents = [item for item in everything if not is_front_or_back_page(package, item)] or everything
         step = max(1, len(documents) // SAMPLE_DOCUMENTS)
         chosen = documents[step // 2 :: step][:SAMPLE_DOCUMENTS]  # spread through the book
         share = max(1, limit // max(1, len(chosen)))

@@ -9,8 +9,8 @@ before and after it and it never runs into the speech. Three markups are met:
   beside the speech cell, directions as ``<i epub:type="z3998:stage-direction">``;
 - Feedbooks: ``<p><strong>CAPULET</strong></p>`` followed by the speech in a
   ``<blockquote>``;
-- a span or paragraph of class "speaker" (or "persona", "character"), and
-  directions of class "stage-direction" (or "stage", "direction").
+- a span or paragraph of class "speaker" (or "persona"), and directions of
+  class "stage-direction".
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from lxml import etree
 from .markup import class_names, epub_types, local, one_line
 
 PERSONA_TYPES = {"z3998:persona"}
-PERSONA_CLASSES = {"persona", "speaker", "character", "speaker-name", "speech-speaker"}
+# Only names no prose uses: a "character" class marks names inside ordinary sentences too.
+PERSONA_CLASSES = {"persona", "speaker", "speaker-name", "speech-speaker"}
 DIRECTION_TYPES = {"z3998:stage-direction"}
-DIRECTION_CLASSES = {"stage-direction", "stagedirection", "stage-dir", "stagedir", "stage", "direction"}
+DIRECTION_CLASSES = {"stage-direction", "stagedirection", "stage-dir", "stagedir"}
 LABEL_MAX_WORDS = 5
 LABEL_MAX_CHARS = 40
 LABEL_TAGS = {"strong", "b"}
