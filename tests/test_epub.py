@@ -646,7 +646,9 @@ def test_sections_by_epub_type_guide_landmarks_and_heading(tmp_path):
         "legal.xhtml": page("<p>Copyright 2020 Someone. All rights reserved. ISBN 0-000.</p>"),
     }
     nav = "".join(f'<li><a href="{name}">{name[:-6].title()}</a></li>' for name in docs if name != "legal.xhtml")
-    extra_nav = '<nav epub:type="landmarks"><ol><li><a epub:type="copyright-page" href="legal.xhtml">©</a></li></ol></nav>'
+    extra_nav = (
+        '<nav epub:type="landmarks"><ol><li><a epub:type="copyright-page" href="legal.xhtml">©</a></li></ol></nav>'
+    )
     book_file = write_epub(tmp_path / "b.epub", docs, nav=nav, nav_extra=extra_nav)
     _, book = read(book_file, tmp_path / "w")
     assert [(c.title, c.paragraphs) for c in book.chapters] == [("One", [story[3:-4]])]

@@ -262,17 +262,27 @@ def make_japanese_epub(path: Path) -> Path:
     from urllib.parse import quote
 
     chapters = [
-        ("第一章", "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。"),
-        ("第二章", "吾輩は新年来多少有名になったので、猫ながらちょっと鼻が高く感ぜらるるのはありがたい。元朝早々主人の許へ一枚の絵端書が来た。"),
+        (
+            "第一章",
+            "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。",
+        ),
+        (
+            "第二章",
+            "吾輩は新年来多少有名になったので、猫ながらちょっと鼻が高く感ぜらるるのはありがたい。元朝早々主人の許へ一枚の絵端書が来た。",
+        ),
     ]
     head = '<link rel="stylesheet" type="text/css" href="%E3%82%B9%E3%82%BF%E3%82%A4%E3%83%AB.css"/>'
-    files: dict[str, bytes] = {"OEBPS/スタイル.css": "html { writing-mode: vertical-rl; -epub-writing-mode: vertical-rl; }".encode()}
+    files: dict[str, bytes] = {
+        "OEBPS/スタイル.css": "html { writing-mode: vertical-rl; -epub-writing-mode: vertical-rl; }".encode()
+    }
     items = ['<item id="スタイル" href="%E3%82%B9%E3%82%BF%E3%82%A4%E3%83%AB.css" media-type="text/css"/>']
     spine, links = [], []
     for number, (title, text) in enumerate(chapters, start=1):
         name = f"本文{number}ガイド.xhtml"  # ガ and ド have NFC and NFD forms
         ruby = text.replace("吾輩", "<ruby>吾輩<rt>わがはい</rt></ruby>", 1)
-        files[f"OEBPS/{unicodedata.normalize('NFD', name)}"] = _xhtml(title, f"<h1>{title}</h1><p>{ruby}</p>", "ja", head)
+        files[f"OEBPS/{unicodedata.normalize('NFD', name)}"] = _xhtml(
+            title, f"<h1>{title}</h1><p>{ruby}</p>", "ja", head
+        )
         identifier = f"章{number}ガ"
         items.append(f'<item id="{identifier}" href="{quote(name)}" media-type="application/xhtml+xml"/>')
         spine.append(f'<itemref idref="{unicodedata.normalize("NFD", identifier)}"/>')
@@ -327,7 +337,10 @@ def make_fixed_layout_epub(path: Path, *, with_text: bool = True) -> Path:
         '<item id="img" href="page.png" media-type="image/png"/>',
         '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
     ]
-    spine = ['<itemref idref="p1" properties="page-spread-right"/>', '<itemref idref="p2" properties="page-spread-left"/>']
+    spine = [
+        '<itemref idref="p1" properties="page-spread-right"/>',
+        '<itemref idref="p2" properties="page-spread-left"/>',
+    ]
     metadata = (
         '<dc:identifier id="uid">urn:uuid:00000000-0000-4000-8000-00000000f1ed</dc:identifier>'
         "<dc:title>The Lighthouse</dc:title><dc:creator>Pat Picture</dc:creator><dc:language>en</dc:language>"

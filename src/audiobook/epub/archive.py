@@ -214,4 +214,3 @@ def shown(text: str, limit: int = 60) -> str:
 def printable(text: str) -> str:
     """No control characters (terminal escapes, newlines) from a book reach the user's screen."""
     return "".join(ch if ch.isprintable() else "?" for ch in text)
-

@@ -55,7 +55,9 @@ def without_gutenberg_frame(
     notes.append("Project Gutenberg header and licence left out")
     for title, part in (("Project Gutenberg header", texts[: start + 1]), ("Project Gutenberg licence", texts[end:])):
         if word_count(part):
-            skipped.append(SkippedSection(title, "licence", word_count(part), "Project Gutenberg's start and end lines"))
+            skipped.append(
+                SkippedSection(title, "licence", word_count(part), "Project Gutenberg's start and end lines")
+            )
     return [block for i, block in enumerate(blocks) if isinstance(block, Start) or start < i < end]
 
 

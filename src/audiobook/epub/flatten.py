@@ -11,7 +11,16 @@ from lxml import etree
 from ..sections import SkippedSection, first_words, word_count
 from .listings import CODE_CUE, CODE_TAGS, inline_code_words, is_listing
 from .markup import INVISIBLE, class_names, comparable, epub_types, first, local, one_line
-from .plays import closed, is_direction, is_direction_paragraph, is_label_paragraph, is_persona, is_speech_row, spoken_label, starts_sentence
+from .plays import (
+    closed,
+    is_direction,
+    is_direction_paragraph,
+    is_label_paragraph,
+    is_persona,
+    is_speech_row,
+    spoken_label,
+    starts_sentence,
+)
 from .sections import Reading, element_kind, skipped_section
 
 CONTENTS_LIST_MIN_LINES = 3  # this many link-only paragraphs in a row are a printed contents page
@@ -393,5 +402,3 @@ def is_note_link(node: etree._Element, name: str) -> bool:
 def has_text(root: etree._Element) -> bool:
     """Whether the document has anything to narrate (title pages and pictures do not count)."""
     return any(isinstance(block, Paragraph) for block in Flattener(Reading()).run(root))
-
-

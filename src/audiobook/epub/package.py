@@ -234,8 +234,6 @@ def reading_order(archive: Archive, package: Package, notes: list[str]) -> list[
     return order
 
 
-
-
 # Words in a document's file name or manifest id that mark pages around the body.
 FRONT_OR_BACK_NAMES = re.compile(
     r"cover|title|copyright|imprint|colophon|uncopyright|toc|contents|nav|index|loi|endnotes|license|licence|about",

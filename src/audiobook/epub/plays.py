@@ -74,7 +74,7 @@ def is_label_paragraph(node: etree._Element) -> bool:
 
 
 def spoken_label(text: str) -> str:
-    """"CAPULET" -> "Capulet.", "Lady Bracknell:" -> "Lady Bracknell.": a name said as a sentence."""
+    """ "CAPULET" -> "Capulet.", "Lady Bracknell:" -> "Lady Bracknell.": a name said as a sentence."""
     name = " ".join(text.split()).rstrip(".:;,—– ")
     if name.isupper():
         name = name.title()

@@ -109,7 +109,11 @@ def skipped_section(node: etree._Element, kind: str, reason: str) -> SkippedSect
     """The record of an element left out: its heading or first words, and how many words it held."""
     text = " ".join(" ".join(node.itertext()).translate(INVISIBLE).split())  # blocks hold no spaces between them
     heading = next(
-        (" ".join("".join(h.itertext()).split()) for h in node.iter() if local(h) in ("h1", "h2", "h3", "h4", "h5", "h6")),
+        (
+            " ".join("".join(h.itertext()).split())
+            for h in node.iter()
+            if local(h) in ("h1", "h2", "h3", "h4", "h5", "h6")
+        ),
         "",
     )
     return SkippedSection(heading or first_words([text]) or KINDS[kind], kind, len(text.split()), reason)
@@ -120,7 +124,12 @@ def merged(skipped: list[SkippedSection]) -> list[SkippedSection]:
     out: list[SkippedSection] = []
     for entry in skipped:
         last = out[-1] if out else None
-        if last is not None and entry.kind == last.kind == "notes" and entry.reason == last.reason and entry.words < 200:
+        if (
+            last is not None
+            and entry.kind == last.kind == "notes"
+            and entry.reason == last.reason
+            and entry.words < 200
+        ):
             counted = NOTE_COUNT.fullmatch(last.title)
             count = int(counted.group(1)) + 1 if counted else 2
             out[-1] = SkippedSection(f"{count} notes", "notes", last.words + entry.words, last.reason)
