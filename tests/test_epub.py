@@ -845,3 +845,16 @@ def test_gutenberg_boilerplate_sections_of_new_editions_are_left_out(tmp_path):
         ("The Project Gutenberg eBook of Tales", "licence"),
         ("Full License", "licence"),
     ]
+
+
+def test_sample_text_skips_front_matter_but_not_calibre_split_files(tmp_path):
+    story = "<p>The river ran on past the mill and the meadow, as it always had.</p>"
+    docs = {
+        "titlepage.xhtml": page("<h1>River</h1><p>A Novel by Someone Else entirely.</p>"),
+        "copyright.xhtml": page("<p>Copyright 2001, all rights reserved everywhere.</p>"),
+        "index_split_000.html": page(story),
+        "index_split_001.html": page(story.replace("river", "stream")),
+    }
+    sample = epub.sample_text(write_epub(tmp_path / "b.epub", docs), SETTINGS)
+    assert "river ran" in sample and "stream ran" in sample
+    assert "Novel" not in sample and "Copyright" not in sample

@@ -234,11 +234,12 @@ def reading_order(archive: Archive, package: Package, notes: list[str]) -> list[
     return order
 
 
-# Words in a document's file name or manifest id that mark pages around the body.
-FRONT_OR_BACK_NAMES = re.compile(
-    r"cover|title|copyright|imprint|colophon|uncopyright|toc|contents|nav|index|loi|endnotes|license|licence|about",
-    re.I,
-)
+# Words in a document's file name or manifest id that mark pages around the body. Calibre
+# names whole books "index_split_000.html": a name with "split" in it is a piece of the body.
+FRONT_OR_BACK_WORDS = {
+    "cover", "title", "titlepage", "halftitle", "halftitlepage", "copyright", "imprint", "colophon", "uncopyright",
+    "toc", "contents", "nav", "index", "loi", "lot", "endnotes", "footnotes", "notes", "license", "licence", "about",
+}  # fmt: skip
 # Guide types of the same pages.
 FRONT_OR_BACK_GUIDE = {"cover", "title-page", "toc", "copyright-page", "colophon", "index", "loi", "lot"}
 
@@ -249,5 +250,8 @@ def is_front_or_back_page(package: Package, item: Item) -> bool:
         return True
     if any(name == item.path and kind in FRONT_OR_BACK_GUIDE for kind, name, _ in package.guide):
         return True
-    base = item.path.rsplit("/", 1)[-1]
-    return bool(FRONT_OR_BACK_NAMES.search(base) or FRONT_OR_BACK_NAMES.search(item.id))
+    for name in (item.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], item.id):
+        words = set(re.findall(r"[a-z]+", name.lower()))
+        if "split" not in words and words & FRONT_OR_BACK_WORDS:
+            return True
+    return False
