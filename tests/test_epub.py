@@ -28,7 +28,7 @@ from audiobook.bookmaker import (
     make_play_epub,
 )
 from audiobook.chunk import split_sentences
-from audiobook.epub.listings import CODE_CUE
+from audiobook.epub.listings import CODE_CUE, looks_like_code
 from audiobook.epub.plays import closed
 from audiobook.errors import EXIT_DRM, BookError
 from audiobook.model import BookFacts
@@ -858,3 +858,17 @@ def test_sample_text_skips_front_matter_but_not_calibre_split_files(tmp_path):
     sample = epub.sample_text(write_epub(tmp_path / "b.epub", docs), SETTINGS)
     assert "river ran" in sample and "stream ran" in sample
     assert "Novel" not in sample and "Copyright" not in sample
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("Thou art more lovely and more temperate;\nRough winds do shake the darling buds of May,\n"
+         "And summer's lease hath all too short a date:\nSometime too hot the eye of heaven shines;", False),
+        ("def double(x):\n    return x * 2", True),
+        ("if (ready) {\n  go();\n}", True),
+        ("*** START OF THE PROJECT GUTENBERG EBOOK TALES ***\nProduced by volunteers at the archive.", False),
+    ],
+)  # fmt: skip
+def test_code_is_told_from_verse_in_pre(text, code):
+    assert looks_like_code(text) is code

@@ -105,6 +105,7 @@ class Flattener:
         self.number = ""  # "3. " of an ordered list item, put before its first paragraph
         self.label = ""  # "Lane." of a speaker, put before the speech's first paragraph
         self.later_notes: list[str] = []  # notes met inside a paragraph, read after it
+        self.play = False  # the document has speaker labels: all-italic paragraphs are stage directions
 
     def run(self, root: etree._Element) -> list[Start | Paragraph]:
         ids = {node.get("id") or node.get("name") for node in root.iter() if isinstance(node.tag, str)}

@@ -21,10 +21,11 @@ LISTING_CLASSES = {
     "codelisting", "code-listing", "literal-block", "screen", "src", "codeblock", "code-block",
 }  # fmt: skip
 CODE_TAGS = {"code", "kbd", "samp"}
-CODE_PUNCTUATION = set("{}[]()<>=;#*/+|&$%\\^~`")
+# No "*": it makes section dividers ("* * *") and Project Gutenberg's "*** START" lines.
+CODE_PUNCTUATION = set("{}[]()<>=;#/+|&$%\\^~`")
 # Share of code punctuation among the visible characters above which a <pre> is code, not verse.
 CODE_DENSITY = 0.05
-CODE_LINE_END = re.compile(r"[;{}):]\s*$")
+BRACE_LINE_END = re.compile(r"[{}]\s*$")
 PROSE_CODE = re.compile(r"[A-Za-z][\w.'-]*(?: [A-Za-z][\w.'-]*){0,3}")
 
 
@@ -43,13 +44,14 @@ def is_listing(node: etree._Element, name: str) -> bool:
 
 
 def looks_like_code(text: str) -> bool:
+    """Dense with code punctuation, or with a line ending in a brace: verse and prose are neither
+    (a stanza's semicolons and colons stay well under the density)."""
     visible = [ch for ch in text if not ch.isspace()]
     if not visible:
         return False
-    lines = [line for line in text.splitlines() if line.strip()]
-    ending = sum(1 for line in lines if CODE_LINE_END.search(line))
-    dense = sum(ch in CODE_PUNCTUATION for ch in visible) / len(visible) >= CODE_DENSITY
-    return dense or (len(lines) >= 2 and ending * 3 >= len(lines))
+    if sum(ch in CODE_PUNCTUATION for ch in visible) / len(visible) >= CODE_DENSITY:
+        return True
+    return any(BRACE_LINE_END.search(line) for line in text.splitlines())
 
 
 def inline_code_words(node: etree._Element) -> str:
