@@ -872,3 +872,25 @@ def test_sample_text_skips_front_matter_but_not_calibre_split_files(tmp_path):
 )  # fmt: skip
 def test_code_is_told_from_verse_in_pre(text, code):
     assert looks_like_code(text) is code
+
+
+def test_personas_named_in_directions_or_sentences_are_not_labels(tmp_path):
+    body = (
+        "<table><tbody>"
+        "<tr><td/><td><i epub:type='z3998:stage-direction'><b epub:type='z3998:persona'>Lane</b> is arranging"
+        " tea, and <b epub:type='z3998:persona'>Algernon</b> enters.</i></td></tr>"
+        "<tr><td epub:type='z3998:persona'>Jackson</td><td>A costume <i epub:type='z3998:stage-direction'>putting"
+        " his finger on his forehead</i> is a thing which calls for deep thought.</td></tr>"
+        "</tbody></table>"
+        "<p><b epub:type='z3998:persona'>Socrates</b>: Tell me, Meno.</p>"
+    )
+    book_file = make_epub(DraftBook("Scenes", "A. Writer", [DraftChapter("One", [], body_xhtml=body)]),
+                          tmp_path / "p.epub")  # fmt: skip
+    _, book = read(book_file, tmp_path / "w")
+    assert book.chapters[0].paragraphs == [
+        "Lane is arranging tea, and Algernon enters.",
+        "Jackson. A costume",
+        "putting his finger on his forehead.",  # an interjected direction stands apart, closed
+        "is a thing which calls for deep thought.",
+        "Socrates. Tell me, Meno.",
+    ]

@@ -212,11 +212,20 @@ def _play_se(speeches: list[Speech]) -> str:
     direction = '<i epub:type="z3998:stage-direction">{}</i>'
     rows = []
     opening = ""
+    speakers = {speaker for speaker, _ in speeches if speaker}
+
+    def named(words: str) -> str:
+        """Speakers named in a direction are marked as personas too, as Standard Ebooks does."""
+        escaped = html.escape(words)
+        for speaker in speakers:
+            escaped = escaped.replace(speaker, f'<b epub:type="z3998:persona">{speaker}</b>')
+        return escaped
+
     for speaker, words in speeches:
         if not speaker and not rows:
-            opening += f'<p epub:type="z3998:stage-direction">{html.escape(words)}</p>'
+            opening += f'<p epub:type="z3998:stage-direction">{named(words)}</p>'
         elif not speaker:
-            rows.append(f"<tr><td/><td>{direction.format(html.escape(words))}</td></tr>")
+            rows.append(f"<tr><td/><td>{direction.format(named(words))}</td></tr>")
         else:
             rows.append(
                 f'<tr><td epub:type="z3998:persona">{html.escape(speaker)}</td>'

@@ -51,6 +51,8 @@ LINE_GROUP_CLASSES = {"linegroup", "line-group", "lg", "stanza"}
 LINE_BREAK = "\x00"
 LINE_EDGE = "\x01"
 BREAK_RUN = re.compile(r"[\x00\x01](?:\s*[\x00\x01])*")
+# What may stand between a speaker's label and the speech ("Socrates: Tell me...").
+LABEL_PUNCTUATION = ":.—– "
 # A printed line that ends a paragraph (or a sentence) on a fixed-layout page.
 LINE_END = re.compile(r"[.!?:;…\"”’)\]]$")
 WRAPPER_TAGS = {"div", "section", "article", "main", "span", "blockquote", "body"}
@@ -217,7 +219,7 @@ class Flattener:
         if name in CODE_TAGS and not self.reading.read_code:
             self._text(inline_code_words(node))
             return True
-        if is_persona(node) or is_label_paragraph(node):
+        if self._is_label(node):
             self._break(hard=True)
             self._flush_label()
             self.label = spoken_label(one_line(node))
@@ -232,6 +234,15 @@ class Flattener:
             self._break()
             return True
         return False
+
+    def _is_label(self, node: etree._Element) -> bool:
+        """A speaker's label: a persona cell, a bold name opening a paragraph, Feedbooks' name paragraph.
+        A persona named inside a stage direction or a sentence ("Lane is arranging tea") is not one."""
+        if is_label_paragraph(node):
+            return True
+        if not is_persona(node) or self.direction_depth:
+            return False
+        return local(node) in ("td", "th") or not "".join(self.parts).strip()
 
     def _start_chapters(self, node: etree._Element) -> None:
         anchor = node.get("id") or (node.get("name") if local(node) == "a" else None)
@@ -258,8 +269,8 @@ class Flattener:
             text, self.number = self.number + text, ""
             if self.direction_depth:
                 text = closed(text)
-            elif self.label and starts_sentence(text):
-                text, self.label = f"{self.label} {text}", ""
+            elif self.label and starts_sentence(speech := text.lstrip(LABEL_PUNCTUATION)):
+                text, self.label = f"{self.label} {speech}", ""
             else:
                 self._flush_label()
             self.out.append(Paragraph(text, heading=self.heading, link_only=self.link_depth > 0))
