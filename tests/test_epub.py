@@ -725,13 +725,17 @@ def test_zip_names_in_utf8_without_the_flag_are_found(tmp_path):
     assert [c.title for c in book.chapters] == ["第一章", "第二章"]
 
 
-def test_fixed_layout_with_text_is_read_as_text(tmp_path):
-    line = "Once upon a time there was a little lighthouse that stood on a rock at the edge of the sea."
-    _, book = read(make_fixed_layout_epub(tmp_path / "fxl.epub"), tmp_path / "w")
-    assert book.chapters[0].title == "The Lighthouse"
-    first_page, second_page = book.chapters[0].paragraphs[:2], book.chapters[0].paragraphs[2]
-    assert first_page[0] == line  # lines set in boxes of their own join into sentences
-    assert second_page.startswith(line)  # SVG text, in page order
+@pytest.mark.parametrize("boxes", [True, False])
+def test_fixed_layout_with_text_is_read_as_text(tmp_path, boxes):
+    first = "Once upon a time there was a little lighthouse that stood on a rock at the edge of the sea."
+    second = "Every night it shone its light across the water so that the ships would come safely home."
+    _, book = read(make_fixed_layout_epub(tmp_path / "fxl.epub", boxes=boxes), tmp_path / "w")
+    assert [c.title for c in book.chapters] == ["The Lighthouse"]
+    # Lines set in boxes of their own join into sentences (page one); SVG text is read in page order,
+    # as one run (page two); XHTML in an SVG foreignObject is read, lines joined (page three).
+    # Without the boxes, only SVG holds text: the book was refused as pictures only before.
+    page_one = [first, second] if boxes else []
+    assert book.chapters[0].paragraphs == [*page_one, f"{first} {second}", first, second]
     pictures = make_fixed_layout_epub(tmp_path / "pictures.epub", with_text=False)
     error = refusal(epub.inspect, pictures, SETTINGS)
     assert error.kind == "no_text_layer" and "pictures only" in error.line("pictures.epub")

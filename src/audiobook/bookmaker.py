@@ -307,10 +307,11 @@ def make_japanese_epub(path: Path) -> Path:
     return _write_epub3(path, files, metadata, items, spine, spine_attributes)
 
 
-def make_fixed_layout_epub(path: Path, *, with_text: bool = True) -> Path:
-    """Write a fixed-layout (pre-paginated) EPUB 3 of two pages, each a picture with the
-    text set over it line by line in positioned boxes (page one) or as SVG text (page two);
-    without text, the pages are pictures only."""
+def make_fixed_layout_epub(path: Path, *, with_text: bool = True, boxes: bool = True) -> Path:
+    """Write a fixed-layout (pre-paginated) EPUB 3 of three pages, each a picture with the
+    text set over it: line by line in positioned boxes (page one, unless ``boxes`` is
+    False), as SVG text (page two), as XHTML inside the SVG's foreignObject (page three).
+    Without text, the pages are pictures only."""
     lines = [
         "Once upon a time there was a little",
         "lighthouse that stood on a rock at the",
@@ -319,22 +320,31 @@ def make_fixed_layout_epub(path: Path, *, with_text: bool = True) -> Path:
         "water so that the ships would come safely home.",
     ]
     picture = '<img src="page.png" alt="" style="position:absolute;top:0;left:0"/>'
-    boxes = "".join(
+    placed = "".join(
         f'<div style="position:absolute;top:{40 + 30 * n}px;left:40px"><span>{html.escape(line)}</span></div>'
         for n, line in enumerate(lines)
     )
-    svg_lines = "".join(
+    svg_text = "".join(  # written bottom line first: the reader must order them by place
         f'<text x="40" y="{40 + 30 * n}">{html.escape(line)}</text>' for n, line in reversed(list(enumerate(lines)))
     )
-    svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 800" width="600" height="800">'
-        f'<title>Page two</title><image width="600" height="800" xlink:href="page.png"'
-        f' xmlns:xlink="http://www.w3.org/1999/xlink"/>{svg_lines if with_text else ""}</svg>'
+    foreign = (
+        '<foreignObject x="40" y="40" width="520" height="700">'
+        f'<div xmlns="http://www.w3.org/1999/xhtml">{"".join(f"<p>{html.escape(line)}</p>" for line in lines)}</div>'
+        "</foreignObject>"
     )
+
+    def svg(title: str, inside: str) -> str:
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 800" width="600" height="800">'
+            f'<title>{title}</title><image width="600" height="800" xlink:href="page.png"'
+            f' xmlns:xlink="http://www.w3.org/1999/xlink"/>{inside if with_text else ""}</svg>'
+        )
+
     viewport = '<meta name="viewport" content="width=600, height=800"/>'
     files = {
-        "OEBPS/page-1.xhtml": _xhtml("Page one", picture + (boxes if with_text else ""), "en", viewport),
-        "OEBPS/page-2.xhtml": _xhtml("Page two", svg, "en", viewport),
+        "OEBPS/page-1.xhtml": _xhtml("Page one", picture + (placed if with_text and boxes else ""), "en", viewport),
+        "OEBPS/page-2.xhtml": _xhtml("Page two", svg("Page two", svg_text), "en", viewport),
+        "OEBPS/page-3.xhtml": _xhtml("Page three", svg("Page three", foreign), "en", viewport),
         "OEBPS/page.png": _TINY_PNG,
         "OEBPS/nav.xhtml": _xhtml(
             "Contents", '<nav epub:type="toc"><ol><li><a href="page-1.xhtml">The Lighthouse</a></li></ol></nav>', "en"
@@ -343,12 +353,14 @@ def make_fixed_layout_epub(path: Path, *, with_text: bool = True) -> Path:
     items = [
         '<item id="p1" href="page-1.xhtml" media-type="application/xhtml+xml"/>',
         '<item id="p2" href="page-2.xhtml" media-type="application/xhtml+xml" properties="svg"/>',
+        '<item id="p3" href="page-3.xhtml" media-type="application/xhtml+xml" properties="svg"/>',
         '<item id="img" href="page.png" media-type="image/png"/>',
         '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
     ]
     spine = [
         '<itemref idref="p1" properties="page-spread-right"/>',
         '<itemref idref="p2" properties="page-spread-left"/>',
+        '<itemref idref="p3" properties="page-spread-right"/>',
     ]
     metadata = (
         '<dc:identifier id="uid">urn:uuid:00000000-0000-4000-8000-00000000f1ed</dc:identifier>'

@@ -53,6 +53,7 @@ LINE_EDGE = "\x01"
 BREAK_RUN = re.compile(r"[\x00\x01](?:\s*[\x00\x01])*")
 # What may stand between a speaker's label and the speech ("Socrates: Tell me...").
 LABEL_PUNCTUATION = ":.—– "
+SVG_TEXT_TAGS = {"text", "foreignobject"}
 # A printed line that ends a paragraph (or a sentence) on a fixed-layout page.
 LINE_END = re.compile(r"[.!?:;…\"”’)\]]$")
 WRAPPER_TAGS = {"div", "section", "article", "main", "span", "blockquote", "body"}
@@ -197,7 +198,7 @@ class Flattener:
         if name in SILENT_TAGS or node.get("hidden") is not None:
             return True
         if name == "svg":
-            return not any(local(inner) == "text" for inner in node.iterdescendants())
+            return not any(local(inner) in SVG_TEXT_TAGS for inner in node.iterdescendants())
         types = epub_types(node)
         if types & NEVER_READ_TYPES or class_names(node) & NUMBER_CLASSES:
             return True
@@ -227,10 +228,14 @@ class Flattener:
         if epub_types(node) & NOTE_TYPES and "".join(self.parts).strip() and name not in BLOCK_TAGS:
             self.later_notes.append(one_line(node))  # read after the paragraph, not mid-sentence
             return True
-        if name == "svg":
+        if name == "svg":  # text on a picture (fixed-layout pages): <text> lines, XHTML in <foreignObject>
             self._break()
             for text in svg_lines(node):
                 self._text(f" {text} ")
+            self._break()
+            for foreign in (inner for inner in node.iterdescendants() if local(inner) == "foreignobject"):
+                for child in foreign:
+                    self._visit(child, depth=1)
             self._break()
             return True
         return False
