@@ -417,5 +417,7 @@ def is_note_link(node: etree._Element, name: str) -> bool:
 
 
 def has_text(root: etree._Element) -> bool:
-    """Whether the document has anything to narrate (title pages and pictures do not count)."""
-    return any(isinstance(block, Paragraph) for block in Flattener(Reading()).run(root))
+    """Whether the document has any text (title pages and pictures do not count). Every kind of
+    section counts here: a book of nothing but notes has text, though the user may skip it all."""
+    everything = Reading(skip=(), read_notes=True, read_code=True)
+    return any(isinstance(block, Paragraph) for block in Flattener(everything).run(root))
