@@ -808,17 +808,19 @@ def test_code_listings_become_a_cue_unless_read_code(tmp_path):
 def test_notes_are_read_after_their_paragraph_only_when_asked(tmp_path):
     body = (
         "<p>He spoke<a epub:type='noteref' href='#n1'>1</a> slowly<span epub:type='footnote'>Or so they say.</span>"
-        " and sat down.</p><aside epub:type='footnote' id='n1'><p>A long aside.</p></aside><p>Then he left.</p>"
+        " and sat<aside epub:type='footnote'>Sat, not stood.</aside> down.</p>"
+        "<aside epub:type='footnote' id='n1'><p>A long aside.</p></aside><p>Then he left.</p>"
     )
     book_file = make_epub(DraftBook("Notes", "A. Writer", [DraftChapter("Talk", [], body_xhtml=body)]),
                           tmp_path / "notes.epub")  # fmt: skip
     _, book = read(book_file, tmp_path / "w")
     assert book.chapters[0].paragraphs == ["He spoke slowly and sat down.", "Then he left."]
-    assert skipped_kinds(book) == {"notes": 7}
+    assert skipped_kinds(book) == {"notes": 10}
     _, with_notes = read(book_file, tmp_path / "w", WITH_NOTES)
     assert with_notes.chapters[0].paragraphs == [
         "He spoke (note 1) slowly and sat down.",  # the sentence stays whole
-        "Or so they say.",  # the note inside it is read after the paragraph
+        "Or so they say.",  # the notes inside it are read after the paragraph
+        "Sat, not stood.",
         "A long aside.",
         "Then he left.",
     ]

@@ -225,7 +225,7 @@ class Flattener:
             self._flush_label()
             self.label = spoken_label(one_line(node))
             return True
-        if epub_types(node) & NOTE_TYPES and "".join(self.parts).strip() and name not in BLOCK_TAGS:
+        if epub_types(node) & NOTE_TYPES and "".join(self.parts).strip():
             self.later_notes.append(one_line(node))  # read after the paragraph, not mid-sentence
             return True
         if name == "svg":  # text on a picture (fixed-layout pages): <text> lines, XHTML in <foreignObject>
