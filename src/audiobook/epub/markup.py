@@ -24,6 +24,10 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))  # soft hyphen, zero-width space, word joiner, BOM
 ENTITY_REFERENCE = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 XML_ENTITIES = {b"amp", b"lt", b"gt", b"quot", b"apos"}
+# Markup deeper than libxml2 allows is parsed by expat, without bare wrappers below this depth,
+# and with nothing at all below the second one (lxml walks deep trees in time depth squared).
+KEPT_DEPTH = 100
+MAX_KEPT_DEPTH = 150
 
 
 def load_xml(archive: Archive, name: str, what: str, *, html_entities: bool = False) -> etree._Element | None:
@@ -63,30 +67,77 @@ def parse_xml(data: bytes, what: str, *, html_entities: bool = False) -> etree._
 def parse_deep(data: bytes, what: str) -> etree._Element | None:
     """Parse deeply nested markup with expat into an lxml tree; None when it is not well-formed.
 
-    expat has no depth limit (the tree costs memory in proportion to the
-    document, which is capped at MAX_XML_BYTES). Entities stay off: a
-    declaration is refused, parameter entities and external ones are never read.
+    expat has no depth limit, but lxml slows down with depth (a tree thousands
+    deep costs depth squared to walk), so below KEPT_DEPTH a bare wrapper (an
+    element whose first content is another element) is left out and its content
+    kept in its place: a paragraph inside a thousand <div>s stays a paragraph,
+    its words and inline markup intact. Below MAX_KEPT_DEPTH even elements with
+    text are set side by side, in document order. Memory is in proportion to the
+    document, capped at MAX_XML_BYTES. Entities stay off: a declaration is
+    refused, parameter and external entities are never read.
     """
-    builder = etree.TreeBuilder()
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    open_elements: list[etree._Element | tuple[str, dict[str, str]] | None] = []  # None: a wrapper left out
+    kept: list[etree._Element] = []  # the open elements that are in the tree
+    roots: list[etree._Element] = []
+    closed: list[etree._Element | None] = [None]  # the element whose tail the next text is
 
     def refuse(*_: object) -> None:
         raise entities_refused(what)
 
-    def start(name: str, attributes: dict[str, str]) -> None:
-        builder.start(clark(name), {clark(key): value for key, value in attributes.items()})
+    def materialize(tag: str, attributes: dict[str, str]) -> etree._Element:
+        if kept:
+            element = etree.SubElement(kept[min(len(kept), MAX_KEPT_DEPTH) - 1], clark(tag), attributes)
+        else:
+            element = etree.Element(clark(tag), attributes)
+            roots.append(element)
+        kept.append(element)
+        return element
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        if open_elements and isinstance(open_elements[-1], tuple):
+            open_elements[-1] = None  # a bare wrapper, deep down: left out
+        attributes = {clark(key): value for key, value in attributes.items()}
+        if len(open_elements) < KEPT_DEPTH:
+            open_elements.append(materialize(tag, attributes))
+        else:
+            open_elements.append((tag, attributes))  # made when it turns out to hold text
+        closed[0] = None
+
+    def end(_: str) -> None:
+        element = open_elements.pop()
+        if isinstance(element, tuple):
+            element = materialize(*element)
+        if element is not None:
+            kept.pop()
+            closed[0] = element
+
+    def text(data: str) -> None:
+        top = open_elements[-1] if open_elements else None
+        if isinstance(top, tuple):
+            if not data.strip():
+                return  # leading whitespace of what may be a bare wrapper
+            top = open_elements[-1] = materialize(*top)
+        if closed[0] is not None:
+            closed[0].tail = (closed[0].tail or "") + data
+        elif top is not None:
+            top.text = (top.text or "") + data
+        elif kept and len(kept[-1]):
+            kept[-1][-1].tail = (kept[-1][-1].tail or "") + data
+        elif kept:
+            kept[-1].text = (kept[-1].text or "") + data
 
     parser.EntityDeclHandler = refuse
     parser.ExternalEntityRefHandler = refuse
     parser.StartElementHandler = start
-    parser.EndElementHandler = lambda name: builder.end(clark(name))
-    parser.CharacterDataHandler = builder.data
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
     try:
         parser.Parse(data, True)
-        return builder.close()
     except (expat.ExpatError, etree.LxmlError, ValueError):
         return None
+    return roots[0] if roots else None
 
 
 def clark(name: str) -> str:
