@@ -29,7 +29,8 @@ from audiobook.bookmaker import (
     make_play_epub,
 )
 from audiobook.chunk import split_sentences
-from audiobook.epub.listings import CODE_CUE, looks_like_code
+from audiobook.epub.listings import looks_like_code
+from audiobook.sections import CODE_CUE
 from audiobook.epub.plays import closed
 from audiobook.errors import EXIT_DRM, BookError
 from audiobook.model import BookFacts

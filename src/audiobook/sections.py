@@ -25,6 +25,9 @@ KINDS: dict[str, str] = {
     "bibliography": "bibliography or references",
     "notes": "footnotes and endnotes",
 }
+# Read in place of a code listing (engine.read_code: false), by both readers. Short: a listener needs to
+# know something was skipped, not a sentence about it each time.
+CODE_CUE = "(Code omitted.)"
 # What is left out unless the user asks for it (engine.skip).
 DEFAULT_SKIP: tuple[str, ...] = tuple(KINDS)
 

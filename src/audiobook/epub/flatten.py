@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from ..sections import SkippedSection, first_words, word_count
-from .listings import CODE_CUE, CODE_TAGS, inline_code_words, is_listing
+from ..sections import CODE_CUE, SkippedSection, first_words, word_count
+from .listings import CODE_TAGS, inline_code_words, is_listing
 from .markup import INVISIBLE, class_names, comparable, epub_types, first, local, one_line
 from .plays import (
     closed,

@@ -15,7 +15,6 @@ from lxml import etree
 
 from .markup import class_names, local
 
-CODE_CUE = "(A code listing is left out.)"
 LISTING_CLASSES = {
     "code", "listing", "programlisting", "program-listing", "sourcecode", "source-code", "source", "highlight",
     "codelisting", "code-listing", "literal-block", "screen", "src", "codeblock", "code-block",

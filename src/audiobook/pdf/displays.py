@@ -16,10 +16,9 @@ import re
 from collections import Counter
 from dataclasses import replace
 
+from ..sections import CODE_CUE
 from .layout import Line, Page
 
-# Short: a listener needs to know something was skipped, not to hear a sentence about it each time.
-CODE_CUE = "(Code omitted.)"
 # Listings shorter than this are snippets the prose around them discusses (a statement or two): no cue.
 # A cue on every snippet adds more words than a listener gains (think-java ins/1k: cue from 3 lines 9.5, 4 lines 8.1, 5 lines 7.0).
 MIN_CUED_LISTING_LINES = 5
