@@ -129,19 +129,7 @@ def make_epub(book: DraftBook, path: Path, *, version: int = 3) -> Path:
         f"<manifest>{''.join(items)}</manifest>"
         f'<spine toc="ncx">{"".join(spine)}</spine></package>'
     ).encode()
-    container = (
-        '<?xml version="1.0"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
-        '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
-        "</rootfiles></container>"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as archive:
-        # The mimetype entry comes first and uncompressed, as the OCF spec requires.
-        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        archive.writestr("META-INF/container.xml", container, compress_type=zipfile.ZIP_DEFLATED)
-        for name, data in files.items():
-            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-    return path
+    return _write_ocf(path, files)
 
 
 def _xhtml(title: str, body: str, language: str, head: str = "") -> bytes:
@@ -384,19 +372,7 @@ def _write_epub3(
         f'<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">{metadata}</metadata>'
         f"<manifest>{''.join(items)}</manifest><spine{spine_attributes}>{''.join(spine)}</spine></package>"
     ).encode()
-    container = (
-        '<?xml version="1.0"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
-        '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
-        "</rootfiles></container>"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        archive.writestr("META-INF/container.xml", container, compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr("OEBPS/content.opf", opf, compress_type=zipfile.ZIP_DEFLATED)
-        for name, data in files.items():
-            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-    return path
+    return _write_ocf(path, {"OEBPS/content.opf": opf, **files})
 
 
 # A 1x1 white PNG: the picture behind a fixed-layout page.
@@ -404,3 +380,20 @@ _TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fe"
     "a7d6a4600000000049454e44ae426082"
 )
+
+
+def _write_ocf(path: Path, files: dict[str, bytes | str]) -> Path:
+    """Zip an EPUB's files (OPF at OEBPS/content.opf) as the OCF container the readers expect."""
+    container = (
+        '<?xml version="1.0"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+        '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+        "</rootfiles></container>"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        # The mimetype entry comes first and uncompressed, as the OCF spec requires.
+        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", container, compress_type=zipfile.ZIP_DEFLATED)
+        for name, data in files.items():
+            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    return path
