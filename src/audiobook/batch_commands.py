@@ -180,6 +180,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((args.host, args.port))
+        listener.listen(128)  # connections wait in the queue until the server takes them
     except OSError as error:
         parser.error(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
     port = listener.getsockname()[1]
