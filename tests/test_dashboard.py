@@ -65,6 +65,12 @@ def browser(tmp_path):
     opened.close()
 
 
+def seconds(clock: str) -> int:
+    """'1:05' -> 65, as the page writes times."""
+    minutes, _, rest = clock.rpartition(":")
+    return int(minutes or 0) * 60 + int(rest)
+
+
 def row_state(book_id: str) -> str:
     return f"document.querySelector('tr[data-book=\"{book_id}\"]')?.dataset.state"
 
@@ -166,3 +172,84 @@ def test_serve_on_a_folder_that_is_not_there_is_one_line(tmp_path):
     proc = subprocess.run([BATCH, "serve", "--results-dir", str(tmp_path / "nope")], capture_output=True, text=True,
                           cwd=tmp_path)
     assert proc.returncode == 2 and "no such folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_finished_book_has_an_audio_player_its_chapters_loudness_and_speed(tmp_path, browser, artifacts):
+    from books import epub_book
+
+    books = tmp_path / "in"
+    books.mkdir()
+    epub_book(books, "meadow.epub", chapters=2, paragraphs=1)
+    (tmp_path / "test.yaml").write_text("cpu_threshold: 100\nthrottle_max_wait: 0\ninput_dir: in\n")
+    made = subprocess.run([BATCH, "--config", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stdout + made.stderr
+    dashboard = Dashboard(tmp_path, "--config", "test.yaml")
+    try:
+        browser.navigate(dashboard.url)
+        card = "document.querySelector('.book-card[data-book=\"meadow-epub\"]')"
+        browser.wait_until(card, "the finished book's card")
+        assert browser.evaluate(f"[...{card}.querySelectorAll('.chapters li')].map(li => li.textContent)") == [
+            "0:00  Chapter 1", browser.evaluate(f"{card}.querySelectorAll('.chapters li')[1].textContent")]
+        assert browser.evaluate(f"{card}.querySelectorAll('.chapters li')[1].textContent").endswith("  Chapter 2")
+        facts = browser.evaluate(f"{card}.querySelector('p').textContent")
+        assert "loudness -19" in facts or "loudness -18" in facts or "loudness -20" in facts, facts
+        assert "true peak" in facts and "real-time factor" in facts
+        # The player plays the real file: the browser reads its length from the server.
+        browser.evaluate(f"{card}.querySelector('audio').preload = 'metadata'")
+        browser.evaluate(f"{card}.querySelector('audio').load()")
+        browser.wait_until(f"{card}.querySelector('audio').duration > 20", "the audiobook's length in the player")
+        state = dashboard.state()["books"][0]
+        assert abs(browser.evaluate(f"{card}.querySelector('audio').duration") - state["audio_seconds"]) < 1
+        browser.screenshot(artifacts / "finished-book.png")
+    finally:
+        dashboard.stop()
+
+
+@needs_chromium
+def test_a_book_in_phase_4_shows_its_chunks_and_an_estimate_as_they_change(tmp_path, browser, artifacts):
+    """The files a running book writes, written here step by step: each step is a gate the test opens."""
+    import time
+
+    from audiobook import history
+    from audiobook.aggregate import RUN_MARKER
+    from audiobook.fileio import write_json
+
+    results = tmp_path / "results"
+    work = results / "slow-pdf" / "work"
+    work.mkdir(parents=True)
+    now = time.time()
+    started = now - 60
+    # A run started a minute ago from another host (a cluster's submit host): this one cannot see it end.
+    marker = {"started_at": started, "books": 2, "pid": 4242, "host": "submit-host"}
+    write_json(results / RUN_MARKER, marker)
+    history.start_run(results, history.RunKey.from_marker(marker), ["slow-pdf", "later-pdf"], "snakemake", "d")
+    (results / "logs").mkdir()
+    (results / "logs" / "slow-pdf.log").write_text(
+        time.strftime("[%Y-%m-%d %H:%M:%S]", time.localtime(started)) + " [START] slow-pdf\n")
+    write_json(work / "progress.json", {"phase": 4, "name": "speak", "state": "running", "time": now - 30})
+    write_json(work / "speak_progress.json", {"done": 3, "total": 10})
+    dashboard = Dashboard(tmp_path, "--results-dir", "results", "--pipeline-json", "pipeline.json")
+    try:
+        browser.navigate(dashboard.url)
+        row = "document.querySelector('tr[data-book=\"slow-pdf\"]')"
+        browser.wait_until(f"{row}?.dataset.state === 'running'", "the book running")
+        assert browser.evaluate("document.querySelector('tr[data-book=\"later-pdf\"]').dataset.state") == "waiting"
+        assert browser.evaluate(f"{row}.querySelector('progress').value") == 3
+        cells = browser.evaluate(f"[...{row}.cells].map(c => c.textContent)")
+        assert cells[2] == "4 speak" and "3/10 chunks" in cells[3]
+        # Lower bounds only: a slow machine makes both grow, never shrink.
+        assert seconds(cells[4]) >= 60, cells  # its log began a minute ago
+        assert cells[5].endswith(" left") and seconds(cells[5].split()[1]) >= 70, cells  # 30 s for 3 chunks: 7 more
+        browser.evaluate("window.sameDocument = 'not reloaded'")
+        browser.screenshot(artifacts / "phase-4.png")
+
+        write_json(work / "speak_progress.json", {"done": 7, "total": 10})
+        browser.wait_until(f"{row}.querySelector('progress')?.value === 7", "the chunks moving on")
+        write_json(results / "slow-pdf" / "book.json", {"status": "success", "finished_at": time.time(), "duration": 95.0,
+                                                        "file_name": "slow.pdf", "phases": {}, "outputs": []})
+        browser.wait_until(f"{row}.dataset.state === 'success'", "the book finished")
+        assert browser.evaluate("window.sameDocument") == "not reloaded"
+    finally:
+        dashboard.stop()
