@@ -59,6 +59,9 @@ def test_two_runs_are_both_listed_with_their_counts_and_every_book(tmp_path):
     blank = by_run[(runs[1]["id"], FAILING_ID)]
     assert blank["status"] == "failed" and blank["ran_this_run"] == 1 and "is empty" in blank["error"]
 
+    # What the dashboard estimates from: each book's last duration when it was made.
+    assert set(history.last_durations(workdir / "results")) == {"meadow-epub", "river-pdf"}
+
     listed = show(workdir)
     assert listed.returncode == 0, listed.stderr
     rows = table_rows(listed.stdout)

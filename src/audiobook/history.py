@@ -260,6 +260,16 @@ def run_books(results_dir: str | Path, run_id: int) -> list[dict[str, Any]]:
     return rows
 
 
+def last_durations(results_dir: str | Path) -> dict[str, float]:
+    """Each book's duration the last time it was made: what the dashboard estimates from."""
+    rows = _rows(
+        results_dir,
+        "SELECT book_id, duration FROM run_books WHERE status = 'success' AND ran_this_run = 1"
+        " AND duration IS NOT NULL ORDER BY run_id",
+    )
+    return {row["book_id"]: row["duration"] for row in rows}
+
+
 def book_history(results_dir: str | Path, book_id: str, limit: int = 50) -> list[dict[str, Any]]:
     """One book in every run that listed it, the latest first, with the run's start and host."""
     rows = _rows(

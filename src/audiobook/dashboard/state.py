@@ -100,11 +100,6 @@ def audio_file(results: Path, book_id: str, record: dict[str, Any]) -> Path | No
     return None
 
 
-def previous_duration(past: list[dict[str, Any]]) -> float | None:
-    """The book's last successful duration in the history: the estimate before it runs."""
-    return next((row["duration"] for row in past if row["status"] == "success" and row["duration"]), None)
-
-
 def book_view(results: Path, book_id: str, since: float | None, running: bool, now: float,
               past_durations: dict[str, float]) -> BookView:
     view = BookView(book_id, has_log=(results / "logs" / f"{book_id}.log").is_file())
@@ -184,13 +179,8 @@ def batch_state(results: Path, pipeline_json: Path, now: float | None = None) ->
     current = next((r for r in runs if since is not None and r["started_at"] == since), None)
     running = run_is_going(marker, summary, current)
     listed = [row["book_id"] for row in history.run_books(results, current["id"])] if current else []
-    past: dict[str, float] = {}
     ids = book_ids(results, pipeline, listed)
-    if running:
-        for book_id in ids:
-            duration = previous_duration(history.book_history(results, book_id, 10))
-            if duration:
-                past[book_id] = duration
+    past = history.last_durations(results) if running else {}
     books = [asdict(book_view(results, book_id, since, running, now, past)) for book_id in ids]
     counts: dict[str, int] = {}
     for book in books:
