@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from audiobook.batch import EXIT_BOOKS_FAILED
 from audiobook.notify import settings_from_config
@@ -69,6 +73,39 @@ def test_one_email_with_the_summary_and_the_failed_book(tmp_path, smtp_server):
     assert "Total books:  3" in text and "Successful:   2" in text and "Failed:       1" in text
     assert f"{FAILING_ID} (failed): blank.pdf: is empty" in text
     assert warnings(workdir) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make the test server's certificate")
+def test_starttls_and_a_login_with_the_password_from_the_environment(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_tls,
+                            require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    try:
+        settings = email_settings(controller.port)
+        settings["email"].update(starttls=True, username="batch", password_env="TEST_SMTP_PASSWORD")
+        workdir = make_folder(tmp_path, notify=settings)
+        # The client trusts the test's certificate through the standard variable, as a site CA would be.
+        proc = run_batch(workdir, env={"TEST_SMTP_PASSWORD": "s3cret", "SSL_CERT_FILE": str(cert)})
+    finally:
+        controller.stop()
+    assert proc.returncode == EXIT_BOOKS_FAILED, proc.stdout + proc.stderr
+    assert logins == [("batch", "s3cret")]
+    assert len(inbox.messages) == 1 and warnings(workdir) == []
+    assert "s3cret" not in (workdir / "batch.log").read_text() + (workdir / "pipeline.json").read_text()
 
 
 @pytest.mark.slow

@@ -126,8 +126,11 @@ def print_runs(results: Path, limit: int) -> int:
     for column in ("Run", "Started", "Ended", "Outcome", "Books", "OK", "Partial", "Failed", "Duration", "Host", "Settings", "Command"):
         table.add_column(column, overflow="fold", justify="right" if column in ("Run", "Books", "OK", "Partial", "Failed") else "left")
     for run in runs:
+        outcome = run["outcome"]
+        if outcome == "running" and history._process_gone(run["host"], run["pid"], run["started_at"]):
+            outcome = "killed"  # the next run writes it down; its process is gone already
         table.add_row(
-            str(run["id"]), _when(run["started_at"]), _when(run["finished_at"]), run["outcome"],
+            str(run["id"]), _when(run["started_at"]), _when(run["finished_at"]), outcome,
             *(("" if run[key] is None else str(run[key])) for key in ("total", "successful", "partial", "failed")),
             _seconds(run["duration"]), run["host"], (run["settings_digest"] or "")[:8], run["command"] or "",
         )
@@ -170,6 +173,8 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"--results-dir {results}: no such folder (run a batch first, or give the batch's folder)")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if not 0.2 <= args.refresh <= 3600:
+        parser.error("--refresh must be between 0.2 and 3600 seconds")
     if args.host not in LOCAL_HOSTS:
         print(f"batch-audiobook serve: listening on {args.host}: every machine that can reach port {args.port} "
               "sees this batch, its logs and its audiobooks, without a password", file=sys.stderr)

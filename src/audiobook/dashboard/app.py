@@ -56,7 +56,8 @@ def book_id_of(request: Request) -> str:
 def make_app(results: Path, pipeline_json: Path, refresh_s: float = 2.0) -> Starlette:
     results = Path(results)
 
-    async def state(request: Request) -> JSONResponse:
+    # A plain function: Starlette runs it in a worker thread, so reading many files never stalls the server.
+    def state(request: Request) -> JSONResponse:
         data = batch_state(results, Path(pipeline_json))
         data["refresh_s"] = refresh_s
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
