@@ -255,3 +255,19 @@ def test_a_book_in_phase_4_shows_its_chunks_and_an_estimate_as_they_change(tmp_p
         assert browser.evaluate("window.sameDocument") == "not reloaded"
     finally:
         dashboard.stop()
+
+
+def test_serving_other_hosts_says_who_can_see_what(tmp_path):
+    (tmp_path / "results").mkdir()
+    server = subprocess.Popen([BATCH, "serve", "--results-dir", "results", "--host", "0.0.0.0", "--port", "0"],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warning = server.stderr.readline()
+        address = server.stdout.readline()
+        assert "every machine that can reach port" in warning and "without a password" in warning
+        port = int(address.split("http://0.0.0.0:", 1)[1].split("/", 1)[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=30) as response:
+            assert json.load(response)["books"] == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
