@@ -158,6 +158,7 @@ def test_only_files_of_the_results_folder_are_served_and_never_by_a_path_from_th
         assert [book["id"] for book in state["books"]] == BOOK_IDS
         assert state["summary"]["failed_files"] == 1 and state["run"]["running"] is False
         assert "password" not in json.dumps(state).lower()
+        assert state["history"] and all("command" not in run for run in state["history"]), "commands may hold secrets"
     finally:
         dashboard.stop()
 

@@ -205,5 +205,6 @@ def batch_state(results: Path, pipeline_json: Path, now: float | None = None) ->
         "summary_is_current": bool(summary and since is not None and summary.get("started_at") == since),
         "books": books,
         "plots": plots,
-        "history": runs,
+        # Not the command: a --config on it may carry a password.
+        "history": [{key: value for key, value in run.items() if key != "command"} for run in runs],
     }
