@@ -166,3 +166,23 @@ def test_no_host_or_no_recipients_means_no_email():
     assert not settings_from_config({"email": {"host": None, "recipients": ["a@b.c"]}}).wanted
     assert not settings_from_config({"email": {"host": "smtp.example.org", "recipients": []}}).wanted
     assert not settings_from_config(None).wanted
+
+
+@pytest.mark.slow
+def test_an_all_good_batch_is_recorded_and_notified_once_from_the_aggregate_rule(tmp_path, smtp_server):
+    """No book fails: the aggregate rule (not onerror) writes the history and sends the notice."""
+    from audiobook import history
+
+    controller, inbox = smtp_server
+    workdir = make_folder(tmp_path, notify=email_settings(controller.port))
+    (workdir / "in" / "blank.pdf").unlink()
+    proc = run_batch(workdir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(inbox.messages) == 1
+    message = message_from_bytes(inbox.messages[0][2])
+    assert "success" in message["Subject"] and "2 of 2 made, 0 failed" in message["Subject"]
+    assert "Books that were not made" not in message.get_payload(decode=True).decode()
+    runs = history.list_runs(workdir / "results")
+    assert [(run["outcome"], run["successful"]) for run in runs] == [("success", 2)]
+    assert runs[0]["notified_at"] is not None
+    assert warnings(workdir) == []
