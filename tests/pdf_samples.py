@@ -413,8 +413,9 @@ def _write_speech(pdf: FPDF, words: str, bracketed: bool) -> None:
 
 def make_play_pdf(path: Path, style: str, speeches: list[tuple[str, str]]) -> Path:
     """A one-scene play as editions set it. ``style``: "capitals" ("LANE. Yes, sir." on one line, the label
-    in capitals in the speech's face, directions in italics without brackets) or "alone" (the name in bold,
-    centred on a line of its own above the speech, directions in italics within brackets). A speaker of ""
+    in capitals in the speech's face, directions in italics without brackets), "bold" ("Lane." in bold, run
+    in, directions in italics within brackets) or "alone" (the name in bold, centred on a line of its own
+    above the speech, directions in italics within brackets). A speaker of ""
     is a stage direction on a line of its own, in italics."""
     pdf = FPDF(format=(148, 210))
     pdf.set_auto_page_break(True, margin=20)
@@ -426,10 +427,10 @@ def make_play_pdf(path: Path, style: str, speeches: list[tuple[str, str]]) -> Pa
         if not speaker:
             pdf.set_font("Times", "I", 11)
             pdf.multi_cell(0, 5.5, words, align="C", new_x="LMARGIN", new_y="NEXT")
-        elif style == "capitals":
-            pdf.set_font("Times", "", 11)
-            pdf.write(5.5, f"{speaker.upper()}. ")
-            _write_speech(pdf, words, bracketed=False)
+        elif style in ("capitals", "bold"):
+            pdf.set_font("Times", "B" if style == "bold" else "", 11)
+            pdf.write(5.5, f"{speaker}. " if style == "bold" else f"{speaker.upper()}. ")
+            _write_speech(pdf, words, bracketed=style == "bold")
             pdf.ln(5.5)
         else:
             pdf.set_font("Times", "B", 10)

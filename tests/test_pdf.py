@@ -643,7 +643,7 @@ DIRECTIONS = [closed(words) for speaker, words in EARNEST_SCENE if not speaker] 
 ]
 
 
-@pytest.mark.parametrize("style", ["capitals", "alone"])
+@pytest.mark.parametrize("style", ["capitals", "bold", "alone"])
 def test_play_labels_end_a_sentence_and_directions_stand_alone(tmp_path: Path, style: str) -> None:
     book_file = pdf_samples.make_play_pdf(tmp_path / f"{style}.pdf", style, EARNEST_SCENE)
     assert any("read as a play" in note for note in read(book_file, tmp_path / "w").notes)

@@ -271,12 +271,19 @@ def _font_runs(
     for match in _WORD_START.finditer(text[first : last + 1]):
         spot = first + match.start(1)
         pdfium_c.FPDFText_GetFontInfo(textpage, spot, _FONT_NAME, len(_FONT_NAME), _FONT_FLAGS)
-        name = _FONT_NAME.value.decode("latin-1").split("+")[-1]
-        italic = bool(_FONT_FLAGS.value & _ITALIC_FLAG) or bool(_ITALIC_FONT.search(name))
+        name, italic = _face(_FONT_NAME.value)
+        italic = italic or bool(_FONT_FLAGS.value & _ITALIC_FLAG)
         if not runs or runs[-1][1:] != (name, italic):
             offset = match.start()
             runs.append((offset + sum(1 for cut in cuts if cut <= offset), name, italic))
     return tuple(runs)
+
+
+@functools.lru_cache(maxsize=512)
+def _face(name: bytes) -> tuple[str, bool]:
+    """(font name without its subset prefix, italic by its name); a book uses few fonts, so asked once each."""
+    text = name.decode("latin-1").split("+")[-1]
+    return text, bool(_ITALIC_FONT.search(text))
 
 
 def _with_layout(page: Page) -> Page:

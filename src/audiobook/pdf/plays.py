@@ -28,7 +28,7 @@ LABEL_MAX_WORDS = 4
 LABEL_MAX_CHARS = 40
 MIN_LABEL_USES = 3  # a name that opens fewer speeches is not a speaker's label
 MIN_SPEAKERS = 2
-MIN_LABEL_SHARE = 0.15  # of the lines from the first label to the last: a play, not a book with run-in headings
+MIN_LABEL_SHARE = 0.1  # of the lines from the first label to the last: a play, not a book with run-in headings
 
 # "LANE. Yes", "LADY BRACKNELL: Good", "MRS. ALLONBY. Quite": capitals, then a stop or colon, then the speech.
 _CAPITAL_LABEL = re.compile(r"(?P<name>[A-Z][A-Z'’\-]*(?:\.? [A-Z][A-Z'’\-]*){0,3})[.:](?= +\S)")
@@ -81,9 +81,9 @@ def _label_at(line: Line, following: Line | None, body_face: str) -> Label | Non
     if len(line.fonts) >= 2 and line.fonts[0][0] == 0 and not line.fonts[0][2] and line.fonts[0][1] != body_face:
         end = line.fonts[1][0]
         name = text[:end].strip().rstrip(".:")
-        rest = text[end:]
+        rest = text[end:].lstrip(".:—– ")  # the label's stop may be set in the speech's face
         if _is_name(name) and (_SPEECH_START.match(rest) or line.fonts[1][2]):
-            return Label(end, name)
+            return Label(len(text) - len(rest), name)
     return None
 
 
