@@ -401,14 +401,18 @@ def make_inline_code_pdf(path: Path, mono: Path) -> Path:
 
 def _write_speech(pdf: FPDF, words: str, bracketed: bool) -> None:
     """A speech flowed with write(): the words in roman, each "[...]" stage direction in italics (with
-    its brackets or without, as editions differ)."""
+    its brackets or without, as editions differ), and "*...*" in italics for emphasis."""
     for number, piece in enumerate(words.replace("]", "[").split("[")):
         if not piece.strip():
             continue
-        direction = number % 2 == 1
-        pdf.set_font("Times", "I" if direction else "", 11)
-        text = f"[{piece.strip()}]" if direction and bracketed else piece.strip()
-        pdf.write(5.5, text + " ")
+        if number % 2 == 1:
+            pdf.set_font("Times", "I", 11)
+            pdf.write(5.5, (f"[{piece.strip()}]" if bracketed else piece.strip()) + " ")
+            continue
+        for part, text in enumerate(piece.strip().split("*")):
+            pdf.set_font("Times", "I" if part % 2 else "", 11)
+            pdf.write(5.5, text)
+        pdf.write(5.5, " ")
 
 
 def make_play_pdf(path: Path, style: str, speeches: list[tuple[str, str]]) -> Path:

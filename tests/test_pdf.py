@@ -636,20 +636,30 @@ def phase_three_sentences(book_file: Path, tmp_path: Path) -> list[str]:
     return [sentence for chunk in chunks for sentence in split_sentences(chunk["text"])]
 
 
-SPEAKERS = {speaker for speaker, _ in EARNEST_SCENE if speaker}
+# The scene, with a word of emphasis in italics that stays in its speech, and directions long enough to
+# run over two lines, on a line of their own and within a speech.
+SCENE = EARNEST_SCENE + [
+    ("Lane", "I *never* heard it, sir."),
+    ("", "Enter Lady Bracknell and Gwendolen, who stand for a moment at the door of the morning-room."),
+    ("Algernon", "Good afternoon. [He goes forward to meet them with every sign of pleasure, bowing low.] Dear aunt."),
+]
+SPEAKERS = {speaker for speaker, _ in SCENE if speaker}
 # Each stage direction as a sentence of its own: on a line of its own, or "[...]" within a speech.
-DIRECTIONS = [closed(words) for speaker, words in EARNEST_SCENE if not speaker] + [
-    closed(found) for speaker, words in EARNEST_SCENE if speaker for found in re.findall(r"\[(.*?)\]", words)
+DIRECTIONS = [closed(words) for speaker, words in SCENE if not speaker] + [
+    closed(found) for speaker, words in SCENE if speaker for found in re.findall(r"\[(.*?)\]", words)
 ]
 
 
 @pytest.mark.parametrize("style", ["capitals", "bold", "alone"])
 def test_play_labels_end_a_sentence_and_directions_stand_alone(tmp_path: Path, style: str) -> None:
-    book_file = pdf_samples.make_play_pdf(tmp_path / f"{style}.pdf", style, EARNEST_SCENE)
-    assert any("read as a play" in note for note in read(book_file, tmp_path / "w").notes)
+    book_file = pdf_samples.make_play_pdf(tmp_path / f"{style}.pdf", style, SCENE)
+    book = read(book_file, tmp_path / "w")
+    assert any("read as a play" in note for note in book.notes)
+    assert "Lane. Yes, sir." in all_paragraphs(book)  # the label leads its speech, as in the EPUB reader
     sentences = phase_three_sentences(book_file, tmp_path)
     labels = [s for s in sentences if s in {f"{speaker}." for speaker in SPEAKERS}]
-    assert len(labels) == sum(1 for speaker, _ in EARNEST_SCENE if speaker)  # a sentence break after every label
+    assert len(labels) == sum(1 for speaker, _ in SCENE if speaker)  # a sentence break after every label
+    assert "I never heard it, sir." in sentences  # a word in italics is emphasis, not a direction
     assert not any(s.isupper() for s in sentences)  # labels in normal capitalisation, not shouted
     assert "Lane. Yes, sir." not in sentences and "Lane Yes, sir." not in " ".join(sentences)
     for direction in DIRECTIONS:  # each direction a sentence of its own, never run into a speech

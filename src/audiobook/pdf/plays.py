@@ -33,7 +33,7 @@ MIN_LABEL_SHARE = 0.1  # of the lines from the first label to the last: a play, 
 # "LANE. Yes", "LADY BRACKNELL: Good", "MRS. ALLONBY. Quite": capitals, then a stop or colon, then the speech.
 _CAPITAL_LABEL = re.compile(r"(?P<name>[A-Z][A-Z'’\-]*(?:\.? [A-Z][A-Z'’\-]*){0,3})[.:](?= +\S)")
 _SPEECH_START = re.compile(r"[\"'“‘(\[]*[A-Z0-9]|[(\[]")
-_BRACKETED = re.compile(r"^[(\[](?P<inner>.*?)[)\]](?P<after>[.,;:!?]?)$")
+_CLOSING_BRACKET = re.compile(r"[)\]](?P<after>[.,;:!?]?)$")
 
 
 @dataclass
@@ -129,11 +129,6 @@ def _reads_as_direction(text: str, whole_line: bool, continuing: bool) -> bool:
     return text[:1] in "([" or whole_line or continuing or (len(text.split()) >= 2 and text[:1].isupper())
 
 
-def _unbracketed(text: str) -> str:
-    match = _BRACKETED.match(text)
-    return f"{match['inner'].strip()}{match['after']}" if match and "[" not in match["inner"] and "(" not in match["inner"] else text
-
-
 def mark_play(pages: list[Page]) -> tuple[int, int]:
     """Find a play's labels and directions in the body and set them apart (in place): a labelled line
     opens a paragraph with "Name."; a direction becomes a paragraph of its own. (labels, directions)."""
@@ -155,31 +150,51 @@ def mark_play(pages: list[Page]) -> tuple[int, int]:
     directions = 0
     rebuilt: dict[int, list[Line]] = {}
     continuing = False
+    above = ""  # a label alone on its line, said at the start of the speech below it ("Lane. Yes, sir.")
     for number, line in enumerate(lines):
-        if not first_page <= line.page <= last_page:
+        if not first_page <= line.page <= last_page and not above:
             continue
         pieces = []
         label = found.get(number)
+        if above:
+            pieces.append(replace(line, text=above, opens=True, fonts=()))
+        above = ""
+        if label and label.end >= len(line.text.rstrip()):
+            above, continuing, rebuilt[number] = spoken_label(label.name), False, pieces
+            continue
         if label:
             pieces.append(replace(line, text=spoken_label(label.name), opens=True, fonts=()))
             continuing = False
         segments = _segments(line, label.end if label else 0)
-        for text, italic in segments:
-            opening = (len(segments) == 1 and not label) or (bool(label) and text is segments[0][0])
+        for place, (text, italic) in enumerate(segments):
+            opening = (len(segments) == 1 and not label) or (bool(label) and place == 0)
             direction = italic and _reads_as_direction(text, opening, continuing)
             directions += direction and not continuing
-            pieces.append(replace(line, text=_unbracketed(text) if direction else text, direction=direction, fonts=()))
+            pieces.append(replace(line, text=text, direction=direction, fonts=()))
             continuing = direction
         rebuilt[number] = pieces
-    _close_directions([piece for number in sorted(rebuilt) for piece in rebuilt[number]])
+    _finish_directions([piece for number in sorted(rebuilt) for piece in rebuilt[number]])
     for number in sorted(rebuilt, reverse=True):
         page, position = spots[number]
         page.lines[position : position + 1] = rebuilt[number]
     return len(found), directions
 
 
-def _close_directions(pieces: list[Line]) -> None:
-    """A direction ends with a full stop, so the speech after it starts a sentence of its own."""
-    for piece, following in zip(pieces, [*pieces[1:], None]):
-        if piece.direction and (following is None or not following.direction or following.opens):
-            piece.text = closed(piece.text)
+def _finish_directions(pieces: list[Line]) -> None:
+    """A direction loses its brackets (no narrator says them) and ends with a full stop, so the speech
+    after it starts a sentence of its own; it may run over several lines."""
+    runs: list[list[Line]] = []
+    for position, piece in enumerate(pieces):
+        if not piece.direction:
+            continue
+        if position and pieces[position - 1].direction and not piece.opens and runs:
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    for run in runs:
+        first, last = run[0], run[-1]
+        closing = _CLOSING_BRACKET.search(last.text)
+        if first.text[:1] in "([" and closing:
+            last.text = last.text[: closing.start()].rstrip() + closing["after"]
+            first.text = first.text[1:].lstrip()  # after the closing one: first and last may be one piece
+        last.text = closed(last.text)
