@@ -418,7 +418,8 @@ def _write_speech(pdf: FPDF, words: str, bracketed: bool) -> None:
 def make_play_pdf(path: Path, style: str, speeches: list[tuple[str, str]]) -> Path:
     """A one-scene play as editions set it. ``style``: "capitals" ("LANE. Yes, sir." on one line, the label
     in capitals in the speech's face, directions in italics without brackets), "bold" ("Lane." in bold, run
-    in, directions in italics within brackets) or "alone" (the name in bold, centred on a line of its own
+    in, directions in italics within brackets), "smallcaps" ("LANE Yes, sir.": the name in capitals a size
+    smaller in a face of its own, no stop, directions in italics without brackets) or "alone" (the name in bold, centred on a line of its own
     above the speech, directions in italics within brackets). A speaker of ""
     is a stage direction on a line of its own, in italics."""
     pdf = FPDF(format=(148, 210))
@@ -431,6 +432,11 @@ def make_play_pdf(path: Path, style: str, speeches: list[tuple[str, str]]) -> Pa
         if not speaker:
             pdf.set_font("Times", "I", 11)
             pdf.multi_cell(0, 5.5, words, align="C", new_x="LMARGIN", new_y="NEXT")
+        elif style == "smallcaps":
+            pdf.set_font("Helvetica", "", 8.5)
+            pdf.write(5.5, f"{speaker.upper()} ")
+            _write_speech(pdf, words, bracketed=False)
+            pdf.ln(5.5)
         elif style in ("capitals", "bold"):
             pdf.set_font("Times", "B" if style == "bold" else "", 11)
             pdf.write(5.5, f"{speaker}. " if style == "bold" else f"{speaker.upper()}. ")

@@ -650,7 +650,7 @@ DIRECTIONS = [closed(words) for speaker, words in SCENE if not speaker] + [
 ]
 
 
-@pytest.mark.parametrize("style", ["capitals", "bold", "alone"])
+@pytest.mark.parametrize("style", ["capitals", "bold", "smallcaps", "alone"])
 def test_play_labels_end_a_sentence_and_directions_stand_alone(tmp_path: Path, style: str) -> None:
     book_file = pdf_samples.make_play_pdf(tmp_path / f"{style}.pdf", style, SCENE)
     book = read(book_file, tmp_path / "w")

@@ -46,10 +46,12 @@ def _key(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", name).casefold().split())
 
 
-def _is_name(name: str) -> bool:
-    """Short, opening with a capital, and no sentence inside ("Yes, sir" is a speech, not a name)."""
+def _is_name(name: str, set_apart: bool = False) -> bool:
+    """Short, opening with a capital, and no sentence inside ("Yes, sir" is a speech, not a name). A name
+    set apart by its face may open with a small letter: small capitals often come out of a PDF as "lane"."""
     short = len(name) <= LABEL_MAX_CHARS and len(name.split()) <= LABEL_MAX_WORDS
-    return short and name[:1].isupper() and not any(mark in name for mark in ",;!?\"“”")
+    opening = name[:1].isupper() or (set_apart and name[:1].isalpha())
+    return short and opening and not any(mark in name for mark in ",;!?\"“”")
 
 
 def _capitals(text: str) -> bool:
@@ -68,10 +70,10 @@ def _label_at(line: Line, following: Line | None, body_face: str) -> Label | Non
     text = line.text
     # A name alone on its line, above the speech, in capitals or in a face of its own (not italics).
     name = text.strip().rstrip(".:")
-    if following is not None and _is_name(name) and _SPEECH_START.match(following.text):
+    if following is not None and _is_name(name, set_apart=True) and _SPEECH_START.match(following.text):
         face, next_face = _face(line), (following.fonts[0][1:] if following.fonts else None)
         own_face = face is not None and not face[1] and face[0] != body_face
-        if _capitals(name) or (own_face and next_face is not None and face != next_face):
+        if (_capitals(name) and _is_name(name)) or (own_face and next_face is not None and face != next_face):
             return Label(len(text), name)
     # Capitals closed by a stop or colon, the speech after them on the line.
     match = _CAPITAL_LABEL.match(text)
@@ -82,7 +84,7 @@ def _label_at(line: Line, following: Line | None, body_face: str) -> Label | Non
         end = line.fonts[1][0]
         name = text[:end].strip().rstrip(".:")
         rest = text[end:].lstrip(".:—– ")  # the label's stop may be set in the speech's face
-        if _is_name(name) and (_SPEECH_START.match(rest) or line.fonts[1][2]):
+        if _is_name(name, set_apart=True) and (_SPEECH_START.match(rest) or line.fonts[1][2]):
             return Label(len(text) - len(rest), name)
     return None
 
@@ -100,6 +102,11 @@ def _italic_at(line: Line, offset: int) -> bool:
     """Whether the text from ``offset`` on is set in italics (a direction right after a label)."""
     runs = [run for run in line.fonts if run[0] <= offset]
     return bool(runs) and runs[-1][2]
+
+
+def _spoken(name: str) -> str:
+    """ "LANE" -> "Lane.", "lane" (small capitals) -> "Lane."."""
+    return spoken_label(name[:1].upper() + name[1:])
 
 
 def _segments(line: Line, start: int) -> list[tuple[str, bool]]:
@@ -160,17 +167,20 @@ def mark_play(pages: list[Page]) -> tuple[int, int]:
             pieces.append(replace(line, text=above, opens=True, fonts=()))
         above = ""
         if label and label.end >= len(line.text.rstrip()):
-            above, continuing, rebuilt[number] = spoken_label(label.name), False, pieces
+            above, continuing, rebuilt[number] = _spoken(label.name), False, pieces
             continue
         if label:
-            pieces.append(replace(line, text=spoken_label(label.name), opens=True, fonts=()))
+            pieces.append(replace(line, text=_spoken(label.name), opens=True, fonts=()))
             continuing = False
         segments = _segments(line, label.end if label else 0)
+        # The line's size is its first letter's: the label's, which may be set smaller than the speech, and
+        # the speech's own is not known; without one, no break is made for a change of size.
+        size = None if label else line.size
         for place, (text, italic) in enumerate(segments):
             opening = (len(segments) == 1 and not label) or (bool(label) and place == 0)
             direction = italic and _reads_as_direction(text, opening, continuing)
             directions += direction and not continuing
-            pieces.append(replace(line, text=text, direction=direction, fonts=()))
+            pieces.append(replace(line, text=text, direction=direction, size=size, fonts=()))
             continuing = direction
         rebuilt[number] = pieces
     _finish_directions([piece for number in sorted(rebuilt) for piece in rebuilt[number]])
