@@ -105,8 +105,8 @@ def _italic_at(line: Line, offset: int) -> bool:
 
 
 def _spoken(name: str) -> str:
-    """ "LANE" -> "Lane.", "lane" (small capitals) -> "Lane."."""
-    return spoken_label(name[:1].upper() + name[1:])
+    """ "LANE" -> "Lane.", "lady bracknell" (small capitals) -> "Lady Bracknell."."""
+    return spoken_label(name.title() if name.islower() else name)
 
 
 def _segments(line: Line, start: int) -> list[tuple[str, bool]]:
