@@ -693,3 +693,14 @@ def test_prose_with_run_in_words_and_small_capitals_is_not_a_play(tmp_path: Path
     written = [f"{opening} {rest}".strip().replace("*", "") for chapter in chapters for opening, _, rest in chapter]
     assert " ".join(all_paragraphs(book)) == " ".join(written)
     assert any(p.startswith("Note. The outlaws rode along its paths with bows.") for p in all_paragraphs(book))
+
+
+@pytest.mark.parametrize("style", ["capitals", "alone"])
+def test_long_play_leads_every_speech_with_its_label(tmp_path: Path, style: str) -> None:
+    """Over many pages: names alone at the top of a page are labels, not running heads, and a speaker
+    heard only once ("Chorus") is labelled like the others."""
+    speakers = ["Romeo", "Juliet", "Nurse", "Friar Laurence"]
+    speeches = [(speakers[n % 4], pdf_samples.prose(n, 1 + n % 4)) for n in range(70)]
+    speeches[9], speeches[40] = ("Chorus", pdf_samples.prose(500, 2)), ("First Citizen", pdf_samples.prose(501, 1))
+    book = read(pdf_samples.make_play_pdf(tmp_path / "long.pdf", style, speeches), tmp_path / "w")
+    assert all_paragraphs(book)[1:] == [f"{speaker}. {words}" for speaker, words in speeches]

@@ -40,6 +40,7 @@ _CLOSING_BRACKET = re.compile(r"[)\]](?P<after>[.,;:!?]?)$")
 class Label:
     end: int  # where the speech starts in the line's text (the text's length when the label stands alone)
     name: str  # the name as printed, without its closing stop
+    setting: tuple[str, str, float]  # how it is set apart ("alone", "capitals" or "face"), in what font and size
 
 
 def _key(name: str) -> str:
@@ -74,19 +75,23 @@ def _label_at(line: Line, following: Line | None, body_face: str) -> Label | Non
         face, next_face = _face(line), (following.fonts[0][1:] if following.fonts else None)
         own_face = face is not None and not face[1] and face[0] != body_face
         if (_capitals(name) and _is_name(name)) or (own_face and next_face is not None and face != next_face):
-            return Label(len(text), name)
+            return Label(len(text), name, ("alone", *_first_font(line)))
     # Capitals closed by a stop or colon, the speech after them on the line.
     match = _CAPITAL_LABEL.match(text)
     if match and _capitals(match["name"]) and (_SPEECH_START.match(text[match.end() :].lstrip()) or _italic_at(line, match.end() + 1)):
-        return Label(match.end(), match["name"])
+        return Label(match.end(), match["name"], ("capitals", *_first_font(line)))
     # A short run in its own face (bold, small capitals), then the speech in another.
     if len(line.fonts) >= 2 and line.fonts[0][0] == 0 and not line.fonts[0][2] and line.fonts[0][1] != body_face:
         end = line.fonts[1][0]
         name = text[:end].strip().rstrip(".:")
         rest = text[end:].lstrip(".:—– ")  # the label's stop may be set in the speech's face
         if _is_name(name, set_apart=True) and (_SPEECH_START.match(rest) or line.fonts[1][2]):
-            return Label(len(text) - len(rest), name)
+            return Label(len(text) - len(rest), name, ("face", *_first_font(line)))
     return None
+
+
+def _first_font(line: Line) -> tuple[str, float]:
+    return (line.fonts[0][1] if line.fonts else "", round(line.size or 0.0, 1))
 
 
 def _body_face(lines: list[Line]) -> str:
@@ -149,9 +154,12 @@ def mark_play(pages: list[Page]) -> tuple[int, int]:
             found[number] = label
     uses = Counter(_key(label.name) for label in found.values())
     names = {name for name, count in uses.items() if count >= MIN_LABEL_USES}
-    found = {number: label for number, label in found.items() if _key(label.name) in names}
-    if len(names) < MIN_SPEAKERS or not found or len(found) < MIN_LABEL_SHARE * (max(found) - min(found) + 1):
+    recurring = {number: label for number, label in found.items() if _key(label.name) in names}
+    if len(names) < MIN_SPEAKERS or not recurring or len(recurring) < MIN_LABEL_SHARE * (max(recurring) - min(recurring) + 1):
         return 0, 0
+    # In a play, a name that speaks once or twice ("Chorus", "Second Citizen") is set like the others.
+    settings = {label.setting for label in recurring.values()}
+    found = {number: label for number, label in found.items() if label.setting in settings}
     # Directions are looked for from the first label's page to the end of the last one's.
     first_page, last_page = spots[min(found)][0].index, spots[max(found)][0].index
     directions = 0
