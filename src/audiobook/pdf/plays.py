@@ -7,7 +7,8 @@ short name alone on its line in capitals or its own typeface above the speech.
 Such runs are labels only when they behave like a play's: at least two names
 each open three speeches or more, and labels open a good share of the lines
 where they occur. So bold run-in words ("Note.") or small capitals opening a
-chapter in a prose book change nothing.
+chapter in a prose book change nothing. In a play so found, a speaker heard
+once or twice ("Chorus") is labelled too when set just like the others.
 
 Within the play, text in italics is a stage direction when it reads like one
 (bracketed, a whole line, or two words or more opening with a capital): it
