@@ -394,3 +394,87 @@ def make_inline_code_pdf(path: Path, mono: Path) -> Path:
         y += 5.2
     pdf.output(str(path))
     return path
+
+
+# ---------------------------------------------------------------- plays (issue 11 item 5)
+
+
+def _write_speech(pdf: FPDF, words: str, bracketed: bool) -> None:
+    """A speech flowed with write(): the words in roman, each "[...]" stage direction in italics (with
+    its brackets or without, as editions differ), and "*...*" in italics for emphasis."""
+    for number, piece in enumerate(words.replace("]", "[").split("[")):
+        if not piece.strip():
+            continue
+        if number % 2 == 1:
+            pdf.set_font("Times", "I", 11)
+            pdf.write(5.5, (f"[{piece.strip()}]" if bracketed else piece.strip()) + " ")
+            continue
+        for part, text in enumerate(piece.strip().split("*")):
+            pdf.set_font("Times", "I" if part % 2 else "", 11)
+            pdf.write(5.5, text)
+        pdf.write(5.5, " ")
+
+
+def make_play_pdf(path: Path, style: str, speeches: list[tuple[str, str]]) -> Path:
+    """A one-scene play as editions set it. ``style``: "capitals" ("LANE. Yes, sir." on one line, the label
+    in capitals in the speech's face, directions in italics without brackets), "bold" ("Lane." in bold, run
+    in, directions in italics within brackets), "smallcaps" ("LANE Yes, sir.": the name in capitals a size
+    smaller in a face of its own, no stop, directions in italics without brackets) or "alone" (the name in bold, centred on a line of its own
+    above the speech, directions in italics within brackets). A speaker of ""
+    is a stage direction on a line of its own, in italics."""
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+    pdf.set_font("Times", "B", 16)
+    pdf.multi_cell(0, 9, "First Act", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    for speaker, words in speeches:
+        if not speaker:
+            pdf.set_font("Times", "I", 11)
+            pdf.multi_cell(0, 5.5, words, align="C", new_x="LMARGIN", new_y="NEXT")
+        elif style == "smallcaps":
+            pdf.set_font("Helvetica", "", 8.5)
+            pdf.write(5.5, f"{speaker.upper()} ")
+            _write_speech(pdf, words, bracketed=False)
+            pdf.ln(5.5)
+        elif style in ("capitals", "bold"):
+            pdf.set_font("Times", "B" if style == "bold" else "", 11)
+            pdf.write(5.5, f"{speaker}. " if style == "bold" else f"{speaker.upper()}. ")
+            _write_speech(pdf, words, bracketed=style == "bold")
+            pdf.ln(5.5)
+        else:
+            pdf.set_font("Times", "B", 10)
+            pdf.multi_cell(0, 5.5, speaker, align="C", new_x="LMARGIN", new_y="NEXT")
+            _write_speech(pdf, words, bracketed=True)
+            pdf.ln(5.5)
+        pdf.ln(3)
+    pdf.output(str(path))
+    return path
+
+
+def make_run_in_prose_pdf(path: Path, chapters: list[list[tuple[str, str, str]]]) -> Path:
+    """A prose book whose paragraphs open with a run set apart: (opening, style, rest) where style is
+    "caps" (the chapter's first words in small capitals: capitals a size smaller, in another face) or
+    "bold" (a bold run-in word, "Note."), or "" for a plain paragraph. Italics mark a few words of
+    emphasis ("*so* many" becomes italics)."""
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(True, margin=20)
+    for number, paragraphs in enumerate(chapters):
+        pdf.add_page()
+        pdf.start_section(f"Chapter {number + 1}")
+        pdf.set_font("Times", "B", 15)
+        pdf.multi_cell(0, 9, f"Chapter {number + 1}", new_x="LMARGIN", new_y="NEXT")
+        for opening, style, rest in paragraphs:
+            if style == "caps":
+                pdf.set_font("Helvetica", "", 9)
+            elif style == "bold":
+                pdf.set_font("Times", "B", 11)
+            if opening:
+                pdf.write(5.5, opening + " ")
+            for index, piece in enumerate(rest.split("*")):
+                pdf.set_font("Times", "I" if index % 2 else "", 11)
+                pdf.write(5.5, piece)
+            pdf.ln(5.5)
+            pdf.ln(3)
+    pdf.output(str(path))
+    return path

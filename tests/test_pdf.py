@@ -6,6 +6,7 @@ small PDFs with one special feature each from tests/pdf_samples.py.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -16,8 +17,10 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from audiobook import pdf
-from audiobook.bookmaker import make_pdf
+from audiobook import orchestrator, pdf
+from audiobook.bookmaker import EARNEST_SCENE, make_pdf
+from audiobook.chunk import split_sentences
+from audiobook.epub.plays import closed
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
 from audiobook.settings import EngineSettings
@@ -618,3 +621,86 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
         pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
     text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
     assert "Then we call System out println total to show the sum of the outlaws." in text
+
+
+# ---------------------------------------------------------------- plays (issue 11 item 5)
+
+
+def phase_three_sentences(book_file: Path, tmp_path: Path) -> list[str]:
+    """Phases 1 to 3 through the orchestrator; the sentences of the chunks it wrote."""
+    out = tmp_path / "out"
+    code = orchestrator.main([str(book_file), "--pipeline-json", str(out / "book.json"), "--phases", "1", "2", "3",
+                              "--output-dir", str(out), "--settings-json", '{"read_any_language": true}'])  # fmt: skip
+    assert code == 0, (out / "book.json").read_text()
+    chunks = [json.loads(line) for line in (out / "work" / "chunks.jsonl").read_text().splitlines()]
+    return [sentence for chunk in chunks for sentence in split_sentences(chunk["text"])]
+
+
+# The scene, with a word of emphasis in italics that stays in its speech, and directions long enough to
+# run over two lines, on a line of their own and within a speech.
+SCENE = EARNEST_SCENE + [
+    ("Lane", "I *never* heard it, sir."),
+    ("", "Enter Lady Bracknell and Gwendolen, who stand for a moment at the door of the morning-room."),
+    ("Algernon", "Good afternoon. [He goes forward to meet them with every sign of pleasure, bowing low.] Dear aunt."),
+]
+SPEAKERS = {speaker for speaker, _ in SCENE if speaker}
+# Each stage direction as a sentence of its own: on a line of its own, or "[...]" within a speech.
+DIRECTIONS = [closed(words) for speaker, words in SCENE if not speaker] + [
+    closed(found) for speaker, words in SCENE if speaker for found in re.findall(r"\[(.*?)\]", words)
+]
+
+
+@pytest.mark.parametrize("style", ["capitals", "bold", "smallcaps", "alone"])
+def test_play_labels_end_a_sentence_and_directions_stand_alone(tmp_path: Path, style: str) -> None:
+    book_file = pdf_samples.make_play_pdf(tmp_path / f"{style}.pdf", style, SCENE)
+    book = read(book_file, tmp_path / "w")
+    assert any("read as a play" in note for note in book.notes)
+    assert "Lane. Yes, sir." in all_paragraphs(book)  # the label leads its speech, as in the EPUB reader
+    sentences = phase_three_sentences(book_file, tmp_path)
+    labels = [s for s in sentences if s in {f"{speaker}." for speaker in SPEAKERS}]
+    assert len(labels) == sum(1 for speaker, _ in SCENE if speaker)  # a sentence break after every label
+    assert "I never heard it, sir." in sentences  # a word in italics is emphasis, not a direction
+    assert not any(s.isupper() for s in sentences)  # labels in normal capitalisation, not shouted
+    assert "Lane. Yes, sir." not in sentences and "Lane Yes, sir." not in " ".join(sentences)
+    for direction in DIRECTIONS:  # each direction a sentence of its own, never run into a speech
+        assert direction in sentences, (direction, sentences)
+        core = direction.rstrip(".")
+        assert all(s == direction or core not in s for s in sentences if s != core + "."), (direction, sentences)
+    assert "Algernon." in sentences[sentences.index("Inspects them, takes two, and sits down on the sofa.") - 1]
+    assert sentences[sentences.index("Inspects them, takes two, and sits down on the sofa.") + 1].startswith("Oh!")
+
+
+def test_prose_with_run_in_words_and_small_capitals_is_not_a_play(tmp_path: Path) -> None:
+    """Bold run-in words ("Note.", "Example.") and chapters opening in small capitals, with italics for
+    emphasis, in paragraphs of ordinary length: read word for word as written, nothing set apart."""
+    prose = pdf_samples.prose
+    chapters = [
+        [
+            (opening, style, f"{lead} {prose(10 * number + position, 7)}")
+            for position, (opening, style, lead) in enumerate(
+                [
+                    (f"THE {word}", "caps", "Was green and deep."),
+                    ("Note.", "bold", "The outlaws rode *along its paths* with bows."),
+                    ("", "", "The sheriff *waited* in his castle. *Then he Rode* away."),
+                    ("Example.", "bold", "The people of the town loved *the merry band* well."),
+                ]
+            )
+        ]
+        for number, word in enumerate(["FOREST", "SHERIFF", "PEOPLE", "CASTLE"])
+    ]
+    book = read(pdf_samples.make_run_in_prose_pdf(tmp_path / "prose.pdf", chapters), tmp_path / "w")
+    assert not any("play" in note for note in book.notes)
+    written = [f"{opening} {rest}".strip().replace("*", "") for chapter in chapters for opening, _, rest in chapter]
+    assert " ".join(all_paragraphs(book)) == " ".join(written)
+    assert any(p.startswith("Note. The outlaws rode along its paths with bows.") for p in all_paragraphs(book))
+
+
+@pytest.mark.parametrize("style", ["capitals", "alone"])
+def test_long_play_leads_every_speech_with_its_label(tmp_path: Path, style: str) -> None:
+    """Over many pages: names alone at the top of a page are labels, not running heads, and a speaker
+    heard only once ("Chorus") is labelled like the others."""
+    speakers = ["Romeo", "Juliet", "Nurse", "Friar Laurence"]
+    speeches = [(speakers[n % 4], pdf_samples.prose(n, 1 + n % 4)) for n in range(70)]
+    speeches[9], speeches[40] = ("Chorus", pdf_samples.prose(500, 2)), ("First Citizen", pdf_samples.prose(501, 1))
+    book = read(pdf_samples.make_play_pdf(tmp_path / "long.pdf", style, speeches), tmp_path / "w")
+    assert all_paragraphs(book)[1:] == [f"{speaker}. {words}" for speaker, words in speeches]

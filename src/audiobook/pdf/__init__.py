@@ -5,12 +5,15 @@ A behaviour is found by its module's name:
 - opening.py: open the file (with a configured password), the one-line refusals;
 - inspection.py, quality.py, damage.py: phase 1 facts, the text-layer judgement
   (script-aware: Japanese is text), compressed streams PDFium reads around;
-- layout.py: pages into lines with positions, fonts (code, maths), pictures,
+- layout.py: pages into lines with positions, fonts (code, maths, runs of
+  typefaces and italics), pictures,
   two-column pages in column order, margin numbers and note marks apart;
 - furniture.py: running heads and footers, the Gutenberg frame, text outside
   the text block, contents/index/imprint pages, matter under a skipped heading;
 - notes.py: footnotes at the foot of the page;
 - displays.py: code listings (a cue), display equations, figures, tables;
+- plays.py: speaker labels by their setting ("Lane. Yes, sir."), italic stage
+  directions as paragraphs of their own;
 - chapters.py: outline (parts descended into), headings by label or size, runs of pages;
 - paragraphs.py, text.py: lines into clean paragraphs;
 - reader.py: phase 2, and the sections left out (``ExtractedBook.skipped``);

@@ -78,21 +78,28 @@ def drop_running_lines(pages: list[Page]) -> int:
     (b) it has a number at one end that fits the page index by the book's usual
     offset (printed page = index - offset: "18 robin hood", "the outlaw 17"),
     or (c) it is nothing but a page number. A chapter label ("Chapter IV") at a
-    page top has a number that does not fit, so it stays.
+    page top has a number that does not fit, so it stays; so does a line met
+    often inside pages as well (a speaker's name above each speech in a play).
     """
     shapes: dict[str, set[int]] = defaultdict(set)
+    inside: Counter[str] = Counter()  # shapes met away from the edges: text, not furniture
     offsets: Counter[tuple[str, int]] = Counter()
     for page in pages:
         seen_offsets = set()
-        for position in _edge_positions(page):
+        edges = _edge_positions(page)
+        for position in edges:
             text = page.lines[position].text
             if _shape(text).strip("# "):
                 shapes[_shape(text)].add(page.index)
             seen_offsets.update(_edge_offsets(text, page.index))
         offsets.update(seen_offsets)
+        inside.update(_shape(line.text) for position, line in enumerate(page.lines) if position not in edges)
     # Roman numbers run only through the front matter, so three pages make them usual; arabic ones need more.
     usual_offsets = {key for key, count in offsets.items() if count >= (3 if key[0] == "roman" else max(3, 0.05 * len(pages)))}
-    running = {shape for shape, where in shapes.items() if _runs(shape, sorted(where))}
+    # A speaker's name alone on its line in a play recurs at page tops too, but also all down the page.
+    running = {
+        shape for shape, where in shapes.items() if _runs(shape, sorted(where)) and inside[shape] < max(3, 0.5 * len(where))
+    }
     removed = 0
     for page in pages:
         doomed = set()

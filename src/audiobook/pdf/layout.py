@@ -35,6 +35,10 @@ class Line:
     math: float = 0.0  # share of sampled characters set in a maths font
     note: bool = False  # a footnote at the foot of its page, read after the paragraph (engine.read_notes)
     alone: bool = False  # a paragraph of its own (a spoken cue standing for a code listing)
+    # Where the typeface changes: (offset in text, font name, italic), one entry per run of words set alike.
+    fonts: tuple[tuple[int, str, bool], ...] = ()
+    opens: bool = False  # opens a paragraph (a play's speech, after its speaker's label)
+    direction: bool = False  # a play's stage direction: a paragraph of its own, or several
 
     @property
     def placed(self) -> bool:
@@ -112,7 +116,9 @@ def _placed_line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int,
         edits.update(dict.fromkeys(_inline_code_symbols(textpage, text, first, last), " "))
     if edits:
         text = text[:first] + "".join(edits.get(i, text[i]) for i in range(first, last + 1)) + text[last + 1 :]
-    line = Line(_restore_spaces(textpage, text, first, last + 1), index)
+    cuts = _space_cuts(textpage, text, first, last + 1)
+    line = Line(_with_spaces(text[first : last + 1], cuts), index)
+    line.fonts = _font_runs(textpage, text, first, last, cuts)
     pdfium_c.FPDFText_GetCharOrigin(textpage, first, _X, _Y)
     line.x0, line.y_first = _X.value, _Y.value
     pdfium_c.FPDFText_GetCharOrigin(textpage, last, _X, _Y)
@@ -234,17 +240,50 @@ def _in_column_order(lines: list[Line]) -> list[Line]:
 _SMALL_THEN_CAPITAL = re.compile(r"[a-z\u00df-\u00ff](?=[A-Z\u00c0-\u00de])")
 
 
-def _restore_spaces(textpage: pdfium.PdfTextPage, text: str, start: int, end: int) -> str:
-    line = text[start:end]
+def _space_cuts(textpage: pdfium.PdfTextPage, text: str, start: int, end: int) -> list[int]:
+    """Offsets into text[start:end] where a word space PDFium missed goes."""
     cuts = []
     for match in _SMALL_THEN_CAPITAL.finditer(text, start, end):
         before, after = textpage.get_charbox(match.start()), textpage.get_charbox(match.start() + 1)
         size = pdfium_c.FPDFText_GetFontSize(textpage, match.start() + 1) or 10.0
         if after[0] - before[2] > 0.1 * size and not _in_typewriter(textpage, match.start()):
             cuts.append(match.end() - start)  # a word space, not letter spacing (a typewriter face spaces every glyph)
+    return cuts
+
+
+def _with_spaces(line: str, cuts: list[int]) -> str:
     for cut in reversed(cuts):
         line = line[:cut] + " " + line[cut:]
     return line
+
+
+_WORD_START = re.compile(r"(?<!\S)\S*?(\w)")
+_ITALIC_FONT = re.compile(r"ital|obli|slant|cm(?:b?x?ti|sl|itt)\d|[-_,](?:bold|semibold|medium)?it$", re.I)
+_ITALIC_FLAG = 1 << 6  # the PDF font descriptor's Italic flag
+
+
+def _font_runs(
+    textpage: pdfium.PdfTextPage, text: str, first: int, last: int, cuts: list[int]
+) -> tuple[tuple[int, str, bool], ...]:
+    """Runs of words set in one typeface, asked at each word's first letter (cheap, and enough to tell a
+    speaker's label or a stage direction from the speech): (offset in the spaced line, font, italic)."""
+    runs: list[tuple[int, str, bool]] = []
+    for match in _WORD_START.finditer(text[first : last + 1]):
+        spot = first + match.start(1)
+        pdfium_c.FPDFText_GetFontInfo(textpage, spot, _FONT_NAME, len(_FONT_NAME), _FONT_FLAGS)
+        name, italic = _face(_FONT_NAME.value)
+        italic = italic or bool(_FONT_FLAGS.value & _ITALIC_FLAG)
+        if not runs or runs[-1][1:] != (name, italic):
+            offset = match.start()
+            runs.append((offset + sum(1 for cut in cuts if cut <= offset), name, italic))
+    return tuple(runs)
+
+
+@functools.lru_cache(maxsize=512)
+def _face(name: bytes) -> tuple[str, bool]:
+    """(font name without its subset prefix, italic by its name); a book uses few fonts, so asked once each."""
+    text = name.decode("latin-1").split("+")[-1]
+    return text, bool(_ITALIC_FONT.search(text))
 
 
 def _with_layout(page: Page) -> Page:

@@ -74,7 +74,9 @@ def reflow(lines: list[Line], pages: dict[int, Page]) -> list[str]:
             continue
         drop_capital = prev is not None and _is_drop_capital(prev.text, line.text)
         alone = line.alone or (prev is not None and prev.alone)
-        if current and prev is not None and (alone or (not drop_capital and _starts_paragraph(prev, line, pages))):
+        # A play's speech opens with its label; a stage direction stands apart from the speech around it.
+        staged = line.opens or (prev is not None and prev.direction != line.direction)
+        if current and prev is not None and (alone or staged or (not drop_capital and _starts_paragraph(prev, line, pages))):
             paragraphs.append(current)
             current = ""
             if note_lines:

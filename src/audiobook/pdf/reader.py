@@ -42,6 +42,7 @@ from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
 from .opening import open_pdf
 from .paragraphs import reflow
+from .plays import mark_play
 
 # Front matter before the first bookmark is kept only when it holds this much prose (a preface, not a title page).
 MIN_FRONT_MATTER_WORDS = 150
@@ -73,6 +74,9 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
             skipped.append(SkippedSection("Project Gutenberg header and licence", "licence", frame_words, "outside the START/END markers"))
         _drop_furniture(pages, settings, notes, skipped)
         set_foot(pages)
+        labels, directions = mark_play(pages)
+        if labels:
+            notes.append(f"read as a play: {labels} speaker labels, {directions} stage directions set apart")
         title = facts.title or _title_from_name(path)
         chapters, front, named = _chapters(doc, pages, title, notes)
         cover_path = render_cover(doc, work_dir, notes)
