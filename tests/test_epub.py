@@ -31,7 +31,7 @@ from audiobook.bookmaker import (
 from audiobook.chunk import split_sentences
 from audiobook.epub.listings import looks_like_code
 from audiobook.sections import CODE_CUE
-from audiobook.epub.plays import closed
+from audiobook.plays import closed
 from audiobook.errors import EXIT_DRM, BookError
 from audiobook.model import BookFacts
 from audiobook.settings import EngineSettings

@@ -20,7 +20,7 @@ from PIL import Image
 from audiobook import orchestrator, pdf
 from audiobook.bookmaker import EARNEST_SCENE, make_pdf
 from audiobook.chunk import split_sentences
-from audiobook.epub.plays import closed
+from audiobook.plays import closed
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
 from audiobook.settings import EngineSettings

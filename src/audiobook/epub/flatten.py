@@ -8,17 +8,16 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from ..plays import closed, spoken_label
 from ..sections import CODE_CUE, SkippedSection, first_words, word_count
 from .listings import CODE_TAGS, inline_code_words, is_listing
 from .markup import INVISIBLE, class_names, comparable, epub_types, first, local, one_line
 from .plays import (
-    closed,
     is_direction,
     is_direction_paragraph,
     is_label_paragraph,
     is_persona,
     is_speech_row,
-    spoken_label,
     starts_sentence,
 )
 from .sections import Reading, element_kind, skipped_section

@@ -30,7 +30,6 @@ LABEL_MAX_WORDS = 5
 LABEL_MAX_CHARS = 40
 LABEL_TAGS = {"strong", "b"}
 ITALIC_TAGS = {"em", "i"}
-SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 UPPER_START = re.compile(r"[\"'“‘(\[]*[A-Z0-9]")
 
 
@@ -71,22 +70,6 @@ def is_label_paragraph(node: etree._Element) -> bool:
     while following is not None and not isinstance(following.tag, str):
         following = following.getnext()
     return following is not None and local(following) == "blockquote"
-
-
-def spoken_label(text: str) -> str:
-    """ "CAPULET" -> "Capulet.", "Lady Bracknell:" -> "Lady Bracknell.": a name said as a sentence."""
-    name = " ".join(text.split()).rstrip(".:;,—– ")
-    if name.isupper():
-        name = name.title()
-    return f"{name}." if name else ""
-
-
-def closed(text: str) -> str:
-    """A stage direction ending in a full stop, so the speech after it starts a new sentence."""
-    text = text.rstrip()
-    if not text or SENTENCE_END.search(text):
-        return text
-    return text.rstrip(",;:—– ") + "."
 
 
 def starts_sentence(text: str) -> bool:

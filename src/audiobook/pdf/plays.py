@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from ..epub.plays import closed, spoken_label
+from ..plays import closed, spoken_label
 from .layout import Line, Page
 
 LABEL_MAX_WORDS = 4
