@@ -26,6 +26,11 @@ if [ "$want_tests" = yes ]; then
         (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
             || echo "setup: chromium could not be installed; the report screenshot test will be skipped" >&2
     fi
+    if [ "$(id -u)" = 0 ] && ! command -v java >/dev/null && command -v apt-get >/dev/null; then
+        # EPUBCheck (the read-along EPUB tests) is a Java program.
+        (apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless) >/dev/null 2>&1 \
+            || echo "setup: a Java runtime could not be installed; the EPUBCheck tests will be skipped" >&2
+    fi
 else
     .venv/bin/python -m pip install --quiet -e .
 fi
