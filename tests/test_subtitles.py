@@ -147,3 +147,30 @@ def test_export_puts_subtitles_and_the_read_along_beside_the_audiobook(tmp_path)
 @pytest.mark.parametrize("text", ["", "   "])
 def test_empty_text_gives_no_cue(text):
     assert build_cues([TimedSentence(text, 0.0, 1.0)]) == []
+
+
+def test_a_long_sentence_is_cut_at_the_voices_own_pause_nearest_the_clause_mark():
+    text = "He was austere with himself; drank gin when he was alone, to mortify a taste for vintages."
+    pieces = split_for_cues(text)
+    assert len(pieces) == 2 and pieces[0].endswith(",")
+    by_length = round(1.0 + 9.0 * len(pieces[0]) / len(" ".join(pieces)), 3)
+    # The voice paused a little after where length alone would cut; another pause is far away.
+    pause = (round(by_length + 0.2, 3), round(by_length + 0.45, 3))
+    cues = build_cues([TimedSentence(text, 1.0, 10.0, pauses=((1.5, 1.6), pause))])
+    assert [(c.start_s, c.end_s) for c in cues] == [(1.0, pause[0]), (pause[1], 10.0)]
+    # No pause near the cut: by length.
+    alone = build_cues([TimedSentence(text, 1.0, 10.0, pauses=((1.5, 1.6),))])
+    assert alone[0].end_s == alone[1].start_s == by_length
+
+
+def test_inner_pauses_are_the_quiet_stretches_inside_speech_not_its_lead_in():
+    import numpy as np
+
+    from audiobook.speak import inner_pauses
+
+    rate = 1000
+    rng = np.random.default_rng(1)
+    speech = lambda seconds: rng.uniform(-0.3, 0.3, round(seconds * rate))  # noqa: E731
+    quiet = lambda seconds: np.zeros(round(seconds * rate))  # noqa: E731
+    audio = np.concatenate([quiet(0.2), speech(1.0), quiet(0.3), speech(0.5), quiet(0.05), speech(0.5)])
+    assert inner_pauses(audio, rate, offset=5000) == [[5000 + 1200, 5000 + 1500]]

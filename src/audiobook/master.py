@@ -291,11 +291,15 @@ def timed_sentences(output: Output) -> list[TimedSentence]:
     position = timeline.head
     found = []
     for chunk, piece in zip(output.chunks, timeline.pieces, strict=True):
-        for (start, end), text, heading in zip(chunk.spans, chunk.printed, chunk.headings, strict=False):
+        pauses = chunk.pauses or [[] for _ in chunk.spans]
+        for (start, end), text, heading, inner in zip(chunk.spans, chunk.printed, chunk.headings, pauses, strict=False):
             end = min(end, piece.frames)
             if end > start:
+                seconds = tuple(((position + a) / rate, (position + b) / rate) for a, b in inner)
                 found.append(
-                    TimedSentence(text, (position + start) / rate, (position + end) / rate, heading, chunk.chapter)
+                    TimedSentence(
+                        text, (position + start) / rate, (position + end) / rate, heading, chunk.chapter, seconds
+                    )
                 )
         position += piece.frames + piece.silence_after
     return found

@@ -84,6 +84,8 @@ class ChunkAudio:
     pause_after_s: float  # silence to put after it when mastering
     # [first, end) sample of each of the chunk's sentences inside its WAV (Chunk.sentences order).
     spans: list[list[int]] = field(default_factory=list)
+    # Per sentence: [first, end) samples of the pauses the voice made inside it (where subtitles cut).
+    pauses: list[list[list[int]]] = field(default_factory=list)
     printed: list[str] = field(default_factory=list)  # each sentence as the book prints it
     headings: list[bool] = field(default_factory=list)  # each sentence: a chapter title?
 

@@ -41,6 +41,12 @@ FORMAT_VERSION = 2
 # -4.5 dBFS, measured). Keep it, and only turn a sentence down when its peak
 # would pass the ceiling, so phase 5 gets headroom and nothing clips.
 PEAK_CEILING = 10 ** (-3.0 / 20)  # -3 dBFS
+# A quiet stretch inside a sentence at least this long is a pause the voice made (at a comma, a
+# semicolon): subtitles cut long sentences there. Below the level, the voice is silent (raw
+# Piper speech peaks near -4.5 dBFS; its pauses sit below -60 dBFS).
+INNER_PAUSE_S = 0.12
+INNER_PAUSE_LEVEL = 10 ** (-45.0 / 20)
+PAUSE_WINDOW_S = 0.01
 PROGRESS_EVERY_S = 5.0
 PROGRESS_EVERY_CHUNKS = 100
 
@@ -290,9 +296,29 @@ def synthesize_chunk(piper_voice: PiperVoice, text: str, settings: EngineSetting
     return synthesize_sentences(piper_voice, [text], settings)[0]
 
 
+def inner_pauses(audio: np.ndarray, sample_rate: int, offset: int) -> list[list[int]]:
+    """[first, end) samples (plus ``offset``) of the quiet stretches inside one stretch of speech."""
+    window = max(1, round(PAUSE_WINDOW_S * sample_rate))
+    frames = len(audio) // window
+    if frames < 3:
+        return []
+    levels = np.sqrt(np.mean(np.square(audio[: frames * window].reshape(frames, window)), axis=1))
+    quiet = levels < INNER_PAUSE_LEVEL
+    pauses, run_start = [], None
+    shortest = max(1, round(INNER_PAUSE_S / PAUSE_WINDOW_S))
+    for number, is_quiet in enumerate(quiet):
+        if is_quiet and run_start is None:
+            run_start = number
+        elif not is_quiet and run_start is not None:
+            if run_start > 0 and number - run_start >= shortest:  # inner only: not the lead-in
+                pauses.append([offset + run_start * window, offset + number * window])
+            run_start = None
+    return pauses
+
+
 def synthesize_sentences(
     piper_voice: PiperVoice, sentences: list[str], settings: EngineSettings
-) -> tuple[np.ndarray, list[list[int]]]:
+) -> tuple[np.ndarray, list[list[int]], list[list[list[int]]]]:
     """One chunk as int16 samples, and the [first, end) sample span of each of ``sentences`` in it.
 
     Each sentence is synthesised on its own, so its span is exact (the subtitle
@@ -306,35 +332,42 @@ def synthesize_sentences(
     pause = np.zeros(round(settings.sentence_pause_s * sample_rate), dtype=np.float32)
     parts: list[np.ndarray] = []
     spans: list[list[int]] = []
+    pauses: list[list[list[int]]] = []
     position = 0
     for sentence in sentences:
         start = None
+        found: list[list[int]] = []
         for piece in piper_voice.synthesize(_speakable(sentence), syn_config):
             if parts:
+                if start is not None:  # Piper cut the sentence: the pause between its parts is an inner one
+                    found.append([position, position + pause.size])
                 parts.append(pause)
                 position += pause.size
             start = position if start is None else start
             parts.append(limit_peak(piece.audio_float_array))
+            found += inner_pauses(parts[-1], sample_rate, position)
             position += parts[-1].size
         spans.append([position, position] if start is None else [start, position])
+        pauses.append(found)
     if not parts:  # nothing speakable (punctuation only): a short silence keeps the chunk's place
         parts.append(pause if pause.size else np.zeros(1, dtype=np.float32))
-    return np.round(np.concatenate(parts) * 32767.0).astype(np.int16), spans
+    return np.round(np.concatenate(parts) * 32767.0).astype(np.int16), spans, pauses
 
 
 def _spans_path(wav: Path) -> Path:
     return wav.with_suffix(".spans.json")
 
 
-def read_spans(wav: Path, count: int) -> list[list[int]] | None:
-    """The sentence spans kept beside a cached WAV; None when missing or not for ``count`` sentences."""
+def read_spans(wav: Path, count: int) -> tuple[list[list[int]], list[list[list[int]]]] | None:
+    """The sentence spans and inner pauses kept beside a cached WAV; None when missing or not for ``count``."""
     try:
-        spans = read_json(_spans_path(wav))
-    except (OSError, ValueError):
+        saved = read_json(_spans_path(wav))
+        spans, pauses = saved["spans"], saved["pauses"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not isinstance(spans, list) or len(spans) != count:
+    if not (isinstance(spans, list) and isinstance(pauses, list) and len(spans) == len(pauses) == count):
         return None
-    return spans
+    return spans, pauses
 
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
@@ -421,8 +454,9 @@ def speak(
         spoken = [sentence["spoken"] for sentence in chunk.sentences] or [chunk.text]
         path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings, spoken)}.wav"
         frames = wav_frames(path, voice.sample_rate)
-        spans = read_spans(path, len(spoken)) if frames is not None else None
-        if frames is not None and spans is not None:
+        timing = read_spans(path, len(spoken)) if frames is not None else None
+        if frames is not None and timing is not None:
+            spans, pauses = timing
             tally.cached += 1
         else:
             if piper_voice is None:
@@ -434,7 +468,7 @@ def speak(
                 )
             wall, cpu = time.monotonic(), time.process_time()
             try:
-                samples, spans = synthesize_sentences(piper_voice, spoken, settings)
+                samples, spans, pauses = synthesize_sentences(piper_voice, spoken, settings)
             except RuntimeError as error:  # onnxruntime's failures are RuntimeErrors
                 raise BookError(
                     "tool_failed",
@@ -445,7 +479,7 @@ def speak(
             tally.synth_wall_s += time.monotonic() - wall
             tally.synth_cpu_s += time.process_time() - cpu
             # Spans first: a WAV on disk always has its spans beside it.
-            write_json(_spans_path(path), spans)
+            write_json(_spans_path(path), {"spans": spans, "pauses": pauses})
             _write_wav(path, samples, voice.sample_rate)
             frames = len(samples)
             tally.synthesized += 1
@@ -460,6 +494,7 @@ def speak(
                 samples=frames,
                 pause_after_s=_pause_after(chunk, settings),
                 spans=spans,
+                pauses=pauses,
                 printed=[sentence.get("printed") or sentence["spoken"] for sentence in chunk.sentences] or [chunk.text],
                 headings=[bool(sentence.get("heading")) for sentence in chunk.sentences] or [False],
             )

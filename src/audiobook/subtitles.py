@@ -32,6 +32,7 @@ class TimedSentence:
     end_s: float
     heading: bool = False  # a chapter title
     chapter: int = 0  # Chapter.index it belongs to
+    pauses: tuple[tuple[float, float], ...] = ()  # quiet stretches inside it (seconds): where a long one is cut
 
 
 @dataclass(frozen=True)
@@ -95,23 +96,100 @@ def split_for_cues(text: str) -> list[str]:
     return pieces
 
 
+# Marks the voice may pause at inside a sentence (a full stop is left out: "Dr. Jekyll" has none).
+_VOICE_PAUSE_MARK = re.compile(r"(?:[,;:!?\u2014\u2013]|\.\.\.|\u2026|--)[\"'\u201d\u2019)\]]*(?=\s)")
+# How far from where its mark is expected (by length) a pause may be and still be that mark's.
+PAUSE_REACH_S = 0.8
+
+
+# Cost (seconds) of leaving a clause mark without a pause, or a pause without a mark.
+_UNMATCHED_COST_S = 0.3
+
+
+def _anchors(sentence: TimedSentence, text: str) -> list[tuple[int, float, float]]:
+    """(character, time the speech before it ends, time the speech after it starts), in order.
+
+    The sentence's start and end, and the clause marks matched to the voice's
+    pauses. The match is an alignment in order: on the speech alone (pauses
+    taken out), a mark is expected as far in as its character is in the text;
+    marks and pauses pair up where that is closest, within PAUSE_REACH_S.
+    """
+    pauses = sorted(p for p in sentence.pauses if sentence.start_s <= p[0] < p[1] <= sentence.end_s)
+    marks = [mark.end() for mark in _VOICE_PAUSE_MARK.finditer(text)]
+    edges = [(0, sentence.start_s, sentence.start_s), (len(text), sentence.end_s, sentence.end_s)]
+    if not pauses or not marks:
+        return edges
+    speech = sentence.end_s - sentence.start_s - sum(b - a for a, b in pauses)
+    heard, silent = [], 0.0
+    for a, b in pauses:
+        heard.append(a - sentence.start_s - silent)  # speech before this pause
+        silent += b - a
+    expected = [speech * position / max(1, len(text)) for position in marks]
+    # cost[i][j]: best alignment of the first i marks with the first j pauses.
+    rows, cols = len(marks) + 1, len(pauses) + 1
+    cost = [[0.0] * cols for _ in range(rows)]
+    step = [[""] * cols for _ in range(rows)]
+    for i in range(rows):
+        for j in range(cols):
+            if i == j == 0:
+                continue
+            options = []
+            if i:
+                options.append((cost[i - 1][j] + _UNMATCHED_COST_S, "mark"))
+            if j:
+                options.append((cost[i][j - 1] + _UNMATCHED_COST_S, "pause"))
+            if i and j and abs(expected[i - 1] - heard[j - 1]) <= PAUSE_REACH_S:
+                options.append((cost[i - 1][j - 1] + abs(expected[i - 1] - heard[j - 1]), "pair"))
+            cost[i][j], step[i][j] = min(options)
+    pairs = []
+    i, j = len(marks), len(pauses)
+    while i or j:
+        move = step[i][j]
+        if move == "pair":
+            pairs.append((marks[i - 1], *pauses[j - 1]))
+        i, j = (i - 1 if move in ("pair", "mark") else i), (j - 1 if move in ("pair", "pause") else j)
+    return [edges[0], *reversed(pairs), edges[1]]
+
+
+def piece_times(sentence: TimedSentence, pieces: Sequence[str]) -> list[tuple[float, float]]:
+    """(start, end) of each piece of a sentence.
+
+    The voice pauses at clause marks; those pauses, matched to their marks,
+    fix the time of the text around them, and a cut between two of them is
+    placed by length. A cut at a matched mark ends the piece where the pause
+    starts and starts the next where it ends.
+    """
+    text = " ".join(pieces)
+    anchors = _anchors(sentence, text)
+    times: list[tuple[float, float]] = []
+    start, position = sentence.start_s, 0
+    for piece in pieces[:-1]:
+        position += len(piece)
+        after = next(i for i, anchor in enumerate(anchors) if anchor[0] >= position)
+        if anchors[after][0] == position:
+            end, next_start = anchors[after][1], anchors[after][2]
+        else:
+            (char_a, _, time_a), (char_b, time_b, _) = anchors[after - 1], anchors[after]
+            end = next_start = time_a + (time_b - time_a) * (position - char_a) / max(1, char_b - char_a)
+        times.append((start, end))
+        start = next_start
+        position += 1  # the space between pieces
+    times.append((start, sentence.end_s))
+    return times
+
+
 def build_cues(sentences: Sequence[TimedSentence]) -> list[Cue]:
-    """Cues in time order; a long sentence's time is shared between its pieces by their length."""
+    """Cues in time order; a long sentence's pieces are cut at the voice's pauses (else by length)."""
     cues: list[Cue] = []
     for sentence in sentences:
         pieces = split_for_cues(sentence.text)
         if not pieces or sentence.end_s <= sentence.start_s:
             continue
-        total = sum(len(piece) for piece in pieces)
-        start = sentence.start_s
-        span = sentence.end_s - sentence.start_s
-        for number, piece in enumerate(pieces):
-            end = sentence.end_s if number == len(pieces) - 1 else start + span * len(piece) / total
+        for piece, (start, end) in zip(pieces, piece_times(sentence, pieces), strict=True):
             if cues and start < cues[-1].end_s:  # never overlap the cue before
                 start = cues[-1].end_s
             if end > start:
                 cues.append(Cue(round(start, 3), round(end, 3), tuple(wrap(piece))))
-            start = end
     return cues
 
 
