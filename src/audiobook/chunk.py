@@ -140,25 +140,32 @@ def split_printed(text: str, weights: list[int]) -> list[str]:
 def printed_sentences(paragraph: str, spoken: list[str]) -> list[str]:
     """The book's own text of each spoken sentence of ``paragraph`` (for subtitles and read-along).
 
-    A printed sentence ends where normalising the paragraph up to that point
-    gives exactly the spoken sentences so far; sentences no boundary can be
-    found for share the printed text between them by length.
+    When normalising changed no letter or digit, the sentences are cut by
+    counting them. Otherwise a printed sentence ends where normalising the
+    text since the last end gives exactly the next spoken sentence(s);
+    sentences no boundary can be found for share the printed text by length.
     """
     printed = " ".join(clean_characters(paragraph).split())
     if len(spoken) <= 1:
         return [printed] * len(spoken)
-    ends: dict[str, int] = {}
-    running = ""
-    for number, sentence in enumerate(spoken):
-        running += _key(sentence)
-        ends.setdefault(running, number)
+    keys = [_key(sentence) for sentence in spoken]
+    if _key(printed) == "".join(keys):
+        return _cut_by_letters(printed, [len(key) for key in keys])
     result: list[str] = []
     start = 0
     for match in _PRINTED_END.finditer(printed):
         if len(result) >= len(spoken) - 1:
             break
-        last = ends.get(_key(normalize_text(printed[: match.end()])))
-        if last is None or last < len(result):
+        piece = _key(normalize_text(printed[start : match.end()]))
+        running, last = "", None
+        for number in range(len(result), len(spoken) - 1):
+            running += keys[number]
+            if len(running) > len(piece):
+                break
+            if running == piece:
+                last = number
+                break
+        if last is None:
             continue
         group = spoken[len(result) : last + 1]
         result += split_printed(printed[start : match.end()], [len(s) for s in group])
@@ -167,6 +174,22 @@ def printed_sentences(paragraph: str, spoken: list[str]) -> list[str]:
     if rest:
         result += split_printed(printed[start:], [len(s) for s in rest])
     return result
+
+
+def _cut_by_letters(printed: str, counts: list[int]) -> list[str]:
+    """Cut ``printed`` after each count of letters and digits, at the next space."""
+    pieces, start, position = [], 0, 0
+    for count in counts[:-1]:
+        seen = 0
+        while position < len(printed) and seen < count:
+            seen += printed[position].isalnum() and bool(_key(printed[position]))
+            position += 1
+        while position < len(printed) and not printed[position].isspace():
+            position += 1
+        pieces.append(printed[start:position].strip())
+        start = position
+    pieces.append(printed[start:].strip())
+    return pieces
 
 
 def _key(text: str) -> str:
