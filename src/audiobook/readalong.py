@@ -53,6 +53,8 @@ _SHORT_LOOKAHEAD = 3_000
 # Long sentences may differ inside (a footnote mark, a dropped word): match their two ends.
 _END_KEY = 24
 _AUDIO_TYPES = {".m4b": ("m4a", "audio/mp4"), ".m4a": ("m4a", "audio/mp4"), ".mp3": ("mp3", "audio/mpeg")}
+# An EPUB that unpacks to more than this is rebuilt from the chapters instead of kept in memory.
+MAX_UNPACKED_BYTES = 1 << 30
 _CSS = f".{ACTIVE_CLASS} {{ background-color: #ffe58a; color: #000; }}\n"
 
 
@@ -428,7 +430,10 @@ def _read_epub3(source: Path) -> tuple[dict[str, bytes], str, etree._ElementTree
     """The files of an EPUB 3, its OPF path and parsed OPF; None when it is not an EPUB 3 we can keep."""
     try:
         with zipfile.ZipFile(source) as archive:
-            files = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+            entries = [info for info in archive.infolist() if not info.is_dir()]
+            if sum(info.file_size for info in entries) > MAX_UNPACKED_BYTES:  # a zip bomb: build a clean one
+                return None
+            files = {info.filename: archive.read(info) for info in entries}
         container = etree.fromstring(files["META-INF/container.xml"], _parser())
         rootfile = container.find(f".//{{{CONTAINER}}}rootfile")
         opf_name = rootfile.get("full-path") if rootfile is not None else None
