@@ -42,6 +42,9 @@ from audiobook.subtitles import TimedSentence, write_subtitles
 # What the last encode made, so turning on subtitles or the read-along for a
 # finished book makes only those files (phase 5 reruns, the audio is kept).
 AUDIO_RECORD = "master-audio.json"
+# Hard links to the last encode's files: Snakemake deletes a job's outputs before it reruns
+# it (a changed setting), and the audio is brought back from here instead of encoded again.
+KEPT_AUDIO_DIR = "master-audio"
 # Phase-5 settings that do not touch the audio.
 EXTRA_SETTINGS = ("subtitles", "readalong")
 
@@ -247,7 +250,11 @@ def master(
         result.true_peak_dbtp,
         "pass" if result.acx_pass else "fail: " + "; ".join(result.acx_problems),
     )
-    write_json(ctx.work_dir / AUDIO_RECORD, {"key": audio_key, "result": to_dict(result), "metrics": metrics})
+    kept_files = _keep_audio(ctx.work_dir, result.output_paths)
+    write_json(
+        ctx.work_dir / AUDIO_RECORD,
+        {"key": audio_key, "result": to_dict(result), "metrics": metrics, "kept": kept_files},
+    )
     return _finish_extras(ctx, result, metrics, outputs, book, settings, output_dir, output_name)
 
 
@@ -272,15 +279,46 @@ def _audio_key(
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
+def _keep_audio(work_dir: Path, paths: list[str]) -> list[list]:
+    """Hard-link each finished file into the work folder; [final, kept, size] for those linked."""
+    folder = work_dir / KEPT_AUDIO_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    kept = []
+    try:
+        folder.mkdir(parents=True)
+        for number, path in enumerate(paths):
+            link = folder / f"{number:04d}{Path(path).suffix}"
+            os.link(path, link)
+            kept.append([path, str(link), link.stat().st_size])
+    except OSError:  # another file system, or no hard links: nothing kept, a rerun encodes again
+        shutil.rmtree(folder, ignore_errors=True)
+        return []
+    return kept
+
+
 def _kept_audio(ctx: PhaseContext, key: str) -> tuple[MasterResult, dict] | None:
-    """The result of the last encode when it made these very files and they are all still there."""
+    """The result of the last encode when it made these very files and they are all still there
+    (or can be brought back from their hard links in the work folder)."""
     try:
         saved = read_json(ctx.work_dir / AUDIO_RECORD)
         result = from_dict(MasterResult, saved["result"])
+        kept = {final: (Path(link), size) for final, link, size in saved.get("kept") or []}
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if saved.get("key") != key or not all(Path(p).is_file() for p in result.output_paths):
+    if saved.get("key") != key:
         return None
+    for path in map(Path, result.output_paths):
+        if path.is_file():
+            continue
+        link, size = kept.get(str(path), (None, None))
+        if link is None or not link.is_file() or link.stat().st_size != size:
+            return None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.link(link, path)
+            os.utime(path)  # made by this run, as far as the workflow can tell
+        except OSError:
+            return None
     return result, dict(saved.get("metrics") or {})
 
 
