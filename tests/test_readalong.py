@@ -30,6 +30,7 @@ from mutagen import File as MutagenFile
 from asr import normalise
 from audiobook.bookmaker import DraftBook, DraftChapter, make_epub, make_pdf
 
+REPO = Path(__file__).resolve().parents[1]
 ORCHESTRATOR = Path(sys.executable).parent / "audiobook-orchestrator"
 JAVA = shutil.which("java")
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -468,3 +469,35 @@ def test_turning_the_options_on_makes_only_the_new_files_without_speaking_again(
     assert not (out / "short-epub.readalong.epub").exists() and (out / "short-epub.vtt").is_file()
     assert third["outputs"] == [str(audio), str(out / "short-epub.vtt"), str(out / "short-epub.srt")]
     assert audio.stat().st_ino == before.st_ino
+
+
+def test_a_finished_batch_gets_the_new_files_from_a_rerun_that_neither_speaks_nor_encodes(tmp_path):
+    """The batch as a user runs it: Snakemake reruns the book for the changed setting (deleting its outputs first)."""
+    import pandas as pd
+
+    books = tmp_path / "in"
+    make_epub(DraftBook("Short", "A", [DraftChapter("One", ["A short book, read quickly. It ends here."])]),
+              books / "short.epub")  # fmt: skip
+    quiet = "cpu_threshold: 100\nthrottle_max_wait: 0\n"
+    (tmp_path / "off.yaml").write_text(quiet + "engine:\n  subtitles: false\n  readalong: false\n")
+    (tmp_path / "on.yaml").write_text(quiet)
+    snakemake = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile"),
+                 "--directory", str(tmp_path), "--cores", "2", "--config", "input_dir=in"]  # fmt: skip
+    proc = subprocess.run([*snakemake, "--configfile", str(tmp_path / "off.yaml")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder = tmp_path / "results" / "short-epub"
+    audio = folder / "short-epub.m4b"
+    inode = audio.stat().st_ino
+    assert not list(folder.glob("*.vtt"))
+
+    proc = subprocess.run([*snakemake, "--configfile", str(tmp_path / "on.yaml")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert audio.stat().st_ino == inode, "the audiobook was brought back, not encoded again"
+    log = (tmp_path / "results" / "logs" / "short-epub.log").read_text()
+    assert "the audiobook is up to date" in log and "phase 4 (speak): reusing checkpoint" in log
+    made = ["short-epub.m4b", "short-epub.vtt", "short-epub.srt", "short-epub.readalong.epub"]
+    pipeline = json.loads((tmp_path / "pipeline.json").read_text())
+    assert [Path(p).name for p in pipeline["batch"]["files"]["short-epub"]["outputs"]] == made
+    report = pd.read_csv(tmp_path / "results" / "report.csv")
+    assert report.loc[0, "files"] == " ".join(made)
+    assert "short-epub.readalong.epub" in (tmp_path / "results" / "report.html").read_text()
