@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+from array import array
 import posixpath
 import unicodedata
 import uuid
@@ -158,22 +159,25 @@ class _TextIndex:
     """Every block's letters and digits, end to end, with the way back to each block and character."""
 
     key: str
-    positions: list[tuple[int, int]]  # per key character: (block number, index in the block's text)
+    # Per key character: its block's number and its index in the block's text (compact: a novel has millions).
+    block_of: array
+    index_of: array
     blocks: list[tuple[_Document, etree._Element]]
 
 
 def _index(documents: Sequence[_Document]) -> _TextIndex:
     key: list[str] = []
-    positions: list[tuple[int, int]] = []
+    block_of, index_of = array("l"), array("l")
     blocks: list[tuple[_Document, etree._Element]] = []
     for document in documents:
         for block in _blocks(document.tree):
             _, text = _segments(block)
             for ch, index in _key_chars(text):
                 key.append(ch)
-                positions.append((len(blocks), index))
+                block_of.append(len(blocks))
+                index_of.append(index)
             blocks.append((document, block))
-    return _TextIndex("".join(key), positions, blocks)
+    return _TextIndex("".join(key), block_of, index_of, blocks)
 
 
 def _find(index: _TextIndex, sentence_key: str, position: int) -> tuple[int, int] | None:
@@ -292,8 +296,8 @@ def _place_sentences(
                 summary.unmatched += 1
                 continue
             start, end = found
-            block_number, first = index.positions[start]
-            end_block, last = index.positions[end - 1]
+            block_number, first = index.block_of[start], index.index_of[start]
+            end_block, last = index.block_of[end - 1], index.index_of[end - 1]
             document, block = index.blocks[block_number]
             _, text = _segments(block)
             if end_block != block_number:  # runs on past its block (verse lines): highlight its first part
