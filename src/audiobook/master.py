@@ -37,7 +37,7 @@ from audiobook.ffmpeg import run_ffmpeg
 from audiobook.fileio import read_json, sha256_file, write_json
 from audiobook.model import ChunkAudio, ExtractedBook, MasterResult, PhaseContext, SpeechManifest, from_dict, to_dict
 from audiobook.settings import PHASE_SETTINGS, EngineSettings
-from audiobook.subtitles import TimedSentence, write_subtitles
+from audiobook.subtitles import TimedSentence, build_cues, write_subtitles
 
 # What the last encode made, so turning on subtitles or the read-along for a
 # finished book makes only those files (phase 5 reruns, the audio is kept).
@@ -381,7 +381,9 @@ def _finish_extras(
     result.subtitle_paths = subtitle_paths
     result.readalong_path = readalong_path
     ctx.metrics["subtitle_files"] = len(subtitle_paths)
-    ctx.metrics["cues"] = sum(len(sentences) for _, sentences in timed)
+    ctx.metrics["timed_sentences"] = sum(len(sentences) for _, sentences in timed)
+    if settings.subtitles:
+        ctx.metrics["cues"] = sum(len(build_cues(sentences)) for _, sentences in timed)
     ctx.metrics["readalong_seconds"] = round(time.monotonic() - started, 3)
     return result
 
