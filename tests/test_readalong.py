@@ -501,3 +501,21 @@ def test_a_finished_batch_gets_the_new_files_from_a_rerun_that_neither_speaks_no
     report = pd.read_csv(tmp_path / "results" / "report.csv")
     assert report.loc[0, "files"] == " ".join(made)
     assert "short-epub.readalong.epub" in (tmp_path / "results" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("name", ["aesop-three-fables.epub", "aesop-two-fables.pdf"])
+def test_sample_books_get_parsable_subtitles_and_a_clean_read_along(name, tmp_path):
+    book = REPO / "input" / name
+    if not book.is_file():
+        pytest.skip(f"{book} is missing (scripts/make_sample_books.py makes it)")
+    out = tmp_path / "out"
+    record = orchestrate(book, out)
+    audio, epub = (Path(path) for path in (record["outputs"][0], record["outputs"][-1]))
+    cues = cue_starts(audio.with_suffix(".vtt"))
+    for (start, end, _), (next_start, _, _) in zip(cues, cues[1:]):
+        assert start < end <= next_start
+    assert cues[0][0] == pytest.approx(1.0, abs=0.002) and cues[-1][1] <= duration_of(audio)
+    problems = [m for m in epubcheck_messages(epub, tmp_path) if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+    assert not problems, problems
+    check_overlays_point_at_real_sentences(epub, duration_of(audio))
+    assert record["phases"]["5"]["metrics"]["readalong_unmatched"] == 0
