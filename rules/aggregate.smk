@@ -1,6 +1,8 @@
 # Merge the per-book records into pipeline.json and the report. The rule
 # runs when every book succeeded; when some failed, Snakemake skips it and
 # the onerror handler runs the same code, so the summary is always written.
+# After it, once per run either way, the run goes into the history database
+# and the notice is sent (audiobook.batch_hooks; never fails the batch).
 
 from audiobook.report import PLOT_FILES
 
@@ -47,8 +49,16 @@ rule aggregate:
 
 onstart:
     from audiobook.aggregate import start_batch
+    from audiobook.batch_hooks import on_batch_start
 
     start_batch(RESULTS, config["log_file"], [book.id for book in BOOKS], SKIPPED)
+    on_batch_start(
+        RESULTS,
+        config["log_file"],
+        [book.id for book in BOOKS],
+        shlex.join(sys.argv),
+        config,
+    )
 
 
 onerror:
@@ -62,4 +72,9 @@ onerror:
         pipeline_json=config["pipeline_json"],
         batch_log=config["log_file"],
         loudness_target=ENGINE.get("loudness_lufs", -19.0),
+    )
+    from audiobook.batch_hooks import on_batch_end
+
+    on_batch_end(
+        RESULTS, config["pipeline_json"], config["log_file"], config.get("notify")
     )

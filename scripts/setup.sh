@@ -3,8 +3,8 @@
 #
 #   scripts/setup.sh          the workflow, the orchestrator and the voice
 #   scripts/setup.sh --test   also the test tools, and (as root) the Debian
-#                             packages some tests drive: chromium for the report
-#                             screenshot; the SLURM test installs its own packages
+#                             packages some tests drive (chromium, a Japanese
+#                             font, Java); the SLURM test installs its own packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +21,21 @@ fi
 
 if [ "$want_tests" = yes ]; then
     .venv/bin/python -m pip install --quiet -e '.[test]'
-    if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
-        # Optional: the report screenshot test skips without it.
-        (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
-            || echo "setup: chromium could not be installed; the report screenshot test will be skipped" >&2
+    # Debian packages that some tests drive; each test skips with its reason when its part is missing.
+    #   chromium               the report, dashboard and subtitle tests (a headless browser)
+    #   fonts-ipafont-gothic   a Japanese font, for the test that builds a Japanese PDF
+    #   default-jre-headless   Java, for EPUBCheck (the EPUB validity tests)
+    missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    fc-list :lang=ja 2>/dev/null | grep -q . || missing+=(fonts-ipafont-gothic)
+    command -v java >/dev/null || missing+=(default-jre-headless)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}") >/dev/null 2>&1 \
+                || echo "setup: could not install ${missing[*]}; the tests that need them will be skipped" >&2
+        else
+            echo "setup: not installed (needs root and apt-get): ${missing[*]}; the tests that need them will be skipped" >&2
+        fi
     fi
     if [ "$(id -u)" = 0 ] && ! command -v java >/dev/null && command -v apt-get >/dev/null; then
         # EPUBCheck (the read-along EPUB tests) is a Java program.

@@ -166,3 +166,231 @@ def unicode_font() -> Path | None:
     except ImportError:
         pass
     return next((path for path in candidates if path.is_file()), None)
+
+
+# ---------------------------------------------------------------- page furniture and displays (issue 11)
+
+NOTE_TEXT = "A note about the forest that a narrator reads after the paragraph"
+CODE_LINES = ["int total = 0;", "for (int i = 0; i < 10; i++) {", "    total += i;", "}", "System.out.println(total);", "return total;"]
+SNIPPET_LINES = ["x = x + 1;", "y = y * 2;"]
+EQUATION = "x y z a b k"
+
+
+def matplotlib_font(name: str) -> Path | None:
+    """A TrueType font that ships with matplotlib (cmmi10.ttf is a TeX maths font, DejaVuSansMono a code face)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+    return path if path.is_file() else None
+
+
+def japanese_font() -> Path | None:
+    """A Japanese TrueType font (Debian's fonts-ipafont-gothic, which scripts/setup.sh --test installs)."""
+    for path in (Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"), Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")):
+        if path.is_file():
+            return path
+    return None
+
+
+def _prose_lines(seed: int, count: int, width: int = 62) -> list[str]:
+    words = prose(seed, count * 2).split()
+    lines, current = [], ""
+    for word in words:
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    lines.append(current)
+    return lines[:count]
+
+
+def make_furniture_pdf(
+    path: Path,
+    *,
+    pages: int = 3,
+    footnote: bool = False,
+    code: bool = False,
+    snippet: bool = False,
+    equation: bool = False,
+    margin_numbers: bool = False,
+    footers: bool = False,
+) -> Path:
+    """A typeset-looking book of placed lines: 11 pt body at a fixed left edge, and on request a footnote
+    (a raised mark in the text, a 7 pt note at the foot), a six-line code listing and a two-line snippet in a
+    typewriter face, a display equation in a TeX maths font, line numbers down the left margin, and a
+    "Page N" header with a copyright footer on every page."""
+    mono, maths = matplotlib_font("DejaVuSansMono.ttf"), matplotlib_font("cmmi10.ttf")
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(False)
+    if mono:
+        pdf.add_font("mono", "", str(mono))
+    if maths:
+        pdf.add_font("maths", "", str(maths))
+    for number in range(pages):
+        pdf.add_page()
+        if footers:
+            pdf.set_font("Helvetica", "", 8)
+            pdf.text(110, 12, f"Page {number + 1}")
+            pdf.text(50, 202, "Copyright (c) 2015 Example Company")
+        y = 22.0
+        for position, line in enumerate(_prose_lines(10 * number + 1, 24)):
+            if position in (8, 16):
+                y += 3  # a paragraph break: a gap
+            if number == 0 and position == 12:
+                if code and mono:
+                    pdf.set_font("mono", "", 9)
+                    for code_line in CODE_LINES:
+                        pdf.text(26, y, code_line)
+                        y += 5
+                    y += 3
+                if snippet and mono:
+                    pdf.set_font("mono", "", 9)
+                    for code_line in SNIPPET_LINES:
+                        pdf.text(26, y, code_line)
+                        y += 5
+                    y += 3
+                if equation and maths:
+                    pdf.set_font("maths", "", 12)
+                    pdf.text(60, y + 1, EQUATION)
+                    y += 9
+            pdf.set_font("Times", "", 11)
+            text = line[0].upper() + line[1:] if position in (0, 8, 16) else line
+            if position in (7, 15, 23):
+                text = text.rstrip(".") + "."
+            pdf.text(20 + (4 if position in (0, 8, 16) else 0), y, text)
+            if footnote and number == 1 and position == 3:
+                pdf.set_font("Times", "", 7)
+                pdf.text(20 + pdf.get_string_width(text) * 11 / 7 + 1, y - 2, "1")
+            if margin_numbers and (position + 1) % 5 == 0:
+                pdf.set_font("Helvetica", "", 7)
+                pdf.text(8, y, str(position + 1))
+            y += 5.2
+        if footnote and number == 1:
+            pdf.set_font("Times", "", 7)
+            pdf.text(20, 192, f"1 {NOTE_TEXT}.")
+    pdf.output(str(path))
+    return path
+
+
+def make_two_column_pdf(path: Path) -> Path:
+    """A page in two columns, written row by row (so PDFium joins the rows) with a title across the top."""
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.text(60, 20, "Two Columns")
+    pdf.set_font("Helvetica", "", 10)
+    left = [f"left{i:02d} " + line for i, line in enumerate(_prose_lines(5, 30, width=40))]
+    right = [f"right{i:02d} " + line for i, line in enumerate(_prose_lines(6, 30, width=40))]
+    for row, (a, b) in enumerate(zip(left, right)):
+        pdf.text(20, 35 + row * 5, a)
+        pdf.text(110, 35 + row * 5, b)
+    pdf.output(str(path))
+    return path
+
+
+def make_sectioned_pdf(path: Path, sections: list[tuple[int, str, list[str]]], *, outline: bool = True) -> Path:
+    """A book with a bookmark per section, (outline level, title, paragraphs), each section on a new page
+    under its title in 15 pt bold (without bookmarks when ``outline`` is false)."""
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(True, margin=20)
+    for level, title, paragraphs in sections:
+        pdf.add_page()
+        if outline:
+            pdf.start_section(title, level=level)
+        pdf.set_font("Helvetica", "B", 15)
+        pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Times", "", 11)
+        for paragraph in paragraphs:
+            pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+    pdf.output(str(path))
+    return path
+
+
+def make_japanese_pdf(path: Path, font: Path, pages: int = 3) -> Path:
+    """A short Japanese book (Natsume Soseki's opening lines, public domain), a different passage per page."""
+    passages = [
+        "私はその人を常に先生と呼んでいた。だからここでもただ先生と書くだけで本名は打ち明けない。"
+        "これは世間を憚かる遠慮というよりも、その方が私にとって自然だからである。",
+        "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+        "何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。",
+        "親譲りの無鉄砲で小供の時から損ばかりしている。小学校に居る時分学校の二階から飛び降りて一週間ほど腰を抜かした事がある。",
+    ]
+    pdf = FPDF(format=(148, 210))
+    pdf.add_font("ja", "", str(font))
+    for number in range(pages):
+        pdf.add_page()
+        pdf.set_font("ja", "", 11)
+        for repeat in range(4):
+            pdf.multi_cell(0, 7, passages[(number + repeat) % len(passages)], new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+    pdf.output(str(path))
+    return path
+
+
+def make_text_over_picture_pdf(path: Path, paragraphs: list[str]) -> Path:
+    """Text laid over a picture that fills the page, as OCR tools lay their text over a scan."""
+    from PIL import Image
+
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (296, 420), (250, 245, 235)), x=0, y=0, w=148, h=210)
+    pdf.set_font("Times", "", 11)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    pdf.output(str(path))
+    return path
+
+
+TABLE_CELLS = [("Robin", "longbow"), ("John", "quarterstaff"), ("Tuck", "cudgel")]
+
+
+def make_table_pdf(path: Path) -> Path:
+    """Prose, then a small table set in from the text's edge under a "Table 1:" caption, then prose again."""
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.set_font("Times", "", 11)
+    lines = _prose_lines(3, 24)
+    y = 22.0
+    for line in lines[:10]:
+        pdf.text(20, y, line)
+        y += 5.2
+    y += 4
+    for name, weapon in TABLE_CELLS:
+        pdf.text(40, y, name)
+        pdf.text(80, y, weapon)
+        y += 6
+    pdf.text(45, y + 2, "Table 1: Outlaws and what they carry")
+    y += 12
+    for line in lines[10:]:
+        pdf.text(20, y, line)
+        y += 5.2
+    pdf.output(str(path))
+    return path
+
+
+def make_inline_code_pdf(path: Path, mono: Path) -> Path:
+    """Prose with inline code in a typewriter face in the middle of a line: "call System.out.println(total); now"."""
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.add_font("mono", "", str(mono))
+    y = 22.0
+    for n, line in enumerate(_prose_lines(4, 20)):
+        pdf.set_font("Times", "", 11)
+        if n == 6:
+            pdf.text(20, y, "Then we call")
+            x = 20 + pdf.get_string_width("Then we call ")
+            pdf.set_font("mono", "", 10)
+            pdf.text(x, y, "System.out.println(total);")
+            x += pdf.get_string_width("System.out.println(total); ")
+            pdf.set_font("Times", "", 11)
+            pdf.text(x, y, "to show the sum of the outlaws.")
+        else:
+            pdf.text(20, y, line)
+        y += 5.2
+    pdf.output(str(path))
+    return path

@@ -22,7 +22,15 @@ from audiobook.chunk import (
 )
 from audiobook.errors import BookError
 from audiobook.model import Chapter, Chunk, ExtractedBook
-from audiobook.normalize import cardinal, normalize_heading, normalize_text, ordinal, roman_to_int, year_words
+from audiobook.normalize import (
+    cardinal,
+    normalize_heading,
+    normalize_text,
+    numbering_words,
+    ordinal,
+    roman_to_int,
+    year_words,
+)
 from audiobook.settings import EngineSettings
 
 # ------------------------------------------------------------ normalisation
@@ -162,12 +170,29 @@ HEADING_CASES = [
     ("V for Vendetta", "V for Vendetta."),
     ("THE TIME TRAVELLER", "The Time Traveller."),
     ("* * *", ""),
+    # A numeral of two or more letters after any heading word is a number; a king's is an ordinal.
+    ("Letter II", "Letter Two."),
+    ("Volume II", "Volume Two."),
+    ("Canto IV", "Canto Four."),
+    ("STAVE III: THE SECOND OF THE THREE SPIRITS", "Stave Three. The Second Of The Three Spirits."),
+    ("Lecture XII", "Lecture Twelve."),
+    ("Richard III", "Richard the Third."),
+    ("Did I Say That", "Did I Say That."),
 ]
 
 
 @pytest.mark.parametrize(("title", "announced"), HEADING_CASES)
 def test_normalize_heading(title: str, announced: str) -> None:
     assert normalize_heading(title) == announced
+
+
+def test_single_letter_numerals_follow_the_words_that_number_the_books_headings() -> None:
+    numbering = numbering_words(["Preface", "Letter I", "Letter II", "Letter V", "Generation X"])
+    assert numbering == {"letter"}
+    assert normalize_heading("Letter V", numbering) == "Letter Five."
+    assert normalize_heading("Letter I", numbering) == "Letter One."
+    assert normalize_heading("Generation X", numbering) == "Generation X."
+    assert normalize_heading("Letter V") == "Letter V."  # alone, a "V" may be a letter
 
 
 def test_number_words() -> None:

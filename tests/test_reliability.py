@@ -514,7 +514,8 @@ def test_a_missing_orchestrator_or_voice_fails_every_book_with_one_clear_line(tm
     assert proc.returncode != 0
     for book, name in (("a-epub", "a.epub"), ("b-pdf", "b.pdf")):
         entry = assert_failed_cleanly(work, book, f"{name}: voice model /no/such.onnx does not exist; set engine.voice")
-        assert entry["error_kind"] == "no_voice" and entry["phases_completed"] == [1, 2, 3]
+        # The voice is chosen in phase 1, so a missing one stops the book before any work.
+        assert entry["error_kind"] == "no_voice" and entry["phases_completed"] == []
         assert not wavs(work, book)
 
 

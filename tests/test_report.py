@@ -17,7 +17,8 @@ import pytest
 from matplotlib.image import imread
 
 from audiobook.report import PLOT_FILES, prometheus_text, write_all
-from books import empty_book, epub_book, not_a_book, pdf_book
+from audiobook.bookmaker import DraftBook, DraftChapter, make_epub
+from books import PARAGRAPH, empty_book, epub_book, not_a_book, pdf_book
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -47,7 +48,11 @@ def batch_run(tmp_path_factory) -> Path:
     books.mkdir()
     pdf_book(books, "river.pdf")
     epub_book(books, "river.epub")
-    epub_book(books, "meadow.epub", version=2)
+    # A book with a contents page and an index, which are left out of the reading and listed.
+    contents = DraftChapter("Contents", ["Chapter 1 .......... 1", "Chapter 2 .......... 5"])
+    index = DraftChapter("Index", ["boats, 1, 5", "mill, 1", "river, 1, 2, 5", "wheel, 2"])
+    chapters = [DraftChapter(f"Chapter {n}", [PARAGRAPH] * 2) for n in (1, 2)]
+    make_epub(DraftBook("Meadow", "Test Author", [contents, *chapters, index]), books / "meadow.epub", version=2)
     empty_book(books, "blank.pdf")
     not_a_book(books, "letter.epub")
     (workdir / "quiet.yaml").write_text("cpu_threshold: 100\nthrottle_max_wait: 0\n")
@@ -91,6 +96,24 @@ def test_report_page_is_self_contained_with_every_book_and_every_plot(batch_run)
     assert not re.search(r'(src|href)="(https?:)?//', page), "nothing is fetched from elsewhere"
     for label, value in (("Total Files", "5"), ("Successful", "3"), ("Failed", "2"), ("Status", "partial")):
         assert f"<th>{label}</th><td>{value}</td>" in page
+
+
+def test_the_record_and_the_report_list_what_was_left_out_with_word_counts(batch_run):
+    record = json.loads((batch_run / "results" / "meadow-epub" / "book.json").read_text())
+    skipped = record["phases"]["2"]["metrics"]["skipped"]
+    assert [(s["title"], s["kind"]) for s in skipped] == [("Contents", "contents"), ("Index", "index")]
+    assert all(s["words"] > 0 and s["reason"] for s in skipped)
+    assert record["phases"]["2"]["metrics"]["chapters"] == 2
+    page = (batch_run / "results" / "report.html").read_text()
+    listing = page.split("<h2>Left out of the reading</h2>", 1)[1]
+    for section in skipped:
+        assert re.search(
+            rf"<td>meadow-epub</td>\s*<td>{section['title']}</td>\s*<td>{section['kind']}</td>\s*<td>{section['words']}</td>",
+            listing,
+        ), section
+    report = pd.read_csv(batch_run / "results" / "report.csv").set_index("id")
+    assert report.loc["meadow-epub", "words_left_out"] == sum(s["words"] for s in skipped)
+    assert report.loc["river-pdf", "language"] == "en" and report.loc["river-pdf", "voice"] == "en_US-joe-medium"
 
 
 def test_metrics_file_parses_as_prometheus_text(batch_run):

@@ -24,15 +24,14 @@ from audiobook.speak import (
     AUDIO_DIR,
     PEAK_CEILING,
     PROGRESS_FILE,
-    check_language,
     limit_peak,
     load_voice,
     read_manifest,
-    resolve_voice,
     speak,
     wav_frames,
     write_manifest,
 )
+from audiobook.voices import check_language, resolve_voice
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 MINUS_1_DBFS = 32767 * 10 ** (-1 / 20)

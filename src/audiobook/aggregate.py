@@ -219,7 +219,10 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
 REPORT_COLUMNS = [
     "id", "file", "status", "phases_completed", "duration_s", "pages", "chapters", "words",
     "chunks", "audio_s", "real_time_factor", "loudness_lufs", "true_peak_dbtp", "acx_pass", "files", "error",
+    "language", "voice", "words_left_out",
 ]
+# One row per section left out of a book's reading (contents, index, licence ...): report.html lists them.
+LEFT_OUT_COLUMNS = ["id", "section", "kind", "words", "reason"]
 
 
 def report_frame(entries: list[dict[str, Any]]):
@@ -247,18 +250,39 @@ def report_frame(entries: list[dict[str, Any]]):
                 # What phase 5 made: the audiobook, its subtitles (.vtt, .srt), the read-along EPUB.
                 "files": " ".join(Path(path).name for path in record.get("outputs") or []),
                 "error": entry["error"],
+                "language": metric(record, 1, "language"),
+                "voice": metric(record, 1, "voice"),
+                "words_left_out": metric(record, 2, "skipped_words"),
             }
         )
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
-def write_reports(frame, summary: dict[str, Any], paths: BatchPaths) -> None:
+def left_out_frame(entries: list[dict[str, Any]]):
+    """Every section left out of every book's reading, so a user can see what was not read and why."""
+    import pandas as pd
+
+    rows = [
+        {
+            "id": entry["id"],
+            "section": section.get("title"),
+            "kind": section.get("kind"),
+            "words": section.get("words"),
+            "reason": section.get("reason"),
+        }
+        for entry in entries
+        for section in metric(entry["record"] or {}, 2, "skipped") or []
+    ]
+    return pd.DataFrame(rows, columns=LEFT_OUT_COLUMNS)
+
+
+def write_reports(frame, summary: dict[str, Any], paths: BatchPaths, left_out=None) -> None:
     """report.csv here; the plots, report.html and metrics.prom in audiobook.report."""
     from .report import write_all
 
     with atomic_writer(paths.report_csv) as handle:
         frame.to_csv(handle, index=False)
-    write_all(frame, summary, paths.results_dir)
+    write_all(frame, summary, paths.results_dir, left_out=left_out)
 
 
 def batch_log_lines(entries: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
@@ -300,7 +324,7 @@ def aggregate(
     pipeline = build_pipeline(entries, phases, started_at, skipped)
     pipeline["batch"]["summary"]["loudness_target_lufs"] = loudness_target
     write_json(paths.pipeline_json, pipeline)
-    write_reports(report_frame(entries), pipeline["batch"]["summary"], paths)
+    write_reports(report_frame(entries), pipeline["batch"]["summary"], paths, left_out_frame(entries))
     append_log(paths.batch_log, batch_log_lines(entries, pipeline["batch"]["summary"]))
     return pipeline
 

@@ -58,7 +58,13 @@ SNAKEMAKE_INFO_OPTIONS = {
     "--list-params-changes", "--containerize", "--export-cwl", "--archive", "--print-compilation",
 }
 
+SUBCOMMANDS = ("serve", "history")
+
 EPILOG = f"""\
+other commands (each with --help):
+  batch-audiobook serve      a live dashboard of the batch in this folder, in the browser
+  batch-audiobook history    past runs of this folder, or one book's runs
+
 exit codes:
   {EXIT_SUCCESS}    every book succeeded (or nothing was left to do)
   {EXIT_BOOKS_FAILED}    at least one book failed or is partial (see the summary and pipeline.json)
@@ -99,7 +105,7 @@ def find_workflow() -> Workflow:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="batch-audiobook",
-        usage="%(prog)s [options] [-- SNAKEMAKE-OPTION ...]",
+        usage="%(prog)s [options] [-- SNAKEMAKE-OPTION ...]\n       %(prog)s {serve,history} [options]",
         description="Make audiobooks from every PDF and EPUB in a folder, several at a time, with the\n"
         "Snakemake workflow of this project. Runs in the current folder: results/, pipeline.json\n"
         "and batch.log are written here. A second run only makes what is left.",
@@ -639,7 +645,12 @@ def make_report(command: list[str], target: str, console: Any) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ours, passthrough = split_passthrough(list(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in SUBCOMMANDS:
+        from . import batch_commands
+
+        return batch_commands.main(words[0], words[1:])
+    ours, passthrough = split_passthrough(words)
     parser = build_parser()
     args = parser.parse_args(ours)
     check_args(args, parser)

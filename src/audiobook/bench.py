@@ -448,7 +448,7 @@ class SpeechRun:
 def piper_arguments(text_file: Path, wav: Path) -> list[str]:
     """Piper's command line with the engine's voice, pace and pause (one chunk per line, no normalising)."""
     from .settings import EngineSettings
-    from .speak import resolve_voice
+    from .voices import resolve_voice
 
     settings = EngineSettings()
     voice = resolve_voice(settings)

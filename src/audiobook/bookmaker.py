@@ -20,6 +20,7 @@ from pathlib import Path
 class DraftChapter:
     title: str
     paragraphs: list[str]
+    body_xhtml: str | None = None  # EPUB only: the chapter's markup as is, instead of paragraphs
 
 
 @dataclass
@@ -86,7 +87,7 @@ def make_epub(book: DraftBook, path: Path, *, version: int = 3) -> Path:
     files: dict[str, bytes] = {}
     for number, chapter in enumerate(book.chapters, start=1):
         name = f"chapter-{number}.xhtml"
-        body = "".join(f"<p>{esc(p)}</p>\n" for p in chapter.paragraphs)
+        body = chapter.body_xhtml or "".join(f"<p>{esc(p)}</p>\n" for p in chapter.paragraphs)
         files[f"OEBPS/{name}"] = _xhtml(chapter.title, f"<h2>{esc(chapter.title)}</h2>\n{body}", book.language)
         items.append(f'<item id="c{number}" href="{name}" media-type="application/xhtml+xml"/>')
         spine.append(f'<itemref idref="c{number}"/>')
@@ -128,6 +129,261 @@ def make_epub(book: DraftBook, path: Path, *, version: int = 3) -> Path:
         f"<manifest>{''.join(items)}</manifest>"
         f'<spine toc="ncx">{"".join(spine)}</spine></package>'
     ).encode()
+    return _write_ocf(path, files)
+
+
+def _xhtml(title: str, body: str, language: str, head: str = "") -> bytes:
+    # EPUB 3 wants the DAISY structure vocabulary declared where a play uses it (z3998:persona).
+    prefix = ' epub:prefix="z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"' if "z3998:" in body else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"{prefix}'
+        f' xml:lang="{html.escape(language)}">'
+        f"<head><title>{html.escape(title)}</title>{head}</head><body>{body}</body></html>"
+    ).encode()
+
+
+def _latin1(text: str) -> str:
+    """fpdf2's core fonts cover Latin-1 only; map typographic quotes and dashes."""
+    table = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014": "--", "\u2013": "-", "\u2026": "..."}
+    text = "".join(table.get(ch, ch) for ch in text)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+# --- plays -------------------------------------------------------------------------------
+
+# A speech is (speaker, words); "" as the speaker is a stage direction on its own line, and
+# "[...]" inside the words is a stage direction within the speech.
+Speech = tuple[str, str]
+
+EARNEST_SCENE: list[Speech] = [
+    ("", "Morning-room in Algernon's flat in Half-Moon Street."),
+    ("Algernon", "Did you hear what I was playing, Lane?"),
+    ("Lane", "I didn't think it polite to listen, sir."),
+    ("Algernon", "I'm sorry for that, for your sake. [Hands them on a salver] I don't play accurately."),
+    ("Lane", "Yes, sir."),
+    ("Algernon", "And, speaking of the science of Life, have you got the cucumber sandwiches cut for Lady Bracknell?"),
+    ("Lane", "Yes, sir. [Hands them on a salver.]"),
+    ("Algernon", "[Inspects them, takes two, and sits down on the sofa.] Oh! by the way, Lane, I see from your book."),
+    ("", "Lane goes out"),
+    ("Algernon", "[aside] lane's views on marriage seem somewhat lax."),
+]
+
+
+def make_play_epub(path: Path, style: str = "se", speeches: list[Speech] | None = None) -> Path:
+    """Write a one-scene play as an EPUB 3 in a real publisher's markup.
+
+    ``style``: "se" (Standard Ebooks: a table row per speech, the speaker in a
+    z3998:persona cell, directions in z3998:stage-direction), "feedbooks" (the
+    speaker in bold capitals on a paragraph of its own, the speech in a
+    blockquote, directions in italics), or "spans" (a span of class "speaker"
+    and spans of class "stage-direction" inside one paragraph per speech).
+    """
+    speeches = EARNEST_SCENE if speeches is None else speeches
+    body = {"se": _play_se, "feedbooks": _play_feedbooks, "spans": _play_spans}[style](speeches)
+    book = DraftBook(
+        "The Importance of Being Earnest",
+        "Oscar Wilde",
+        [DraftChapter("First Act", [], body_xhtml=body)],
+    )
+    return make_epub(book, path)
+
+
+def _directions(words: str, wrap: str) -> str:
+    """The speech's words escaped, with each "[...]" wrapped as a stage direction by ``wrap``."""
+    pieces = []
+    for number, piece in enumerate(words.replace("]", "[").split("[")):
+        if piece.strip():
+            pieces.append(wrap.format(html.escape(piece.strip())) if number % 2 else html.escape(piece.strip()))
+    return " ".join(pieces)
+
+
+def _play_se(speeches: list[Speech]) -> str:
+    direction = '<i epub:type="z3998:stage-direction">{}</i>'
+    rows = []
+    opening = ""
+    speakers = {speaker for speaker, _ in speeches if speaker}
+
+    def named(words: str) -> str:
+        """Speakers named in a direction are marked as personas too, as Standard Ebooks does."""
+        escaped = html.escape(words)
+        for speaker in speakers:
+            escaped = escaped.replace(speaker, f'<b epub:type="z3998:persona">{speaker}</b>')
+        return escaped
+
+    for speaker, words in speeches:
+        if not speaker and not rows:
+            opening += f'<p epub:type="z3998:stage-direction">{named(words)}</p>'
+        elif not speaker:
+            rows.append(f"<tr><td/><td>{direction.format(named(words))}</td></tr>")
+        else:
+            rows.append(
+                f'<tr><td epub:type="z3998:persona">{html.escape(speaker)}</td>'
+                f"<td>{_directions(words, direction)}</td></tr>"
+            )
+    return f'{opening}<table><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _play_feedbooks(speeches: list[Speech]) -> str:
+    out = []
+    for speaker, words in speeches:
+        if not speaker:
+            out.append(f"<p><em>{html.escape(words)}</em></p>")
+            continue
+        lines = [
+            f"<p><em>{html.escape(piece.strip())}</em></p>" if number % 2 else f"<p>{html.escape(piece.strip())}</p>"
+            for number, piece in enumerate(words.replace("]", "[").split("["))
+            if piece.strip()
+        ]
+        out.append(f"<p><strong>{html.escape(speaker.upper())}</strong></p><blockquote>{''.join(lines)}</blockquote>")
+    return "\n".join(out)
+
+
+def _play_spans(speeches: list[Speech]) -> str:
+    direction = '<span class="stage-direction">{}</span>'
+    out = []
+    for speaker, words in speeches:
+        if not speaker:
+            out.append(f'<p class="stage-direction">{html.escape(words)}</p>')
+        else:
+            out.append(f'<p><span class="speaker">{html.escape(speaker)}</span> {_directions(words, direction)}</p>')
+    return "\n".join(out)
+
+
+# --- EPUBs from the edges of the format ---------------------------------------------------------
+
+
+def make_japanese_epub(path: Path) -> Path:
+    """Write a Japanese EPUB 3 the way Japanese publishers make them: file names, hrefs and
+    manifest ids in Japanese (hrefs percent-encoded, member names in NFD as macOS writes
+    them), vertical writing and right-to-left page order, plain XHTML chapters with ruby."""
+    import unicodedata
+    from urllib.parse import quote
+
+    chapters = [
+        (
+            "第一章",
+            "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。",
+        ),
+        (
+            "第二章",
+            "吾輩は新年来多少有名になったので、猫ながらちょっと鼻が高く感ぜらるるのはありがたい。元朝早々主人の許へ一枚の絵端書が来た。",
+        ),
+    ]
+    head = '<link rel="stylesheet" type="text/css" href="%E3%82%B9%E3%82%BF%E3%82%A4%E3%83%AB.css"/>'
+    files: dict[str, bytes] = {
+        "OEBPS/スタイル.css": "html { writing-mode: vertical-rl; -epub-writing-mode: vertical-rl; }".encode()
+    }
+    items = ['<item id="スタイル" href="%E3%82%B9%E3%82%BF%E3%82%A4%E3%83%AB.css" media-type="text/css"/>']
+    spine, links = [], []
+    for number, (title, text) in enumerate(chapters, start=1):
+        name = f"本文{number}ガイド.xhtml"  # ガ and ド have NFC and NFD forms
+        ruby = text.replace("吾輩", "<ruby>吾輩<rt>わがはい</rt></ruby>", 1)
+        files[f"OEBPS/{unicodedata.normalize('NFD', name)}"] = _xhtml(
+            title, f"<h1>{title}</h1><p>{ruby}</p>", "ja", head
+        )
+        identifier = f"章{number}ガ"
+        items.append(f'<item id="{identifier}" href="{quote(name)}" media-type="application/xhtml+xml"/>')
+        spine.append(f'<itemref idref="{identifier}"/>')
+        links.append(f'<li><a href="{quote(name)}">{title}</a></li>')
+    files["OEBPS/目次.xhtml"] = _xhtml("目次", f'<nav epub:type="toc"><ol>{"".join(links)}</ol></nav>', "ja")
+    items.append(f'<item id="目次" href="{quote("目次.xhtml")}" media-type="application/xhtml+xml" properties="nav"/>')
+    metadata = (
+        '<dc:identifier id="uid">urn:uuid:0f0e0d0c-0b0a-4908-8706-050403020100</dc:identifier>'
+        "<dc:title>吾輩は猫である</dc:title><dc:creator>夏目漱石</dc:creator><dc:language>ja</dc:language>"
+        '<meta property="dcterms:modified">2024-01-01T00:00:00Z</meta>'
+    )
+    spine_attributes = ' page-progression-direction="rtl"'
+    return _write_epub3(path, files, metadata, items, spine, spine_attributes)
+
+
+def make_fixed_layout_epub(path: Path, *, with_text: bool = True, boxes: bool = True) -> Path:
+    """Write a fixed-layout (pre-paginated) EPUB 3 of three pages, each a picture with the
+    text set over it: line by line in positioned boxes (page one, unless ``boxes`` is
+    False), as SVG text (page two), as XHTML inside the SVG's foreignObject (page three).
+    Without text, the pages are pictures only."""
+    lines = [
+        "Once upon a time there was a little",
+        "lighthouse that stood on a rock at the",
+        "edge of the sea.",
+        "Every night it shone its light across the",
+        "water so that the ships would come safely home.",
+    ]
+    picture = '<img src="page.png" alt="" style="position:absolute;top:0;left:0"/>'
+    placed = "".join(
+        f'<div style="position:absolute;top:{40 + 30 * n}px;left:40px"><span>{html.escape(line)}</span></div>'
+        for n, line in enumerate(lines)
+    )
+    svg_text = "".join(  # written bottom line first: the reader must order them by place
+        f'<text x="40" y="{40 + 30 * n}">{html.escape(line)}</text>' for n, line in reversed(list(enumerate(lines)))
+    )
+    foreign = (
+        '<foreignObject x="40" y="40" width="520" height="700">'
+        f'<div xmlns="http://www.w3.org/1999/xhtml">{"".join(f"<p>{html.escape(line)}</p>" for line in lines)}</div>'
+        "</foreignObject>"
+    )
+
+    def svg(title: str, inside: str) -> str:
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 800" width="600" height="800">'
+            f'<title>{title}</title><image width="600" height="800" xlink:href="page.png"'
+            f' xmlns:xlink="http://www.w3.org/1999/xlink"/>{inside if with_text else ""}</svg>'
+        )
+
+    viewport = '<meta name="viewport" content="width=600, height=800"/>'
+    files = {
+        "OEBPS/page-1.xhtml": _xhtml("Page one", picture + (placed if with_text and boxes else ""), "en", viewport),
+        "OEBPS/page-2.xhtml": _xhtml("Page two", svg("Page two", svg_text), "en", viewport),
+        "OEBPS/page-3.xhtml": _xhtml("Page three", svg("Page three", foreign), "en", viewport),
+        "OEBPS/page.png": _TINY_PNG,
+        "OEBPS/nav.xhtml": _xhtml(
+            "Contents", '<nav epub:type="toc"><ol><li><a href="page-1.xhtml">The Lighthouse</a></li></ol></nav>', "en"
+        ),
+    }
+    items = [
+        '<item id="p1" href="page-1.xhtml" media-type="application/xhtml+xml"/>',
+        '<item id="p2" href="page-2.xhtml" media-type="application/xhtml+xml" properties="svg"/>',
+        '<item id="p3" href="page-3.xhtml" media-type="application/xhtml+xml" properties="svg"/>',
+        '<item id="img" href="page.png" media-type="image/png"/>',
+        '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
+    ]
+    spine = [
+        '<itemref idref="p1" properties="page-spread-right"/>',
+        '<itemref idref="p2" properties="page-spread-left"/>',
+        '<itemref idref="p3" properties="page-spread-right"/>',
+    ]
+    metadata = (
+        '<dc:identifier id="uid">urn:uuid:00000000-0000-4000-8000-00000000f1ed</dc:identifier>'
+        "<dc:title>The Lighthouse</dc:title><dc:creator>Pat Picture</dc:creator><dc:language>en</dc:language>"
+        '<meta property="dcterms:modified">2024-01-01T00:00:00Z</meta>'
+        '<meta property="rendition:layout">pre-paginated</meta>'
+        '<meta property="rendition:spread">auto</meta>'
+    )
+    return _write_epub3(path, files, metadata, items, spine)
+
+
+def _write_epub3(
+    path: Path, files: dict[str, bytes], metadata: str, items: list[str], spine: list[str], spine_attributes: str = ""
+) -> Path:
+    opf = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid"'
+        ' prefix="rendition: http://www.idpf.org/vocab/rendition/#">'
+        f'<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">{metadata}</metadata>'
+        f"<manifest>{''.join(items)}</manifest><spine{spine_attributes}>{''.join(spine)}</spine></package>"
+    ).encode()
+    return _write_ocf(path, {"OEBPS/content.opf": opf, **files})
+
+
+# A 1x1 white PNG: the picture behind a fixed-layout page.
+_TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fe"
+    "a7d6a4600000000049454e44ae426082"
+)
+
+
+def _write_ocf(path: Path, files: dict[str, bytes | str]) -> Path:
+    """Zip an EPUB's files (OPF at OEBPS/content.opf) as the OCF container the readers expect."""
     container = (
         '<?xml version="1.0"?>\n<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
         '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
@@ -141,18 +397,3 @@ def make_epub(book: DraftBook, path: Path, *, version: int = 3) -> Path:
         for name, data in files.items():
             archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
     return path
-
-
-def _xhtml(title: str, body: str, language: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        f'<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="{html.escape(language)}">'
-        f"<head><title>{html.escape(title)}</title></head><body>{body}</body></html>"
-    ).encode()
-
-
-def _latin1(text: str) -> str:
-    """fpdf2's core fonts cover Latin-1 only; map typographic quotes and dashes."""
-    table = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014": "--", "\u2013": "-", "\u2026": "..."}
-    text = "".join(table.get(ch, ch) for ch in text)
-    return text.encode("latin-1", "replace").decode("latin-1")

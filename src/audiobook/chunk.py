@@ -20,7 +20,7 @@ from typing import Any
 from .errors import BookError, disk_full_error
 from .fileio import atomic_writer
 from .model import Chapter, Chunk, ExtractedBook, PhaseContext, from_dict, to_dict
-from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text
+from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text, numbering_words
 from .settings import EngineSettings
 
 # Below this a chapter title or an ordinary clause no longer fits in one chunk.
@@ -196,13 +196,13 @@ def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def _without_repeated_heading(paragraphs: list[str], announcement: str) -> list[str]:
+def _without_repeated_heading(paragraphs: list[str], announcement: str, numbering: frozenset[str]) -> list[str]:
     """Drop the first paragraphs when they only repeat the title ("CHAPTER IV", "THE RETURN")."""
     title_key = _key(announcement)
     skipped = 0
     while skipped < min(2, len(paragraphs)) and title_key:
         paragraph = paragraphs[skipped]
-        key = _key(normalize_heading(paragraph)) if len(paragraph) <= 120 else ""
+        key = _key(normalize_heading(paragraph, numbering)) if len(paragraph) <= 120 else ""
         if not key or not (title_key.startswith(key) or title_key.endswith(key)):
             break
         skipped += 1
@@ -236,18 +236,18 @@ def pack_sentence_parts(parts: list[dict[str, Any]], max_chars: int) -> list[lis
 
 
 def _chapter_pieces(
-    chapter: Chapter, max_chars: int, tally: _Tally
+    chapter: Chapter, max_chars: int, tally: _Tally, numbering: frozenset[str] = frozenset()
 ) -> list[tuple[str, bool, list[dict[str, Any]]]]:
     """(text, ends a paragraph, its sentences) for one chapter: the announced title, then its paragraphs."""
     pieces: list[tuple[str, bool, list[dict[str, Any]]]] = []
-    announcement = normalize_heading(chapter.title)
+    announcement = normalize_heading(chapter.title, numbering)
     if announcement:
         tally.sentences += len(split_sentences(announcement))
         title_parts = _sentence_parts(announcement, clean_characters(chapter.title), max_chars, heading=True)
         pieces += [
             (part["spoken"], position == len(title_parts) - 1, [part]) for position, part in enumerate(title_parts)
         ]
-    paragraphs = _without_repeated_heading(chapter.paragraphs, announcement)
+    paragraphs = _without_repeated_heading(chapter.paragraphs, announcement, numbering)
     tally.repeated_headings += len(chapter.paragraphs) - len(paragraphs)
     for paragraph in paragraphs:
         spoken = normalize_text(paragraph)
@@ -281,8 +281,9 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
         )
     tally = _Tally()
     chunks: list[Chunk] = []
+    numbering = numbering_words(chapter.title for chapter in book.chapters)
     for chapter in book.chapters:
-        pieces = _chapter_pieces(chapter, max_chars, tally)
+        pieces = _chapter_pieces(chapter, max_chars, tally, numbering)
         if not pieces:
             ctx.log.warning("chapter %d (%r) has nothing to read aloud; skipped", chapter.index, chapter.title)
             continue

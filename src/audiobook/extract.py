@@ -11,6 +11,8 @@ from .settings import EngineSettings
 def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> ExtractedBook:
     reader = pdf if facts.format == "pdf" else epub
     book = reader.extract(ctx.source, facts, settings, ctx.work_dir)
+    # Phase 1 decided the language from the text (the declaration may be missing or wrong); the voice follows it.
+    book.language = facts.language or book.language
     book.chapters = [chapter for chapter in book.chapters if any(p.strip() for p in chapter.paragraphs)]
     if not book.chapters:
         raise BookError("no_text_layer", "has no readable text after extraction", "check the book opens with text in a reader")
@@ -24,6 +26,9 @@ def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> Ex
             "characters": sum(len(p) for c in book.chapters for p in c.paragraphs),
             "words": sum(len(p.split()) for c in book.chapters for p in c.paragraphs),
             "cover": bool(book.cover_path),
+            # What was left out of the reading, so a user can see it and turn a kind back on (engine.skip).
+            "skipped": book.skipped,
+            "skipped_words": sum(int(section.get("words", 0)) for section in book.skipped),
         }
     )
     return book

@@ -8,7 +8,7 @@ synthesis. Every rule is a plain regular expression with a small function, so
 the same text always gives the same words (phase 4 caches audio by text).
 
 Public: ``normalize_text`` (a paragraph), ``normalize_heading`` (a chapter
-title as announced), ``clean_characters``, ``is_speakable``,
+title as announced) with ``numbering_words``, ``clean_characters``, ``is_speakable``,
 ``SENTENCE_STARTERS``, and the number readers ``cardinal``, ``ordinal``,
 ``year_words``, ``number_words``, ``digit_words``, ``roman_to_int``.
 """
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 # ---------------------------------------------------------------- numbers
 
@@ -816,9 +817,41 @@ _HEADING_NUMBER = re.compile(
 _HEADING_SEPARATOR = re.compile(r"\s*(?::\s+|[—–]+|\s-\s)\s*")
 
 
-def _heading_number(title: str) -> tuple[str, str] | None:
+# Any word before a numeral that ends the heading or a part of it: "Letter II", "Stave III: The Spirits".
+_WORD_NUMBER = re.compile(
+    r"^(?P<word>[A-Z][a-z\u00e0-\u00ff]+|[A-Z\u00c0-\u00de]{2,})\s+(?P<num>[IVXLCDM]+)"
+    r"(?P<sep>\s*[.:)]\s*|\s*[-–—]+\s*|$)(?P<rest>.*)$"
+)
+
+
+def numbering_words(titles: Iterable[str]) -> frozenset[str]:
+    """The words that number a book's headings: each opens two or more of its titles before a numeral.
+
+    "Letter I", "Letter II" ... make "letter" a numbering word of that book, so
+    its "Letter V" is Letter Five, while "Malcolm X" in another book stays a name.
+    """
+    counts = Counter(
+        match.group("word").lower()
+        for title in titles
+        if (match := _WORD_NUMBER.match(clean_characters(title).strip())) and roman_to_int(match.group("num"))
+    )
+    return frozenset(word for word, count in counts.items() if count >= 2)
+
+
+def _numbers_heading(word: str, numeral: str, numbering: frozenset[str]) -> bool:
+    """Whether ``word numeral`` opening a heading is a numbered part ("Canto IV"), not a name ("Henry V")."""
+    if word.lower() in numbering:
+        return True
+    return len(numeral) >= 2 and numeral.isupper() and word.capitalize() not in _REGNAL_NAMES
+
+
+def _heading_number(title: str, numbering: frozenset[str] = frozenset()) -> tuple[str, str] | None:
     """('Chapter Four', 'The Return') from 'CHAPTER IV. THE RETURN' or 'IV. The Return'."""
     match = _HEADING_NUMBER.match(title)
+    if match is None or match.group("word") is None:
+        other = _WORD_NUMBER.match(title)
+        if other and _numbers_heading(other.group("word"), other.group("num"), numbering):
+            match = other
     if not match:
         return None
     word, numeral, sep, rest = match.group("word", "num", "sep", "rest")
@@ -848,12 +881,15 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
-def normalize_heading(title: str) -> str:
-    """A chapter title as announced: 'CHAPTER IV. THE RETURN' -> 'Chapter Four. The Return.'"""
+def normalize_heading(title: str, numbering: frozenset[str] = frozenset()) -> str:
+    """A chapter title as announced: 'CHAPTER IV. THE RETURN' -> 'Chapter Four. The Return.'
+
+    ``numbering`` holds the words that number this book's headings (``numbering_words``).
+    """
     title = clean_characters(title)
     if not is_speakable(title):
         return ""
-    numbered = _heading_number(title)
+    numbered = _heading_number(title, numbering)
     head, rest = numbered if numbered else ("", title)
     if rest and not any(ch.islower() for ch in rest):
         rest = _speak_roman_numerals(rest)

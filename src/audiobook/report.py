@@ -241,7 +241,20 @@ SUMMARY_ROWS = (
 )
 
 
-def render_html(frame: Any, summary: dict[str, Any], images: dict[str, bytes]) -> str:
+def render_left_out(left_out: Any) -> str:
+    """The sections left out of each book's reading, with their word counts (engine.skip turns a kind back on)."""
+    if left_out is None or not len(left_out):
+        return "<p>Nothing was left out of any book.</p>\n"
+    words = int(left_out["words"].fillna(0).sum())
+    table = left_out.to_html(index=False, na_rep="", escape=True, classes="left-out", border=0)
+    return (
+        f"<p>{len(left_out)} sections ({words:,} words) were not read: contents, indexes, licences and the like. "
+        "Remove a kind from <code>engine.skip</code> in config.yaml to have it read.</p>\n"
+        f"{table}\n"
+    )
+
+
+def render_html(frame: Any, summary: dict[str, Any], images: dict[str, bytes], left_out: Any = None) -> str:
     """One page with everything inside it (plots as data: URIs), so it can be mailed or archived."""
     facts = "".join(
         f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(summary.get(key, '')))}</td></tr>"
@@ -272,7 +285,8 @@ figcaption {{ color: #555; }}
 <h2>Plots</h2>
 {figures}<h2>Books</h2>
 {table}
-</body></html>
+<h2>Left out of the reading</h2>
+{render_left_out(left_out)}</body></html>
 """
 
 
@@ -335,7 +349,7 @@ def prometheus_text(frame: Any, summary: dict[str, Any]) -> str:
 # ---- all of it ----------------------------------------------------------------
 
 
-def write_all(frame: Any, summary: dict[str, Any], results_dir: Path) -> ReportFiles:
+def write_all(frame: Any, summary: dict[str, Any], results_dir: Path, left_out: Any = None) -> ReportFiles:
     """Write results/plots/*.png, results/report.html and results/metrics.prom, each atomically."""
     results_dir = Path(results_dir)
     images = {name: png_bytes(figure) for name, figure in make_plots(frame, summary).items()}
@@ -346,7 +360,7 @@ def write_all(frame: Any, summary: dict[str, Any], results_dir: Path) -> ReportF
             handle.write(data)
     page = results_dir / "report.html"
     with atomic_writer(page) as handle:
-        handle.write(render_html(frame, summary, images))
+        handle.write(render_html(frame, summary, images, left_out))
     metrics = results_dir / "metrics.prom"
     with atomic_writer(metrics) as handle:
         handle.write(prometheus_text(frame, summary))

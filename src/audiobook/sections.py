@@ -25,6 +25,9 @@ KINDS: dict[str, str] = {
     "bibliography": "bibliography or references",
     "notes": "footnotes and endnotes",
 }
+# Read in place of a code listing (engine.read_code: false), by both readers. Short: a listener needs to
+# know something was skipped, not a sentence about it each time.
+CODE_CUE = "(Code omitted.)"
 # What is left out unless the user asks for it (engine.skip).
 DEFAULT_SKIP: tuple[str, ...] = tuple(KINDS)
 
@@ -55,12 +58,13 @@ _TITLE_PATTERNS: dict[str, str] = {
     r"|abbildungsverzeichnis|tabellenverzeichnis",
     "copyright": r"copyright(?: page)?|imprint|impressum|colophon|legal notice|about this (?:e-?)?book",
     "advertisement": r"(?:other |more )?(?:books|titles) (?:by|from) [\w .'-]+|also (?:by|available)(?: [\w .'-]+)?"
-    r"|advertisements?|related (?:resources|titles|books)|further resources|about the publisher",
+    r"|advertisements?|related (?:resources|titles|books)(?: (?:from|by) [\w .'-]+)?|further resources|about the publisher",
     "licence": r"(?:the )?(?:full )?project gutenberg(?:-tm)? (?:license|licence)(?: [\w ]+)?|license|licence",
-    "bibliography": r"bibliography|references|works cited|literature cited|sources|further reading|literaturverzeichnis",
+    # "Further reading" is often prose about books, so it stays (a user can still skip a bibliography by its name).
+    "bibliography": r"bibliography|references|works cited|literature cited|literaturverzeichnis",
     "notes": r"(?:foot|end)?notes|(?:foot|end)notes|anmerkungen",
 }
-_TITLE_RES = {kind: re.compile(rf"(?:[\divxlc]+[.:)]?\s+)?(?:{pattern})[.:]?", re.I) for kind, pattern in _TITLE_PATTERNS.items()}
+_TITLE_RES = {kind: re.compile(rf"(?:[\divxlc]+[.:)]?\s+)?(?:an? |the )?(?:{pattern})[.:]?", re.I) for kind, pattern in _TITLE_PATTERNS.items()}
 
 # The Project Gutenberg licence and header, whatever the edition's wording.
 _LICENCE_MARKS = re.compile(
@@ -101,3 +105,25 @@ def first_words(paragraphs: list[str], count: int = 8) -> str:
 def is_skipped(kind: str | None, skip: tuple[str, ...] | list[str]) -> bool:
     """Whether a section of this kind is left out under the user's engine.skip."""
     return kind is not None and kind in skip
+
+
+# A line of a table of contents or an index: it ends in a page number (or a list of them), or has dot leaders.
+_REFERENCE_LINE = re.compile(r"(?:\.\s*){3,}\s*\w+$|[\w)’'”,;:]\s+(?:\d{1,4}|[ivxlc]{1,6})(?:\s*[,–-]\s*\d{1,4})*$")
+
+
+def section_kind(title: str, paragraphs: list[str]) -> tuple[str | None, str]:
+    """The kind of a whole section (a KINDS key or None) and how it was recognised.
+
+    By its heading first; else by its text: the Project Gutenberg licence by its
+    wording, a contents or an index by most of its lines ending in page numbers.
+    """
+    kind = classify_title(title)
+    if kind:
+        return kind, f'heading "{title}"'
+    opening = paragraphs[:5]
+    if any(is_licence_text(p) for p in opening):
+        return "licence", "Project Gutenberg licence wording"
+    entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
+    if len(paragraphs) >= 5 and len(entries) >= 0.6 * len(paragraphs):
+        return "contents", "most of its lines end in page numbers"
+    return None, ""

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from . import epub, pdf
 from .errors import BookError
+from .language import decide_language
 from .model import BookFacts, PhaseContext
 from .settings import EngineSettings
+from .voices import voice_for
 
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -54,12 +56,23 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
         )
     reader = pdf if fmt == "pdf" else epub
     facts = reader.inspect(path, settings)
+    # The voice must speak the text's language: decide it now, so a book no voice can read
+    # is refused before an hour of work, not after.
+    verdict = decide_language(facts.language, reader.sample_text(path, settings))
+    facts.language, facts.language_declared, facts.language_detected = (
+        verdict.language,
+        verdict.declared,
+        verdict.detected,
+    )
     ctx.metrics.update(
         {
             "format": facts.format,
             "title": facts.title,
             "author": facts.author,
             "language": facts.language,
+            "language_declared": facts.language_declared,
+            "language_detected": facts.language_detected,
+            "language_confidence": verdict.confidence,
             "year": facts.year,
             "pages": facts.pages,
             "spine_items": facts.spine_items,
@@ -68,4 +81,5 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
             "damage": facts.damage,
         }
     )
+    ctx.metrics["voice"] = voice_for(facts.language, settings).name
     return facts

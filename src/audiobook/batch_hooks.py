@@ -1,0 +1,72 @@
+"""What the workflow does when a batch starts and ends, besides pipeline.json: history and notices.
+
+``on_batch_start`` runs from ``onstart``; ``on_batch_end`` after the
+aggregate step, from the aggregate rule when every book succeeded and from
+``onerror`` when some failed, so once per run either way. Neither ever fails
+the batch: a problem becomes one warning line in the batch log.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from . import history
+from .aggregate import RUN_MARKER, append_log, stamp
+from .fileio import read_json
+from .notify import send_notices, settings_from_config
+
+
+def warn(batch_log: str | Path, text: str) -> None:
+    """One warning line in the batch log; if even that fails, there is nowhere left to say it."""
+    try:
+        append_log(Path(batch_log), [f"[{stamp()}] [WARNING] {' '.join(text.split())}"])
+    except OSError:
+        pass
+
+
+def _run_key(results_dir: str | Path) -> history.RunKey:
+    return history.RunKey.from_marker(read_json(Path(results_dir) / RUN_MARKER))
+
+
+def _first_notice(results_dir: str, key: history.RunKey) -> bool:
+    """Whether this run's notice is still to send; without a usable history, send it (twice beats never)."""
+    try:
+        return history.claim_notice(results_dir, key, time.time())
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def on_batch_start(results_dir: str, batch_log: str, book_ids: list[str], command: str, config: dict[str, Any]) -> None:
+    """Add the run, with its books waiting, to the history (after aggregate.start_batch wrote the marker)."""
+    try:
+        history.start_run(results_dir, _run_key(results_dir), book_ids, command, history.settings_digest(config))
+    except Exception as error:  # noqa: BLE001 - the history is a record, never a reason to stop
+        warn(batch_log, f"history: could not add this run to {history.db_path(results_dir)}: {type(error).__name__}: {error}")
+
+
+def on_batch_end(results_dir: str, pipeline_json: str, batch_log: str, notify: dict[str, Any] | None) -> None:
+    """Record the run's outcome and books, then send the notice once per run."""
+    try:
+        key = _run_key(results_dir)
+        pipeline = read_json(Path(pipeline_json))
+        summary = pipeline["batch"]["summary"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        warn(batch_log, f"history: no summary of this run to record ({type(error).__name__}: {error})")
+        return
+    if summary.get("started_at") != key.started_at:
+        warn(batch_log, f"history: {pipeline_json} is not this run's summary (the aggregate step failed?); not recorded")
+        return
+    try:
+        history.finish_run(results_dir, key, pipeline)
+    except Exception as error:  # noqa: BLE001
+        warn(batch_log, f"history: could not record this run in {history.db_path(results_dir)}: {type(error).__name__}: {error}")
+    try:
+        settings = settings_from_config(notify)
+        if not settings.wanted or not _first_notice(results_dir, key):
+            return
+        for problem in send_notices(settings, pipeline, results_dir):
+            warn(batch_log, f"notice: {problem}")
+    except Exception as error:  # noqa: BLE001
+        warn(batch_log, f"notice: could not send: {type(error).__name__}: {error}")

@@ -1,0 +1,29 @@
+"""The PDF reader: phase 1 ``inspect`` and phase 2 ``extract``, both with pypdfium2.
+
+A behaviour is found by its module's name:
+
+- opening.py: open the file (with a configured password), the one-line refusals;
+- inspection.py, quality.py, damage.py: phase 1 facts, the text-layer judgement
+  (script-aware: Japanese is text), compressed streams PDFium reads around;
+- layout.py: pages into lines with positions, fonts (code, maths), pictures,
+  two-column pages in column order, margin numbers and note marks apart;
+- furniture.py: running heads and footers, the Gutenberg frame, text outside
+  the text block, contents/index/imprint pages, matter under a skipped heading;
+- notes.py: footnotes at the foot of the page;
+- displays.py: code listings (a cue), display equations, figures, tables;
+- chapters.py: outline (parts descended into), headings by label or size, runs of pages;
+- paragraphs.py, text.py: lines into clean paragraphs;
+- reader.py: phase 2, and the sections left out (``ExtractedBook.skipped``);
+- sample.py: ``sample_text``, body text for phase 1's language detection.
+"""
+
+from .chapters import PAGES_PER_PART
+from .damage import find_stream_damage
+from .displays import CODE_CUE
+from .inspection import inspect
+from .quality import TextQuality, text_quality
+from .reader import COVER_HEIGHT_PX, extract, render_cover
+from .sample import sample_text
+from .text import clean_text
+
+__all__ = ["CODE_CUE", "COVER_HEIGHT_PX", "PAGES_PER_PART", "TextQuality", "clean_text", "extract", "find_stream_damage", "inspect", "render_cover", "sample_text", "text_quality"]

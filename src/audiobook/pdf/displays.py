@@ -1,0 +1,187 @@
+"""Displayed matter that is not prose: code listings, display equations, figures with their captions.
+
+Fonts and geometry decide: a run of lines set wholly in a typewriter face is a
+code listing (a short spoken cue replaces it unless engine.read_code; a snippet
+of a few lines goes without a cue); a line set mostly in maths fonts is a
+display equation (left out: letter soup helps nobody); text over a picture is
+the picture's labels and short lines centred just below or above it are its
+caption; a caption labelled "Figure 3:" or "Table 2.1." goes with the set-in
+lines beside it (table cells, diagram labels); small text laid out in columns
+is a table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+
+from ..sections import CODE_CUE
+from .layout import Line, Page
+
+# Listings shorter than this are snippets the prose around them discusses (a statement or two): no cue.
+# A cue on every snippet adds more words than a listener gains (think-java ins/1k: cue from 3 lines 9.5, 4 lines 8.1, 5 lines 7.0).
+MIN_CUED_LISTING_LINES = 5
+# A caption's label: the word for a figure or table, its number, then a colon, full stop or dash.
+_CAPTION = re.compile(
+    r"(?:figure|fig\.|table|plate|illustration|listing|abbildung|abb\.|tabelle|tableau|figura|tabla|tabella)"
+    r"\s+[\dIVXivx]+(?:\.\d+)*\s*[:.\u2014\u2013](?:\s|$)",
+    re.I,
+)
+
+
+def is_code(line: Line) -> bool:
+    """Every sampled character in a typewriter face: a prose line with inline code or a URL stays prose."""
+    return line.mono >= 0.99
+
+
+def is_equation(line: Line) -> bool:
+    return line.math >= 0.5 and not line.mono
+
+
+def handle_code(pages: list[Page], read_code: bool) -> int:
+    """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings."""
+    lines = [line for page in pages for line in page.lines]
+    if read_code or sum(is_code(line) for line in lines) > 0.4 * len(lines):
+        return 0  # asked for, or a book set in a typewriter face throughout: then that face is its prose
+    listings = 0
+    run: list[Line] = []
+
+    def close(out: list[Line]) -> None:
+        nonlocal listings
+        if not run:
+            return
+        listings += 1
+        if len(run) >= MIN_CUED_LISTING_LINES:
+            out.append(replace(run[0], text=CODE_CUE, mono=0.0, x1=run[0].x0, y_last=run[-1].y_last, alone=True))
+        run.clear()
+
+    for page in pages:
+        out: list[Line] = []
+        for line in page.lines:
+            if is_code(line) and not line.note:
+                run.append(line)
+                continue
+            close(out)
+            out.append(line)
+        page.lines = out  # a listing that runs on over the page break stays one listing
+    if pages:
+        close(pages[-1].lines)
+    return listings
+
+
+def drop_equations(pages: list[Page]) -> int:
+    """Remove display equations; return how many lines."""
+    dropped = 0
+    for page in pages:
+        kept = [line for line in page.lines if not is_equation(line)]
+        dropped += len(page.lines) - len(kept)
+        page.lines = kept
+    return dropped
+
+
+def drop_figures(pages: list[Page]) -> int:
+    """Remove text inside pictures, their captions, and captions opening "Figure N"/"Table N"; return lines."""
+    dropped = 0
+    for page in pages:
+        doomed: set[int] = set()
+        pitch = page.pitch or 14.0
+        for box in page.images:
+            left, bottom, right, top = box
+            for i, line in enumerate(page.lines):
+                if not line.placed:
+                    continue
+                inside = left - 2 <= line.x0 <= right + 2 and bottom - 2 <= line.y_first <= top + 2
+                if inside:
+                    doomed.add(i)
+            # The caption: lines just below the picture (or above it), until a blank line's gap.
+            for direction in (1, -1):
+                edge = bottom if direction == 1 else top
+                order = range(len(page.lines)) if direction == 1 else range(len(page.lines) - 1, -1, -1)
+                last_y = edge
+                for i in order:
+                    line = page.lines[i]
+                    if not line.placed or i in doomed:
+                        continue
+                    gap = (last_y - line.y_first) if direction == 1 else (line.y_first - last_y)
+                    if gap <= 0:
+                        continue
+                    if gap > 2.2 * pitch or not _centred_under(line, left, right, page):
+                        break
+                    doomed.add(i)
+                    last_y = line.y_first
+                    if direction == 1 and _ends_sentence_block(page, i):
+                        break
+                if direction == 1 and any(page.lines[i].y_first < bottom for i in doomed if page.lines[i].placed):
+                    break  # a caption below: there is none above as well
+        for i, line in enumerate(page.lines):
+            if _CAPTION.match(line.text) and i not in doomed:
+                doomed.update(_caption_block(page, i))
+        dropped += len(doomed)
+        page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
+    return dropped
+
+
+def _centred_under(line: Line, left: float, right: float, page: Page) -> bool:
+    """A caption is centred on its picture and narrower than the text: a justified body line is neither both."""
+    middle = ((line.x1 or line.x0) + line.x0) / 2
+    text_width = (page.right or right) - (page.left or left)
+    narrow = (line.x1 or line.x0) - line.x0 < 0.85 * text_width
+    return narrow and abs(middle - (left + right) / 2) < 0.04 * (page.width or 600)
+
+
+def _ends_sentence_block(page: Page, i: int) -> bool:
+    following = page.lines[i + 1] if i + 1 < len(page.lines) else None
+    if following is None or not following.placed or not page.lines[i].placed:
+        return True
+    return page.lines[i].y_last - following.y_first > 1.45 * (page.pitch or 14.0)
+
+
+def _caption_block(page: Page, start: int) -> list[int]:
+    """A caption line, the lines that continue it (no gap, same size), and the figure or table it labels:
+    the lines next to it (above, else below) that stand in from the text's left edge."""
+    block = [start]
+    for i in range(start + 1, len(page.lines)):
+        prev, line = page.lines[i - 1], page.lines[i]
+        if not (prev.placed and line.placed) or prev.y_last - line.y_first > 1.3 * (page.pitch or 14.0) or line.size != prev.size:
+            break
+        block.append(i)
+    above = _set_in(page, range(start - 1, -1, -1))
+    return block + (above or _set_in(page, range(block[-1] + 1, len(page.lines))))
+
+
+def _set_in(page: Page, order: range) -> list[int]:
+    """Consecutive lines, walking in ``order``, that do not start at the page's text edge (cells, labels)."""
+    found: list[int] = []
+    for i in order:
+        line = page.lines[i]
+        if not line.placed or page.left is None or line.x0 - page.left < 1.5 * (line.size or 10.0):
+            break
+        if page.body_size and line.size and line.size > 1.15 * page.body_size:
+            break  # a heading
+        found.append(i)
+    return found
+
+
+def drop_tables(pages: list[Page], body_size: float | None) -> int:
+    """Remove tables: a block of four or more lines set smaller than the body, laid out in columns
+    (lines starting at two or more places well apart, each more than once); return lines."""
+    if not body_size:
+        return 0
+    dropped = 0
+    for page in pages:
+        doomed: set[int] = set()
+        block: list[int] = []
+        for i, line in enumerate([*page.lines, None]):
+            small = line is not None and line.placed and not line.note and line.size and line.size <= 0.9 * body_size
+            if small:
+                block.append(i)
+                continue
+            if len(block) >= 4:
+                starts = Counter(round(page.lines[j].x0 / (2 * body_size)) for j in block)
+                if sum(1 for count in starts.values() if count >= 2) >= 2:
+                    doomed.update(block)
+            block = []
+        dropped += len(doomed)
+        page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
+    return dropped
