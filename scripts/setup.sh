@@ -24,7 +24,7 @@ if [ "$want_tests" = yes ]; then
     # Debian packages that some tests drive; each test skips with its reason when its part is missing.
     #   chromium               the report, dashboard and subtitle tests (a headless browser)
     #   fonts-ipafont-gothic   a Japanese font, for the test that builds a Japanese PDF
-    #   default-jre-headless   Java, for EPUBCheck (the EPUB validity tests)
+    #   default-jre-headless   Java, for EPUBCheck (the EPUB validity tests, the read-along EPUB)
     missing=()
     command -v chromium >/dev/null || missing+=(chromium)
     fc-list :lang=ja 2>/dev/null | grep -q . || missing+=(fonts-ipafont-gothic)
@@ -36,11 +36,6 @@ if [ "$want_tests" = yes ]; then
         else
             echo "setup: not installed (needs root and apt-get): ${missing[*]}; the tests that need them will be skipped" >&2
         fi
-    fi
-    if [ "$(id -u)" = 0 ] && ! command -v java >/dev/null && command -v apt-get >/dev/null; then
-        # EPUBCheck (the read-along EPUB tests) is a Java program.
-        (apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless) >/dev/null 2>&1 \
-            || echo "setup: a Java runtime could not be installed; the EPUBCheck tests will be skipped" >&2
     fi
 else
     .venv/bin/python -m pip install --quiet -e .
