@@ -209,9 +209,7 @@ def _with_punctuation(text: str, first: int, last: int) -> tuple[int, int]:
 
 
 def _contains_sentence(element: etree._Element) -> bool:
-    return any(
-        (e.get("id") or "").startswith(SPAN_PREFIX) for e in element.iter(f"{{{XHTML}}}span") if e is not None
-    )
+    return any((e.get("id") or "").startswith(SPAN_PREFIX) for e in element.iter(f"{{{XHTML}}}span"))
 
 
 def _wrap(block: etree._Element, first: int, last: int, span_id: str) -> bool:
@@ -257,7 +255,7 @@ def _wrap(block: etree._Element, first: int, last: int, span_id: str) -> bool:
         end_slot, end_offset = children.index(top_child(at_end)), 0
     if (end_slot, end_offset) <= (start_slot, start_offset):
         return False
-    span = etree.Element(f"{{{XHTML}}}span", nsmap=None)
+    span = etree.Element(f"{{{XHTML}}}span")
     span.set("id", span_id)
     before = slot_text(start_slot)
     if start_slot == end_slot:
@@ -413,7 +411,7 @@ def _overlay_parts(
 def _audio_entries(timed: Sequence[tuple[Path, Sequence[TimedSentence]]], base_dir: str) -> dict[str, Path]:
     audio = {}
     for number, (path, _) in enumerate(timed, start=1):
-        extension, _type = _AUDIO_TYPES.get(path.suffix.lower(), ("m4a", "audio/mp4"))
+        extension = _AUDIO_TYPES.get(path.suffix.lower(), ("m4a", "audio/mp4"))[0]
         audio[posixpath.join(base_dir, f"audio/part-{number:03d}.{extension}")] = path
     return audio
 
@@ -498,9 +496,7 @@ def _kept_epub(
         manifest.append(etree.fromstring(markup.replace("<item ", f'<item xmlns="{OPF}" ', 1), _parser()))
     for markup in metas:
         metadata.append(etree.fromstring(markup.replace("<meta ", f'<meta xmlns="{OPF}" ', 1), _parser()))
-    prefix = root.get("prefix") or ""
-    if "media:" not in prefix:  # "media:" is a reserved prefix; declaring it again is harmless but noisy
-        pass
+    # "media:" is a reserved prefix in EPUB 3: the metas need no prefix declaration.
     files[opf_name] = _serialise(opf)
     files[css_name] = _CSS.encode()
     files.pop("mimetype", None)
