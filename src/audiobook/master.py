@@ -287,7 +287,7 @@ def _keep_audio(work_dir: Path, paths: list[str]) -> list[list]:
     try:
         folder.mkdir(parents=True)
         for number, path in enumerate(paths):
-            link = folder / f"{number:04d}{Path(path).suffix}"
+            link = folder / f"kept-{number:04d}"  # no audio suffix: nothing takes it for an audiobook
             os.link(path, link)
             kept.append([path, str(link), link.stat().st_size])
     except OSError:  # another file system, or no hard links: nothing kept, a rerun encodes again
