@@ -308,9 +308,13 @@ def _kept_audio(ctx: PhaseContext, key: str) -> tuple[MasterResult, dict] | None
     if saved.get("key") != key:
         return None
     for path in map(Path, result.output_paths):
-        if path.is_file():
-            continue
         link, size = kept.get(str(path), (None, None))
+        if size is None:
+            return None  # nothing kept to check it against: encode again
+        if path.is_file():
+            if path.stat().st_size != size:  # changed since (a damaged copy): encode again
+                return None
+            continue
         if link is None or not link.is_file() or link.stat().st_size != size:
             return None
         try:
