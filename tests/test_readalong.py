@@ -519,3 +519,14 @@ def test_sample_books_get_parsable_subtitles_and_a_clean_read_along(name, tmp_pa
     assert not problems, problems
     check_overlays_point_at_real_sentences(epub, duration_of(audio))
     assert record["phases"]["5"]["metrics"]["readalong_unmatched"] == 0
+
+
+def test_no_resume_encodes_the_audiobook_again(tmp_path):
+    book = make_epub(DraftBook("Again", "A", [DraftChapter("One", ["Said once, and then again."])]), tmp_path / "a.epub")
+    out = tmp_path / "out"
+    orchestrate(book, out)
+    audio = out / "a-epub.m4b"
+    inode = audio.stat().st_ino
+    orchestrate(book, out, "--no-resume")
+    assert audio.stat().st_ino != inode, "a new file, published under the old name"
+    assert (out / "a-epub.vtt").is_file()

@@ -382,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         resume=not args.no_resume,
     )
     run.work_dir.mkdir(parents=True, exist_ok=True)
+    if not run.resume:  # phase 5 then encodes again, even when the audiobook it made is still there
+        from .master import AUDIO_RECORD
+
+        (run.work_dir / AUDIO_RECORD).unlink(missing_ok=True)
     # A record from an earlier run must not outlive a run that is killed now.
     record_path.unlink(missing_ok=True)
 
