@@ -174,3 +174,13 @@ def test_inner_pauses_are_the_quiet_stretches_inside_speech_not_its_lead_in():
     quiet = lambda seconds: np.zeros(round(seconds * rate))  # noqa: E731
     audio = np.concatenate([quiet(0.2), speech(1.0), quiet(0.3), speech(0.5), quiet(0.05), speech(0.5)])
     assert inner_pauses(audio, rate, offset=5000) == [[5000 + 1200, 5000 + 1500]]
+
+
+def test_the_benchmark_row_is_the_extras_share_of_the_rest_of_phase_5():
+    from audiobook.bench import QUICK, Report, readalong_share
+
+    report = Report(QUICK)
+    records = [{"phases": {"5": {"duration": d, "metrics": {"readalong_seconds": e}}}} for d, e in ((10.2, 0.2), (5.1, 0.1))]
+    readalong_share(report, records)
+    (row,) = report.rows
+    assert row.item == "12" and row.ours == pytest.approx(2.0) and row.met
