@@ -24,7 +24,7 @@ if [ "$want_tests" = yes ]; then
     # Debian packages that some tests drive; each test skips with its reason when its part is missing.
     #   chromium               the report, dashboard and subtitle tests (a headless browser)
     #   fonts-ipafont-gothic   a Japanese font, for the test that builds a Japanese PDF
-    #   default-jre-headless   Java, for EPUBCheck (the EPUB validity tests)
+    #   default-jre-headless   Java, for EPUBCheck (the EPUB validity tests, the read-along EPUB)
     missing=()
     command -v chromium >/dev/null || missing+=(chromium)
     fc-list :lang=ja 2>/dev/null | grep -q . || missing+=(fonts-ipafont-gothic)

@@ -198,7 +198,8 @@ def test_two_chapter_epub_becomes_a_mastered_m4b(tmp_path: Path) -> None:
 
     assert proc.returncode == 0, proc.stderr
     assert record["status"] == "success" and record["phases_completed"] == [1, 2, 3, 4, 5]
-    (m4b,) = (Path(p) for p in record["outputs"])
+    m4b, *extras = (Path(p) for p in record["outputs"])
+    assert [p.name for p in extras] == [m4b.stem + s for s in (".vtt", ".srt", ".readalong.epub")]
     assert m4b.parent == out.resolve() and m4b.suffix == ".m4b"
     assert audio_files(out) == {m4b.name}  # no temporary audio left beside it
 
@@ -293,7 +294,8 @@ def test_killed_in_phase_4_resumes_without_speaking_finished_chunks_again(tmp_pa
     assert {name: (audio_dir / name).stat().st_mtime_ns for name in finished} == finished
     assert len(list(audio_dir.glob("*.wav"))) == len(chunks)
 
-    (m4b,) = (Path(p) for p in record["outputs"])
+    m4b, *extras = (Path(p) for p in record["outputs"])
+    assert [p.name for p in extras] == [m4b.stem + s for s in (".vtt", ".srt", ".readalong.epub")]
     manifest = json.loads((out / "work" / "phase4-speak.json").read_text())["result"]
     audio = assert_mastered(m4b, manifest, EngineSettings().room_tone_s, ["Morning", "Evening"])
     assert audio.tags["covr"], "the PDF's first page should be the cover"

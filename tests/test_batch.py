@@ -467,4 +467,6 @@ def test_export_layout_puts_the_finished_audiobook_in_the_library(workdir):
     assert placed.is_file()
     assert mutagen.File(placed).info.length > 1.0
     manifest = json.loads((workdir / "results" / "river-pdf" / "export.json").read_text())
-    assert manifest["files"] == [str(Path("library") / "Test Author" / "River" / "River.m4b")]
+    # The subtitles and the read-along EPUB sit beside the audiobook under its name.
+    folder = Path("library") / "Test Author" / "River"
+    assert manifest["files"] == [str(folder / name) for name in ("River.m4b", "River.vtt", "River.srt", "River.readalong.epub")]

@@ -234,7 +234,10 @@ def test_m4b_has_chapters_loudness_room_tone_tags_and_cover(tmp_path, make_ctx):
 
     final = out / "the-book.m4b"
     assert result.output_paths == [str(final.resolve())]
-    assert sorted(p.name for p in out.iterdir()) == ["the-book.m4b"]  # no temp left behind
+    # No temp left behind; the subtitles and read-along sit beside the book (test_readalong.py checks them).
+    assert sorted(p.name for p in out.iterdir()) == [
+        "the-book.m4b", "the-book.readalong.epub", "the-book.srt", "the-book.vtt"
+    ]  # fmt: skip
     starts, total = expected_starts(PLAN)
 
     # Length: chunks + pauses + room tone, as decoded (priming removed) and as tagged.
@@ -308,7 +311,7 @@ def test_second_run_replaces_the_book_and_a_bad_cover_is_left_out(tmp_path, make
     assert ctx.metrics["cover"] is False
     assert [c.title for c in audio.chapters] == ["Only"]
     assert result.duration_s == pytest.approx(expected_starts(plan)[1] / RATE, rel=0.01)
-    assert sorted(p.name for p in out.iterdir()) == ["b.m4b"]
+    assert sorted(p.name for p in out.iterdir()) == ["b.m4b", "b.readalong.epub", "b.srt", "b.vtt"]
 
 
 # --- MP3 ----------------------------------------------------------------------
@@ -367,8 +370,9 @@ def test_mp3_per_chapter_gives_one_safe_named_file_per_chapter(tmp_path, make_ct
     result = master(ctx, manifest, book(), settings, out, "b")
 
     names = ["01 - Opening.mp3", "02 - Chapter 2 Ça = ça; #1 done.mp3", "03 - Part 3 What Why.mp3"]
-    assert sorted(p.name for p in out.iterdir()) == ["b"]
-    assert sorted(p.name for p in (out / "b").iterdir()) == names
+    assert sorted(p.name for p in out.iterdir()) == ["b", "b.readalong.epub"]
+    subtitles = [name.removesuffix(".mp3") + suffix for name in names for suffix in (".srt", ".vtt")]
+    assert sorted(p.name for p in (out / "b").iterdir()) == sorted(names + subtitles)
     assert result.output_paths == [str((out / "b" / name).resolve()) for name in names]
     total_seconds = 0.0
     for number, (name, title) in enumerate(zip(names, TITLES, strict=True), start=1):

@@ -218,7 +218,7 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
 
 REPORT_COLUMNS = [
     "id", "file", "status", "phases_completed", "duration_s", "pages", "chapters", "words",
-    "chunks", "audio_s", "real_time_factor", "loudness_lufs", "true_peak_dbtp", "acx_pass", "error",
+    "chunks", "audio_s", "real_time_factor", "loudness_lufs", "true_peak_dbtp", "acx_pass", "files", "error",
     "language", "voice", "words_left_out",
 ]
 # One row per section left out of a book's reading (contents, index, licence ...): report.html lists them.
@@ -247,6 +247,8 @@ def report_frame(entries: list[dict[str, Any]]):
                 "loudness_lufs": metric(record, 5, "integrated_lufs"),
                 "true_peak_dbtp": metric(record, 5, "true_peak_dbtp"),
                 "acx_pass": metric(record, 5, "acx_pass"),
+                # What phase 5 made: the audiobook, its subtitles (.vtt, .srt), the read-along EPUB.
+                "files": " ".join(Path(path).name for path in record.get("outputs") or []),
                 "error": entry["error"],
                 "language": metric(record, 1, "language"),
                 "voice": metric(record, 1, "voice"),

@@ -1049,6 +1049,18 @@ def _own_cpu_s() -> float:
                                                    resource.getrusage(resource.RUSAGE_CHILDREN)))  # fmt: skip
 
 
+def readalong_share(report: Report, records: list[dict[str, Any]]) -> None:
+    """Issue 12: what subtitles and the read-along EPUB add to phase 5, from the batch's own records."""
+    extras = sum(float(r["phases"]["5"]["metrics"].get("readalong_seconds") or 0.0) for r in records)
+    phase5 = sum(float(r["phases"]["5"].get("duration") or 0.0) for r in records)
+    share = 100 * extras / (phase5 - extras) if phase5 > extras else None
+    report.add(Row(
+        "12", f"subtitles + read-along EPUB, added to phase 5 ({len(records)} books)", share, "%",
+        goal="≤ 5 %", met=share is not None and share <= 5,
+        note=f"{extras:.2f} s of {phase5:.1f} s",
+    ))  # fmt: skip
+
+
 def run_benchmarks(sizes: Sizes, work: Path, workflow: Workflow, pdf: Path | None = None) -> Report:
     """Every measurement of issue 8 at ``sizes``, in ``work``; the report holds rows and raw details."""
     report = Report(sizes)
@@ -1060,6 +1072,7 @@ def run_benchmarks(sizes: Sizes, work: Path, workflow: Workflow, pdf: Path | Non
     extraction_overhead(report, work / "extract", pdf)
     records = batch_efficiency(report, work / "batch", workflow)
     workflow_scale(report, work / "scale", workflow, records[0])
+    readalong_share(report, records)
     piper_runs = report.details["speech"]["1_threads"]["runs"]["piper-long"]
     piper_audio_per_cpu = median([run["audio_s"] / run["cpu_s"] for run in piper_runs])
     piper_rss = max(run["peak_rss_mb"] for run in piper_runs)

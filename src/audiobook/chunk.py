@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import BookError, disk_full_error
 from .fileio import atomic_writer
@@ -38,6 +39,8 @@ _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]|[A-HJ-Z]")
 _UNEXPANDED_ABBREVIATIONS = frozenset({"ed", "eds", "al", "ibid", "op", "cit", "mss", "vol", "pp", "ca"})
 # Where a long sentence may be cut: after a clause mark or an ellipsis.
 _CLAUSE_BREAK = re.compile(r"(?:[,;:]|\.\.\.)(?=\s)")
+# Where a printed sentence may end: after . ! ? or an ellipsis and any closing quotes or brackets.
+_PRINTED_END = re.compile(r"(?:[.!?\u2026]+)[\"'\u201d\u2019)\]]*(?=\s)")
 
 
 @dataclass
@@ -115,6 +118,80 @@ def pack_sentences(sentences: list[str], max_chars: int) -> list[str]:
     return pieces
 
 
+def split_printed(text: str, weights: list[int]) -> list[str]:
+    """Cut printed text at spaces into len(weights) pieces of about those relative sizes."""
+    text = " ".join(text.split())
+    if len(weights) <= 1:
+        return [text]
+    total = sum(max(1, w) for w in weights)
+    pieces, start, seen = [], 0, 0
+    for weight in weights[:-1]:
+        seen += max(1, weight)
+        target = round(len(text) * seen / total)
+        cut = text.rfind(" ", start, max(start, target) + 1)
+        cut = cut if cut > start else text.find(" ", max(start, target))
+        cut = cut if cut > start else len(text)
+        pieces.append(text[start:cut].strip())
+        start = cut
+    pieces.append(text[start:].strip())
+    return pieces
+
+
+def printed_sentences(paragraph: str, spoken: list[str]) -> list[str]:
+    """The book's own text of each spoken sentence of ``paragraph`` (for subtitles and read-along).
+
+    When normalising changed no letter or digit, the sentences are cut by
+    counting them. Otherwise a printed sentence ends where normalising the
+    text since the last end gives exactly the next spoken sentence(s);
+    sentences no boundary can be found for share the printed text by length.
+    """
+    printed = " ".join(clean_characters(paragraph).split())
+    if len(spoken) <= 1:
+        return [printed] * len(spoken)
+    keys = [_key(sentence) for sentence in spoken]
+    if _key(printed) == "".join(keys):
+        return _cut_by_letters(printed, [len(key) for key in keys])
+    result: list[str] = []
+    start = 0
+    for match in _PRINTED_END.finditer(printed):
+        if len(result) >= len(spoken) - 1:
+            break
+        piece = _key(normalize_text(printed[start : match.end()]))
+        running, last = "", None
+        for number in range(len(result), len(spoken) - 1):
+            running += keys[number]
+            if len(running) > len(piece):
+                break
+            if running == piece:
+                last = number
+                break
+        if last is None:
+            continue
+        group = spoken[len(result) : last + 1]
+        result += split_printed(printed[start : match.end()], [len(s) for s in group])
+        start = match.end()
+    rest = spoken[len(result) :]
+    if rest:
+        result += split_printed(printed[start:], [len(s) for s in rest])
+    return result
+
+
+def _cut_by_letters(printed: str, counts: list[int]) -> list[str]:
+    """Cut ``printed`` after each count of letters and digits, at the next space."""
+    pieces, start, position = [], 0, 0
+    for count in counts[:-1]:
+        seen = 0
+        while position < len(printed) and seen < count:
+            seen += printed[position].isalnum() and bool(_key(printed[position]))
+            position += 1
+        while position < len(printed) and not printed[position].isspace():
+            position += 1
+        pieces.append(printed[start:position].strip())
+        start = position
+    pieces.append(printed[start:].strip())
+    return pieces
+
+
 def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
@@ -132,16 +209,44 @@ def _without_repeated_heading(paragraphs: list[str], announcement: str, numberin
     return paragraphs[skipped:]
 
 
+def _sentence_parts(spoken: str, printed: str, max_chars: int, heading: bool = False) -> list[dict[str, Any]]:
+    """One sentence as the parts the voice gets (a long one is cut), each with its printed text."""
+    parts = split_long_sentence(spoken, max_chars)
+    printed_parts = split_printed(printed, [len(part) for part in parts])
+    found = [{"spoken": part, "printed": text or part} for part, text in zip(parts, printed_parts, strict=True)]
+    if heading:
+        for entry in found:
+            entry["heading"] = True
+    return found
+
+
+def pack_sentence_parts(parts: list[dict[str, Any]], max_chars: int) -> list[list[dict[str, Any]]]:
+    """Sentence parts, greedily, into groups whose spoken text (joined by spaces) fits ``max_chars``."""
+    groups: list[list[dict[str, Any]]] = []
+    length = 0
+    for part in parts:
+        size = len(part["spoken"])
+        if groups and length + 1 + size <= max_chars:
+            groups[-1].append(part)
+            length += 1 + size
+        else:
+            groups.append([part])
+            length = size
+    return groups
+
+
 def _chapter_pieces(
     chapter: Chapter, max_chars: int, tally: _Tally, numbering: frozenset[str] = frozenset()
-) -> list[tuple[str, bool]]:
-    """(text, ends a paragraph) for one chapter: the announced title, then its paragraphs."""
-    pieces: list[tuple[str, bool]] = []
+) -> list[tuple[str, bool, list[dict[str, Any]]]]:
+    """(text, ends a paragraph, its sentences) for one chapter: the announced title, then its paragraphs."""
+    pieces: list[tuple[str, bool, list[dict[str, Any]]]] = []
     announcement = normalize_heading(chapter.title, numbering)
     if announcement:
         tally.sentences += len(split_sentences(announcement))
-        parts = split_long_sentence(announcement, max_chars)
-        pieces += [(part, position == len(parts) - 1) for position, part in enumerate(parts)]
+        title_parts = _sentence_parts(announcement, clean_characters(chapter.title), max_chars, heading=True)
+        pieces += [
+            (part["spoken"], position == len(title_parts) - 1, [part]) for position, part in enumerate(title_parts)
+        ]
     paragraphs = _without_repeated_heading(chapter.paragraphs, announcement, numbering)
     tally.repeated_headings += len(chapter.paragraphs) - len(paragraphs)
     for paragraph in paragraphs:
@@ -152,8 +257,16 @@ def _chapter_pieces(
         tally.paragraphs += 1
         sentences = split_sentences(spoken)
         tally.sentences += len(sentences)
-        parts = pack_sentences(sentences, max_chars)
-        pieces += [(part, position == len(parts) - 1) for position, part in enumerate(parts)]
+        parts = [
+            part
+            for sentence, printed in zip(sentences, printed_sentences(paragraph, sentences), strict=True)
+            for part in _sentence_parts(sentence, printed, max_chars)
+        ]
+        groups = pack_sentence_parts(parts, max_chars)
+        pieces += [
+            (" ".join(part["spoken"] for part in group), position == len(groups) - 1, group)
+            for position, group in enumerate(groups)
+        ]
     return pieces
 
 
@@ -175,7 +288,7 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
             ctx.log.warning("chapter %d (%r) has nothing to read aloud; skipped", chapter.index, chapter.title)
             continue
         title = clean_characters(chapter.title)
-        for position, (text, paragraph_end) in enumerate(pieces):
+        for position, (text, paragraph_end, sentences) in enumerate(pieces):
             last = position == len(pieces) - 1
             chunks.append(
                 Chunk(
@@ -185,6 +298,7 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
                     text=text,
                     paragraph_end=paragraph_end or last,
                     chapter_end=last,
+                    sentences=sentences,
                 )
             )
     if not chunks:

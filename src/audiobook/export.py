@@ -4,7 +4,8 @@
         --library library --manifest results/ID/export.json
 
 With ``export_layout: audiobookshelf`` a book becomes ``LIBRARY/Author/Title/Title.m4b``
-with its cover beside it, the folder layout Audiobookshelf (and Plex-style
+with its cover, its subtitles (``Title.vtt``, ``Title.srt``: players pick up a
+sidecar of the same name) and its read-along EPUB beside it, the folder layout Audiobookshelf (and Plex-style
 players) scan. Names come from the book's own metadata, so they are made safe
 for any file system first. Files are hard-linked when the library is on the
 same file system (no second copy of the audio) and copied otherwise, always
@@ -36,6 +37,9 @@ UNKNOWN_AUTHOR = "Unknown Author"
 MAX_NAME_BYTES = 120  # well under the 255-byte limit of most file systems, with room for suffixes
 CLAIM_FILE = ".audiobook-book-id"  # hidden: players skip dot files
 COVER_NAMES = ("cover.jpg", "cover.jpeg", "cover.png")
+AUDIO_SUFFIXES = (".m4b", ".mp3", ".m4a")
+SUBTITLE_SUFFIXES = (".vtt", ".srt")
+READALONG_SUFFIX = ".readalong.epub"
 # Characters that are path separators or forbidden on common file systems (NTFS, SMB shares).
 _REPLACEMENTS = {"/": "-", "\\": "-", ":": " -", "|": "-", '"': "'", "*": "", "?": "", "<": "", ">": ""}
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -148,7 +152,8 @@ def export_book(
     if layout not in LAYOUTS or layout == "none":
         raise ExportError(f"export_layout {layout!r} places nothing; use one of: {', '.join(LAYOUTS[1:])}")
     book_id = record.get("file_id") or "book"
-    audio = [Path(path) for path in record.get("outputs") or []]
+    made = [Path(path) for path in record.get("outputs") or []]
+    audio = [path for path in made if path.suffix.lower() in AUDIO_SUFFIXES]
     if record.get("status") != "success" or not audio:
         raise ExportError(f"{book_id}: has no finished audiobook to export; run phase 5 (master) first")
     missing = [str(path) for path in audio if not path.is_file()]
@@ -165,6 +170,17 @@ def export_book(
     for source, name in zip(audio, names):
         linked.append(place(source, folder / name))
         manifest.files.append(str(folder / name))
+        for suffix in SUBTITLE_SUFFIXES:  # each audio file's subtitles, under its name
+            subtitles = source.with_suffix(suffix)
+            if subtitles in made and subtitles.is_file():
+                target = (folder / name).with_suffix(suffix)
+                linked.append(place(subtitles, target))
+                manifest.files.append(str(target))
+    for source in made:
+        if source.name.endswith(READALONG_SUFFIX) and source.is_file():
+            target = folder / (safe_name(title, "book") + READALONG_SUFFIX)
+            linked.append(place(source, target))
+            manifest.files.append(str(target))
     cover = find_cover(record, work_dir)
     if cover is not None:
         target = folder / f"cover{'.png' if cover.suffix.lower() == '.png' else '.jpg'}"

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
+import json
 import math
 import os
 import re
@@ -22,7 +24,7 @@ import shutil
 import unicodedata
 import wave
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,8 +34,19 @@ from mutagen.mp4 import MP4, MP4FreeForm
 
 from audiobook.errors import BookError, disk_full_error
 from audiobook.ffmpeg import run_ffmpeg
-from audiobook.model import ChunkAudio, ExtractedBook, MasterResult, PhaseContext, SpeechManifest
-from audiobook.settings import EngineSettings
+from audiobook.fileio import read_json, sha256_file, write_json
+from audiobook.model import ChunkAudio, ExtractedBook, MasterResult, PhaseContext, SpeechManifest, from_dict, to_dict
+from audiobook.settings import PHASE_SETTINGS, EngineSettings
+from audiobook.subtitles import TimedSentence, build_cues, write_subtitles
+
+# What the last encode made, so turning on subtitles or the read-along for a
+# finished book makes only those files (phase 5 reruns, the audio is kept).
+AUDIO_RECORD = "master-audio.json"
+# Hard links to the last encode's files: Snakemake deletes a job's outputs before it reruns
+# it (a changed setting), and the audio is brought back from here instead of encoded again.
+KEPT_AUDIO_DIR = "master-audio"
+# Phase-5 settings that do not touch the audio.
+EXTRA_SETTINGS = ("subtitles", "readalong")
 
 # Room tone is a constant noise bed this far below full scale (RMS): well under
 # ACX's -60 dB noise floor, yet never digital silence.
@@ -148,6 +161,7 @@ class Output:
     marks: list[ChapterMark]
     tags: dict[str, str]
     stats: AudioStats | None = None
+    chunks: list[ChunkAudio] = field(default_factory=list)  # the chunks its timeline plays, in order
 
 
 def master(
@@ -179,8 +193,15 @@ def master(
         temp_dir: Path | None = outputs[0].temp.parent
     else:
         final = output_dir / f"{output_name}.{settings.output_format}"
-        outputs = [Output(final, output_dir / f".{final.name}.part", book_timeline, book_marks, tags)]
+        outputs = [Output(final, output_dir / f".{final.name}.part", book_timeline, book_marks, tags, None, manifest.chunks)]
         temp_dir = None
+
+    audio_key = _audio_key(manifest, tags, cover, settings, outputs)
+    kept = _kept_audio(ctx, audio_key)
+    if kept is not None:
+        result, metrics = kept
+        ctx.log.info("phase 5: the audiobook is up to date; making only subtitles and read-along")
+        return _finish_extras(ctx, result, metrics, outputs, book, settings, output_dir, output_name)
 
     try:
         if temp_dir is not None:
@@ -205,8 +226,7 @@ def master(
             shutil.rmtree(temp_dir, ignore_errors=True)
 
     result = _result(outputs, paths, levels.integrated_lufs, rate)
-    ctx.metrics.update(
-        {
+    metrics = {
             "audio_seconds": round(result.duration_s, 2),
             "duration_s": round(result.duration_s, 2),
             "integrated_lufs": result.integrated_lufs,
@@ -221,7 +241,7 @@ def master(
             "encodes": levels.encodes,
             "cover": cover is not None,
         }
-    )
+    ctx.metrics.update(metrics)
     ctx.log.info(
         "mastered %s: %.0f s, %.1f LUFS, true peak %.1f dBTP, ACX %s",
         ", ".join(Path(p).name for p in paths[:3]),
@@ -230,6 +250,145 @@ def master(
         result.true_peak_dbtp,
         "pass" if result.acx_pass else "fail: " + "; ".join(result.acx_problems),
     )
+    kept_files = _keep_audio(ctx.work_dir, result.output_paths)
+    write_json(
+        ctx.work_dir / AUDIO_RECORD,
+        {"key": audio_key, "result": to_dict(result), "metrics": metrics, "kept": kept_files},
+    )
+    return _finish_extras(ctx, result, metrics, outputs, book, settings, output_dir, output_name)
+
+
+# --- subtitles and read-along -------------------------------------------------
+
+
+def _audio_key(
+    manifest: SpeechManifest, tags: dict[str, str], cover: Path | None, settings: EngineSettings, outputs: list[Output]
+) -> str:
+    """Everything the audio files depend on: the speech, the audio settings, tags, cover and names."""
+    audio_settings = {name: getattr(settings, name) for name in PHASE_SETTINGS[5] if name not in EXTRA_SETTINGS}
+    shape = {
+        "chunks": [[c.path, c.samples, c.pause_after_s] for c in manifest.chunks],
+        "titles": manifest.chapter_titles,
+        "voice": manifest.voice,
+        "settings": audio_settings,
+        "tags": tags,
+        "cover": sha256_file(cover) if cover else None,
+        "files": [str(o.final) for o in outputs],
+    }
+    blob = json.dumps(shape, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def _keep_audio(work_dir: Path, paths: list[str]) -> list[list]:
+    """Hard-link each finished file into the work folder; [final, kept, size] for those linked."""
+    folder = work_dir / KEPT_AUDIO_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    kept = []
+    try:
+        folder.mkdir(parents=True)
+        for number, path in enumerate(paths):
+            link = folder / f"kept-{number:04d}"  # no audio suffix: nothing takes it for an audiobook
+            os.link(path, link)
+            kept.append([path, str(link), link.stat().st_size])
+    except OSError:  # another file system, or no hard links: nothing kept, a rerun encodes again
+        shutil.rmtree(folder, ignore_errors=True)
+        return []
+    return kept
+
+
+def _kept_audio(ctx: PhaseContext, key: str) -> tuple[MasterResult, dict] | None:
+    """The result of the last encode when it made these very files and they are all still there
+    (or can be brought back from their hard links in the work folder)."""
+    try:
+        saved = read_json(ctx.work_dir / AUDIO_RECORD)
+        result = from_dict(MasterResult, saved["result"])
+        kept = {final: (Path(link), size) for final, link, size in saved.get("kept") or []}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if saved.get("key") != key:
+        return None
+    for path in map(Path, result.output_paths):
+        link, size = kept.get(str(path), (None, None))
+        if size is None:
+            return None  # nothing kept to check it against: encode again
+        if path.is_file():
+            if path.stat().st_size != size:  # changed since (a damaged copy): encode again
+                return None
+            continue
+        if link is None or not link.is_file() or link.stat().st_size != size:
+            return None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.link(link, path)
+            os.utime(path)  # made by this run, as far as the workflow can tell
+        except OSError:
+            return None
+    return result, dict(saved.get("metrics") or {})
+
+
+def timed_sentences(output: Output) -> list[TimedSentence]:
+    """Every spoken sentence of one output file, in seconds from that file's start, as the timeline lays it."""
+    timeline = output.timeline
+    rate = timeline.sample_rate
+    position = timeline.head
+    found = []
+    for chunk, piece in zip(output.chunks, timeline.pieces, strict=True):
+        pauses = chunk.pauses or [[] for _ in chunk.spans]
+        for (start, end), text, heading, inner in zip(chunk.spans, chunk.printed, chunk.headings, pauses, strict=False):
+            end = min(end, piece.frames)
+            if end > start:
+                seconds = tuple(((position + a) / rate, (position + b) / rate) for a, b in inner)
+                found.append(
+                    TimedSentence(
+                        text, (position + start) / rate, (position + end) / rate, heading, chunk.chapter, seconds
+                    )
+                )
+        position += piece.frames + piece.silence_after
+    return found
+
+
+def _finish_extras(
+    ctx: PhaseContext,
+    result: MasterResult,
+    metrics: dict,
+    outputs: list[Output],
+    book: ExtractedBook,
+    settings: EngineSettings,
+    output_dir: Path,
+    output_name: str,
+) -> MasterResult:
+    """Write (or remove) the subtitles and the read-along EPUB beside the audio, and note them in the result."""
+    import time
+
+    started = time.monotonic()
+    ctx.metrics.update(metrics)
+    timed = [(Path(final), timed_sentences(output)) for final, output in zip(result.output_paths, outputs, strict=True)]
+    subtitle_paths: list[str] = []
+    for audio, sentences in timed:
+        stem = audio.with_suffix("")
+        if settings.subtitles:
+            subtitle_paths += [str(p) for p in write_subtitles(sentences, stem)]
+        else:
+            for suffix in (".vtt", ".srt"):
+                stem.with_name(stem.name + suffix).unlink(missing_ok=True)
+    readalong_file = output_dir / f"{output_name}.readalong.epub"
+    readalong_path = None
+    if settings.readalong:
+        from audiobook.readalong import make_readalong
+
+        summary = make_readalong(ctx, book, timed, readalong_file)
+        readalong_path = str(readalong_file)
+        ctx.metrics["readalong_sentences"] = summary.sentences
+        ctx.metrics["readalong_unmatched"] = summary.unmatched
+    else:
+        readalong_file.unlink(missing_ok=True)
+    result.subtitle_paths = subtitle_paths
+    result.readalong_path = readalong_path
+    ctx.metrics["subtitle_files"] = len(subtitle_paths)
+    ctx.metrics["timed_sentences"] = sum(len(sentences) for _, sentences in timed)
+    if settings.subtitles:
+        ctx.metrics["cues"] = sum(len(build_cues(sentences)) for _, sentences in timed)
+    ctx.metrics["readalong_seconds"] = round(time.monotonic() - started, 3)
     return result
 
 
@@ -384,7 +543,8 @@ def _chapter_outputs(
         timeline = _timeline([pieces[i] for i in members], rate, room_tone)
         name = f"{number:0{width}d} - {safe_file_name(mark.title)}.mp3"
         file_tags = dict(tags, title=mark.title, track=f"{number}/{len(groups)}")
-        outputs.append(Output(output_dir / output_name / name, temp_dir / name, timeline, [], file_tags))
+        chunks = [manifest.chunks[i] for i in members]
+        outputs.append(Output(output_dir / output_name / name, temp_dir / name, timeline, [], file_tags, None, chunks))
     return outputs
 
 

@@ -68,6 +68,9 @@ class Chunk:
     text: str
     paragraph_end: bool = False  # a paragraph pause follows
     chapter_end: bool = False  # a chapter pause follows
+    # The sentences (or parts of a long one) spoken in ``text``, in order: {"spoken", "printed"}, plus
+    # "heading": true for a chapter title. ``text`` is their spoken forms joined by spaces.
+    sentences: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +82,12 @@ class ChunkAudio:
     path: str  # WAV file (mono, 16-bit) relative to the work folder
     samples: int
     pause_after_s: float  # silence to put after it when mastering
+    # [first, end) sample of each of the chunk's sentences inside its WAV (Chunk.sentences order).
+    spans: list[list[int]] = field(default_factory=list)
+    # Per sentence: [first, end) samples of the pauses the voice made inside it (where subtitles cut).
+    pauses: list[list[list[int]]] = field(default_factory=list)
+    printed: list[str] = field(default_factory=list)  # each sentence as the book prints it
+    headings: list[bool] = field(default_factory=list)  # each sentence: a chapter title?
 
 
 @dataclass
@@ -104,6 +113,8 @@ class MasterResult:
     acx_pass: bool
     acx_problems: list[str]
     chapters: list[dict[str, Any]]  # {"title", "start_s", "end_s"}
+    subtitle_paths: list[str] = field(default_factory=list)  # .vtt and .srt beside each audio file
+    readalong_path: str | None = None  # the read-along EPUB 3, when made
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -41,7 +41,8 @@ PHASE_NAMES = {1: "validate", 2: "extract", 3: "chunk", 4: "speak", 5: "master"}
 MAX_RETRIES = 2
 RETRY_BACKOFF_S = (1.0, 3.0)
 # Bump when a phase's output format changes, so old checkpoints are not reused.
-CHECKPOINT_VERSION = "1"
+# 2: chunks carry their sentences (printed and spoken), speech their sample spans.
+CHECKPOINT_VERSION = "2"
 
 log = logging.getLogger("audiobook")
 
@@ -140,8 +141,14 @@ def phase_outputs(phase: int, result: dict[str, Any], run: BookRun) -> list[Path
     if phase == 4:
         return [run.work_dir / chunk["path"] for chunk in result["chunks"]]
     if phase == 5:
-        return [Path(p) for p in result["output_paths"]]
+        return [Path(p) for p in result_files(result)]
     return []
+
+
+def result_files(result: dict[str, Any]) -> list[str]:
+    """Every file phase 5 made: the audio first, then subtitles and the read-along EPUB."""
+    extras = list(result.get("subtitle_paths") or []) + ([result["readalong_path"]] if result.get("readalong_path") else [])
+    return list(result["output_paths"]) + extras
 
 
 def checkpoint_key(run: BookRun, phase: int) -> str:
@@ -267,7 +274,7 @@ def process_book(run: BookRun, phases: list[int], record_path: Path) -> BookReco
         record.exit_code = EXIT_PARTIAL if record.phases_completed else EXIT_FAILED
     if record.status != "success" and record.phases_completed:
         record.status = "partial"
-    record.outputs = list(run.results.get(5, {}).get("output_paths", [])) if 5 in record.phases_completed else []
+    record.outputs = result_files(run.results[5]) if 5 in record.phases_completed else []
     record.finished_at = time.time()
     record.duration = round(time.monotonic() - wall, 3)
     usage_self, usage_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -375,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         resume=not args.no_resume,
     )
     run.work_dir.mkdir(parents=True, exist_ok=True)
+    if not run.resume:  # phase 5 then encodes again, even when the audiobook it made is still there
+        from .master import AUDIO_RECORD
+
+        (run.work_dir / AUDIO_RECORD).unlink(missing_ok=True)
     # A record from an earlier run must not outlive a run that is killed now.
     record_path.unlink(missing_ok=True)
 

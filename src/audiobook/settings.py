@@ -50,6 +50,9 @@ class EngineSettings:
     loudness_lufs: float = -19.0
     true_peak_db: float = -3.0
     room_tone_s: float = 1.0
+    # Phase 5: WebVTT + SRT subtitles beside the audiobook, and a read-along EPUB 3 (Media Overlays).
+    subtitles: bool = True
+    readalong: bool = True
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any] | None) -> EngineSettings:
@@ -79,7 +82,16 @@ PHASE_SETTINGS: dict[int, tuple[str, ...]] = {
     2: ("read_notes", "read_code", "skip"),
     3: ("chunk_max_chars",),
     4: ("voice", "voices", "length_scale", "sentence_pause_s", "paragraph_pause_s", "chapter_pause_s", "read_any_language"),
-    5: ("output_format", "mp3_per_chapter", "bitrate_kbps", "loudness_lufs", "true_peak_db", "room_tone_s"),
+    5: (
+        "output_format",
+        "mp3_per_chapter",
+        "bitrate_kbps",
+        "loudness_lufs",
+        "true_peak_db",
+        "room_tone_s",
+        "subtitles",
+        "readalong",
+    ),
 }
 
 

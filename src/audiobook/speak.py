@@ -35,12 +35,19 @@ if TYPE_CHECKING:  # piper and onnxruntime are imported only when a chunk must b
 AUDIO_DIR = "audio"
 PROGRESS_FILE = "speak_progress.json"
 # Bump when the way chunk audio is made changes, so old caches are not reused.
-FORMAT_VERSION = 1
+# 2: each sentence is synthesised on its own and its sample span kept beside the WAV.
+FORMAT_VERSION = 2
 # Piper's own per-sentence peak normalisation makes short sentences ("Oh?")
 # louder than long ones; the model's raw level is steadier (peaks about
 # -4.5 dBFS, measured). Keep it, and only turn a sentence down when its peak
 # would pass the ceiling, so phase 5 gets headroom and nothing clips.
 PEAK_CEILING = 10 ** (-3.0 / 20)  # -3 dBFS
+# A quiet stretch inside a sentence at least this long is a pause the voice made (at a comma, a
+# semicolon): subtitles cut long sentences there. Below the level, the voice is silent (raw
+# Piper speech peaks near -4.5 dBFS; its pauses sit below -60 dBFS).
+INNER_PAUSE_S = 0.12
+INNER_PAUSE_LEVEL = 10 ** (-45.0 / 20)
+PAUSE_WINDOW_S = 0.01
 PROGRESS_EVERY_S = 5.0
 PROGRESS_EVERY_CHUNKS = 100
 
@@ -83,10 +90,11 @@ def voice_fingerprint(voice: Voice) -> str:
     return hashlib.sha256(f"{sha256_file(voice.model_path)}:{sha256_file(voice.config_path)}".encode()).hexdigest()
 
 
-def chunk_key(text: str, voice_id: str, settings: EngineSettings) -> str:
-    """The cache key of one chunk's audio: everything that changes its samples, nothing else."""
+def chunk_key(text: str, voice_id: str, settings: EngineSettings, sentences: list[str] | None = None) -> str:
+    """The cache key of one chunk's audio: everything that changes its samples or spans, nothing else."""
     shape = {
         "text": text,
+        "sentences": sentences or [text],
         "voice": voice_id,
         "length_scale": settings.length_scale,
         "sentence_pause_s": settings.sentence_pause_s,
@@ -125,19 +133,81 @@ def limit_peak(audio: np.ndarray) -> np.ndarray:
 
 def synthesize_chunk(piper_voice: PiperVoice, text: str, settings: EngineSettings) -> np.ndarray:
     """One chunk as int16 samples: its sentences with ``sentence_pause_s`` of silence between them."""
+    return synthesize_sentences(piper_voice, [text], settings)[0]
+
+
+def inner_pauses(audio: np.ndarray, sample_rate: int, offset: int) -> list[list[int]]:
+    """[first, end) samples (plus ``offset``) of the quiet stretches inside one stretch of speech."""
+    window = max(1, round(PAUSE_WINDOW_S * sample_rate))
+    frames = len(audio) // window
+    if frames < 3:
+        return []
+    levels = np.sqrt(np.mean(np.square(audio[: frames * window].reshape(frames, window)), axis=1))
+    quiet = levels < INNER_PAUSE_LEVEL
+    pauses, run_start = [], None
+    shortest = max(1, round(INNER_PAUSE_S / PAUSE_WINDOW_S))
+    for number, is_quiet in enumerate(quiet):
+        if is_quiet and run_start is None:
+            run_start = number
+        elif not is_quiet and run_start is not None:
+            if run_start > 0 and number - run_start >= shortest:  # inner only: not the lead-in
+                pauses.append([offset + run_start * window, offset + number * window])
+            run_start = None
+    return pauses
+
+
+def synthesize_sentences(
+    piper_voice: PiperVoice, sentences: list[str], settings: EngineSettings
+) -> tuple[np.ndarray, list[list[int]], list[list[list[int]]]]:
+    """One chunk as int16 samples, and the [first, end) sample span of each of ``sentences`` in it.
+
+    Each sentence is synthesised on its own, so its span is exact (the subtitle
+    and read-along timings rest on it); Piper may cut one into several, which
+    get the same sentence pause between them as between sentences.
+    """
     from piper import SynthesisConfig
 
     syn_config = SynthesisConfig(length_scale=settings.length_scale, normalize_audio=False, volume=1.0)
     sample_rate = piper_voice.config.sample_rate
     pause = np.zeros(round(settings.sentence_pause_s * sample_rate), dtype=np.float32)
     parts: list[np.ndarray] = []
-    for sentence in piper_voice.synthesize(_speakable(text), syn_config):
-        if parts:
-            parts.append(pause)
-        parts.append(limit_peak(sentence.audio_float_array))
+    spans: list[list[int]] = []
+    pauses: list[list[list[int]]] = []
+    position = 0
+    for sentence in sentences:
+        start = None
+        found: list[list[int]] = []
+        for piece in piper_voice.synthesize(_speakable(sentence), syn_config):
+            if parts:
+                if start is not None:  # Piper cut the sentence: the pause between its parts is an inner one
+                    found.append([position, position + pause.size])
+                parts.append(pause)
+                position += pause.size
+            start = position if start is None else start
+            parts.append(limit_peak(piece.audio_float_array))
+            found += inner_pauses(parts[-1], sample_rate, position)
+            position += parts[-1].size
+        spans.append([position, position] if start is None else [start, position])
+        pauses.append(found)
     if not parts:  # nothing speakable (punctuation only): a short silence keeps the chunk's place
         parts.append(pause if pause.size else np.zeros(1, dtype=np.float32))
-    return np.round(np.concatenate(parts) * 32767.0).astype(np.int16)
+    return np.round(np.concatenate(parts) * 32767.0).astype(np.int16), spans, pauses
+
+
+def _spans_path(wav: Path) -> Path:
+    return wav.with_suffix(".spans.json")
+
+
+def read_spans(wav: Path, count: int) -> tuple[list[list[int]], list[list[list[int]]]] | None:
+    """The sentence spans and inner pauses kept beside a cached WAV; None when missing or not for ``count``."""
+    try:
+        saved = read_json(_spans_path(wav))
+        spans, pauses = saved["spans"], saved["pauses"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(spans, list) and isinstance(pauses, list) and len(spans) == len(pauses) == count):
+        return None
+    return spans, pauses
 
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
@@ -220,9 +290,12 @@ def speak(
     load_s = 0.0
     entries: list[ChunkAudio] = []
     for chunk in chunks:
-        path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings)}.wav"
+        spoken = [sentence["spoken"] for sentence in chunk.sentences] or [chunk.text]
+        path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings, spoken)}.wav"
         frames = wav_frames(path, voice.sample_rate)
-        if frames is not None:
+        timing = read_spans(path, len(spoken)) if frames is not None else None
+        if frames is not None and timing is not None:
+            spans, pauses = timing
             tally.cached += 1
         else:
             if piper_voice is None:
@@ -234,7 +307,7 @@ def speak(
                 )
             wall, cpu = time.monotonic(), time.process_time()
             try:
-                samples = synthesize_chunk(piper_voice, chunk.text, settings)
+                samples, spans, pauses = synthesize_sentences(piper_voice, spoken, settings)
             except RuntimeError as error:  # onnxruntime's failures are RuntimeErrors
                 raise BookError(
                     "tool_failed",
@@ -244,6 +317,8 @@ def speak(
                 ) from error
             tally.synth_wall_s += time.monotonic() - wall
             tally.synth_cpu_s += time.process_time() - cpu
+            # Spans first: a WAV on disk always has its spans beside it.
+            write_json(_spans_path(path), {"spans": spans, "pauses": pauses})
             _write_wav(path, samples, voice.sample_rate)
             frames = len(samples)
             tally.synthesized += 1
@@ -257,6 +332,10 @@ def speak(
                 path=path.relative_to(ctx.work_dir).as_posix(),
                 samples=frames,
                 pause_after_s=_pause_after(chunk, settings),
+                spans=spans,
+                pauses=pauses,
+                printed=[sentence.get("printed") or sentence["spoken"] for sentence in chunk.sentences] or [chunk.text],
+                headings=[bool(sentence.get("heading")) for sentence in chunk.sentences] or [False],
             )
         )
         tally.report(ctx)
