@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, IO
 
+from . import testgate
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -35,6 +37,7 @@ def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+    testgate.wrote(path)
 
 
 def write_json(path: Path, data: Any) -> None:
