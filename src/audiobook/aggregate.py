@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .discover import printable
 from .fileio import atomic_writer, read_json, write_json
 from .record import metric
+from .utf8 import printable
 
 RUN_MARKER = ".batch-run.json"
 
