@@ -190,16 +190,25 @@ def wait_for(predicate, seconds: float = 900) -> None:
 def test_a_second_run_in_a_busy_folder_says_what_to_do_in_one_line(workdir):
     pdf_book(workdir / "in", "river.pdf")
     # A stand-in orchestrator (any command with the same contract may be plugged in) that
-    # waits until Ctrl+C: the first run holds the folder however long the second one takes.
-    (workdir / "slow.yaml").write_text(
-        QUIET_CONFIG + f"orchestrator: {sys.executable} -c 'import signal; signal.pause()'\n"
+    # holds the folder until Ctrl+C, however long the second run takes. Like the real one it
+    # handles SIGINT itself (a job's shell starts it with SIGINT ignored), and says when it does.
+    ready = workdir / "stand-in-ready"
+    stand_in = workdir / "stand-in"
+    stand_in.write_text(
+        f"#!{sys.executable}\n"
+        "import signal, sys\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit(130))\n"
+        f"open({str(ready)!r}, 'w').close()\n"
+        "signal.pause()\n"
     )
+    stand_in.chmod(0o755)
+    (workdir / "slow.yaml").write_text(QUIET_CONFIG + f"orchestrator: {stand_in}\n")
     args = ("--config", "slow.yaml", "--input-dir", "in", "--phases", "1")
     first = subprocess.Popen([BATCH, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for(lambda: "[START] river-pdf" in (workdir / "batch.log").read_text()
-                 if (workdir / "batch.log").exists() else False)
+        wait_for(ready.exists)
+        assert "[START] river-pdf" in (workdir / "batch.log").read_text()
         second = run(workdir, *args)
         assert second.returncode == batch.EXIT_LOCKED, second.stdout + second.stderr
         lines = second.stderr.splitlines()
