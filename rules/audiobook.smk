@@ -25,7 +25,8 @@ rule audiobook:
         # every book: quoted once here, so each job formats few placeholders
         # (that formatting dominated a dry run of thousands of books).
         throttle=throttle_command(),
-        orchestrator=orchestrator_arguments(),
+        orchestrator=orchestrator_command(),
+        options=orchestrator_options(),
         out_dir=f"{RESULTS}/{{book}}",
     shell:
         # The record is copied to the log folder whatever the exit status,
@@ -36,7 +37,7 @@ rule audiobook:
         set +e
         {params.throttle} --book-id {wildcards.book:q} -- \
             {params.orchestrator} {params.book:q} \
-            --pipeline-json={output.record:q} --output-dir {params.out_dir:q} \
+            --pipeline-json={output.record:q} {params.options} --output-dir {params.out_dir:q} \
             --book-id {wildcards.book:q} --threads {threads} \
             >{log.orchestrator:q} 2>&1
         status=$?

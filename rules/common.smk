@@ -242,10 +242,9 @@ def throttle_command():
     )
 
 
-def orchestrator_arguments():
-    """The orchestrator and the options every book shares, as shell words (the book follows)."""
-    words = shlex.split(orchestrator_command())
-    words += ["--phases", *(str(phase) for phase in PHASES)]
+def orchestrator_options():
+    """The options every book shares, as shell words; the book comes before them (the contract)."""
+    words = ["--phases", *(str(phase) for phase in PHASES)]
     words += ["--settings-json", json.dumps(ENGINE, sort_keys=True)]
     words += ["--log-level", str(config.get("log_level", "INFO"))]
     if not config.get("resume_enabled", True):
