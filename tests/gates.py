@@ -42,6 +42,12 @@ class Gates:
     def wait(self, book: str, point: str, process: subprocess.Popen, describe: Callable[[], str] = lambda: "") -> None:
         wait_for(lambda: self.reached(book, point), f"{book} to reach {point}", process, describe)
 
+    def release(self, book: str, point: str, process: subprocess.Popen, describe: Callable[[], str] = lambda: "") -> None:
+        """Open the gate and wait until the book has gone on from it."""
+        self.open(book, point)
+        left = self.folder / f"{book}.{point}.left"
+        wait_for(left.exists, f"{book} to go on from {point}", process, describe)
+
 
 def wait_for(
     condition: Callable[[], object],

@@ -271,7 +271,8 @@ def test_ctrl_c_stops_launching_records_interrupted_books_and_the_next_run_resum
     write_config(work)
     make_books(work / "in", {"a-long.epub": (1, 5), "b-long.pdf": (1, 5), "c-later.epub": (1, 1)})
     # Both long books are held at their second chunk of speech: both cores are
-    # theirs, the third book waits, and Ctrl+C finds them speaking.
+    # theirs and the third book waits. Then they speak on, and Ctrl+C finds them
+    # in the middle of a chunk, as it would a user's (each has a dozen chunks left).
     speaking = ["a-long-epub", "b-long-pdf"]
     gates = Gates(tmp_path / "gates")
     for book in speaking:
@@ -279,6 +280,8 @@ def test_ctrl_c_stops_launching_records_interrupted_books_and_the_next_run_resum
     run = start(work, env=gates.env(dict(os.environ)))
     for book in speaking:
         gates.wait(book, "audio-2", run, lambda: output_of(run))
+    for book in speaking:
+        gates.release(book, "audio-2", run, lambda: output_of(run))
     launched = started(work)
     status = stop_group(run, signal.SIGINT)
     assert status != 0

@@ -5,7 +5,8 @@ phases); polling for it and hoping the book is still there is a race the
 test loses on a fast moment. With ``AUDIOBOOK_TEST_GATE`` naming a folder,
 a file ``<book-id>.<point>`` in it holds that book at that point: the
 orchestrator touches ``<book-id>.<point>.reached`` and waits until the test
-creates ``<book-id>.<point>.open`` (or signals it). Points:
+creates ``<book-id>.<point>.open`` (or signals it), and touches
+``<book-id>.<point>.left`` when it goes on. Points:
 
 - ``phase<N>``: before phase N runs (not when its checkpoint is reused);
 - ``<folder>-<K>``: right after the K-th file this process wrote atomically
@@ -46,6 +47,7 @@ def hold(point: str) -> None:
     opened = Path(f"{request}.open")
     while not opened.exists():
         time.sleep(POLL_S)  # a signal handler may raise here: the book stops as it would anywhere
+    Path(f"{request}.left").touch()
 
 
 def wrote(path: Path) -> None:
