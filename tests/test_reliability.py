@@ -53,6 +53,7 @@ ORCHESTRATOR = str(VENV_BIN / "audiobook-orchestrator")
 # Small chunks give many chunks (and cache entries) from little text.
 FAST_ENGINE = {"chunk_max_chars": 100, "room_tone_s": 0.3}
 STALE_LOCK_REMOVED = "removed the lock left by the run that was stopped"
+SNAKEMAKE_STOPPING = "Terminating processes on user request"
 
 
 # --- running the workflow -------------------------------------------------------------
@@ -96,6 +97,11 @@ def output_of(process: subprocess.Popen) -> str:
 def stop_group(process: subprocess.Popen, signum: int, timeout: float = 120) -> int:
     """Send ``signum`` to the run's whole process group; return its status once every process is gone."""
     os.killpg(process.pid, signum)
+    return wait_group(process, timeout)
+
+
+def wait_group(process: subprocess.Popen, timeout: float = 120) -> int:
+    """The run's status once every process of its group is gone."""
     status = process.wait(timeout=timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -271,8 +277,8 @@ def test_ctrl_c_stops_launching_records_interrupted_books_and_the_next_run_resum
     write_config(work)
     make_books(work / "in", {"a-long.epub": (1, 5), "b-long.pdf": (1, 5), "c-later.epub": (1, 1)})
     # Both long books are held at their second chunk of speech: both cores are
-    # theirs and the third book waits. Then they speak on, and Ctrl+C finds them
-    # in the middle of a chunk, as it would a user's (each has a dozen chunks left).
+    # theirs and the third book waits. A held book keeps Ctrl+C pending until its
+    # gate opens: Snakemake takes it first and stops launching, then the books do.
     speaking = ["a-long-epub", "b-long-pdf"]
     gates = Gates(tmp_path / "gates")
     for book in speaking:
@@ -280,10 +286,12 @@ def test_ctrl_c_stops_launching_records_interrupted_books_and_the_next_run_resum
     run = start(work, env=gates.env(dict(os.environ)))
     for book in speaking:
         gates.wait(book, "audio-2", run, lambda: output_of(run))
-    for book in speaking:
-        gates.release(book, "audio-2", run, lambda: output_of(run))
     launched = started(work)
-    status = stop_group(run, signal.SIGINT)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl+C reaches every process of the run at once
+    wait_for(lambda: SNAKEMAKE_STOPPING in output_of(run), "Snakemake to take the Ctrl+C", run, lambda: output_of(run))
+    for book in speaking:
+        gates.open(book, "audio-2")
+    status = wait_group(run)
     assert status != 0
     assert "c-later-epub" not in launched and started(work) == launched, "no book starts after Ctrl+C"
     for book in launched:

@@ -6,7 +6,9 @@ test loses on a fast moment. With ``AUDIOBOOK_TEST_GATE`` naming a folder,
 a file ``<book-id>.<point>`` in it holds that book at that point: the
 orchestrator touches ``<book-id>.<point>.reached`` and waits until the test
 creates ``<book-id>.<point>.open`` (or signals it), and touches
-``<book-id>.<point>.left`` when it goes on. Points:
+``<book-id>.<point>.left`` when it goes on. While held, SIGINT and SIGTERM wait
+until the gate opens, so a test can interrupt the batch, see Snakemake stop
+launching, and only then let the book see the signal. Points:
 
 - ``phase<N>``: before phase N runs (not when its checkpoint is reused);
 - ``<folder>-<K>``: right after the K-th file this process wrote atomically
@@ -18,6 +20,7 @@ Unset (every real run), each check is one comparison with None.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -43,11 +46,16 @@ def hold(point: str) -> None:
     request = Path(_folder, f"{_book}.{point}")
     if not request.exists():
         return
-    Path(f"{request}.reached").touch()
-    opened = Path(f"{request}.open")
-    while not opened.exists():
-        time.sleep(POLL_S)  # a signal handler may raise here: the book stops as it would anywhere
-    Path(f"{request}.left").touch()
+    deferred = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        Path(f"{request}.reached").touch()
+        opened = Path(f"{request}.open")
+        while not opened.exists():
+            time.sleep(POLL_S)
+        Path(f"{request}.left").touch()
+    finally:
+        # A signal that came meanwhile is delivered here: the book stops as it would anywhere.
+        signal.pthread_sigmask(signal.SIG_SETMASK, deferred)
 
 
 def wrote(path: Path) -> None:
