@@ -190,22 +190,26 @@ def wait_for(predicate, seconds: float = 900) -> None:
 def test_a_second_run_in_a_busy_folder_says_what_to_do_in_one_line(workdir):
     pdf_book(workdir / "in", "river.pdf")
     # A stand-in orchestrator (any command with the same contract may be plugged in) that
-    # holds the folder until Ctrl+C, however long the second run takes. Like the real one it
-    # handles SIGINT itself (a job's shell starts it with SIGINT ignored), and says when it does.
-    ready = workdir / "stand-in-ready"
+    # holds the folder however long the second run takes. It keeps Ctrl+C pending until the
+    # test lets it go, once Snakemake has taken the Ctrl+C: the stop is the same every time.
+    ready, release = workdir / "stand-in-ready", workdir / "stand-in-release"
     stand_in = workdir / "stand-in"
     stand_in.write_text(
         f"#!{sys.executable}\n"
-        "import signal, sys\n"
+        "import os, signal, sys, time\n"
         "signal.signal(signal.SIGINT, lambda *_: sys.exit(130))\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
         f"open({str(ready)!r}, 'w').close()\n"
-        "signal.pause()\n"
+        f"while not os.path.exists({str(release)!r}):\n"
+        "    time.sleep(0.05)\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
     )
     stand_in.chmod(0o755)
     (workdir / "slow.yaml").write_text(QUIET_CONFIG + f"orchestrator: {stand_in}\n")
     args = ("--config", "slow.yaml", "--input-dir", "in", "--phases", "1")
     first = subprocess.Popen([BATCH, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
+    snakemake_log = workdir / "results" / "logs" / "snakemake.log"
     try:
         wait_for(ready.exists)
         assert "[START] river-pdf" in (workdir / "batch.log").read_text()
@@ -215,8 +219,12 @@ def test_a_second_run_in_a_busy_folder_says_what_to_do_in_one_line(workdir):
         assert len(lines) == 1 and lines[0].startswith("batch-audiobook: another run"), second.stderr
         assert "Traceback" not in second.stdout + second.stderr
     finally:
-        os.killpg(first.pid, signal.SIGINT)  # Ctrl-C, as at a terminal
-        first.communicate(timeout=120)
+        try:
+            os.killpg(first.pid, signal.SIGINT)  # Ctrl-C, as at a terminal
+            wait_for(lambda: "Terminating processes on user request" in snakemake_log.read_text(errors="replace"))
+        finally:
+            release.touch()
+            first.communicate(timeout=120)
     assert first.returncode == batch.EXIT_INTERRUPTED
     # Pass-through reaches Snakemake as it is: its own unlock command answers.
     proc = run(workdir, *args, "--", "--unlock")
