@@ -21,18 +21,13 @@ rule audiobook:
         runtime=book_runtime_min,
     params:
         book=book_path,
-        python=sys.executable,
-        throttle=f"{workflow.basedir}/scripts/throttle.py",
+        # The throttle's and the orchestrator's settings are the same for
+        # every book: quoted once here, so each job formats few placeholders
+        # (that formatting dominated a dry run of thousands of books).
+        throttle=throttle_command(),
         orchestrator=orchestrator_command(),
-        phases=" ".join(str(phase) for phase in PHASES),
-        settings=json.dumps(ENGINE, sort_keys=True),
-        resume="" if config.get("resume_enabled", True) else "--no-resume",
-        log_level=config.get("log_level", "INFO"),
-        batch_log=config["log_file"],
-        cpu_threshold=config["cpu_threshold"],
-        throttle_delay=config["throttle_delay"],
-        throttle_max_wait=config["throttle_max_wait"],
-        out_dir=lambda wildcards: f"{RESULTS}/{wildcards.book}",
+        options=orchestrator_options(),
+        out_dir=f"{RESULTS}/{{book}}",
     shell:
         # The record is copied to the log folder whatever the exit status,
         # and the orchestrator's status is the job's status. With no record
@@ -40,15 +35,10 @@ rule audiobook:
         # 127 means the throttle could not start it and has said why.
         """
         set +e
-        {params.python:q} {params.throttle:q} \
-            --book-id {wildcards.book:q} --batch-log {params.batch_log:q} \
-            --cpu-threshold {params.cpu_threshold} --delay {params.throttle_delay} \
-            --max-wait {params.throttle_max_wait} -- \
+        {params.throttle} --book-id {wildcards.book:q} -- \
             {params.orchestrator} {params.book:q} \
-            --pipeline-json={output.record:q} --phases {params.phases} \
-            --output-dir {params.out_dir:q} --book-id {wildcards.book:q} \
-            --threads {threads} --settings-json {params.settings:q} \
-            --log-level {params.log_level} {params.resume} \
+            --pipeline-json={output.record:q} {params.options} --output-dir {params.out_dir:q} \
+            --book-id {wildcards.book:q} --threads {threads} \
             >{log.orchestrator:q} 2>&1
         status=$?
         if [ -f {output.record:q} ]; then

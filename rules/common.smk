@@ -2,6 +2,7 @@
 # This file runs whenever the workflow is parsed, including once per cluster
 # job, so it only lists one folder and never opens a book.
 
+import inspect
 import json
 import os
 import re
@@ -154,11 +155,30 @@ wildcard_constraints:
     book=ID_PATTERN,
 
 
+def signature_once(function):
+    """Tell Snakemake a per-book function's parameters once.
+
+    Snakemake inspects the signature of an input, params or resources
+    function at every call: a dozen times per job, a third of a dry run's
+    time at thousands of books. It takes the answer from this attribute.
+    """
+    try:
+        from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR
+    except ImportError:  # another Snakemake: it inspects, as it always did
+        return function
+    setattr(
+        function, FUNC_OVERWRITE_PARAMS_ATTR, inspect.signature(function).parameters
+    )
+    return function
+
+
+@signature_once
 def book_path(wildcards):
     """The book file behind an id, for the shell command (params are never patterns)."""
     return BOOK_PATHS[wildcards.book]
 
 
+@signature_once
 def book_input(wildcards):
     """The book file as the job's input, so a changed book is made again.
 
@@ -204,10 +224,39 @@ def orchestrator_command():
     return shlex.join(words)
 
 
+def throttle_command():
+    """The launch throttle with this batch's settings, as shell words (the book id follows)."""
+    return shlex.join(
+        [
+            sys.executable,
+            f"{workflow.basedir}/scripts/throttle.py",
+            "--batch-log",
+            config["log_file"],
+            "--cpu-threshold",
+            str(config["cpu_threshold"]),
+            "--delay",
+            str(config["throttle_delay"]),
+            "--max-wait",
+            str(config["throttle_max_wait"]),
+        ]
+    )
+
+
+def orchestrator_options():
+    """The options every book shares, as shell words; the book comes before them (the contract)."""
+    words = ["--phases", *(str(phase) for phase in PHASES)]
+    words += ["--settings-json", json.dumps(ENGINE, sort_keys=True)]
+    words += ["--log-level", str(config.get("log_level", "INFO"))]
+    if not config.get("resume_enabled", True):
+        words.append("--no-resume")
+    return shlex.join(words)
+
+
 def book_size_mb(wildcards):
     return os.path.getsize(BOOK_PATHS[wildcards.book]) / 1_048_576
 
 
+@signature_once
 def book_mem_mb(wildcards):
     """Memory estimate: the voice model dominates phases 4-5, the text the rest."""
     size_mb = book_size_mb(wildcards)
@@ -215,6 +264,7 @@ def book_mem_mb(wildcards):
     return int(base + 4 * size_mb)
 
 
+@signature_once
 def book_runtime_min(wildcards):
     """Wall-time estimate for schedulers, generous: about 1 min per MB of book."""
     size_mb = book_size_mb(wildcards)

@@ -6,23 +6,31 @@ Snakemake already bounds how many books run (--cores, resources); this adds
 a check of the CPU used by everything else on the machine (other users, other
 programs), which Snakemake cannot see, before a heavy book starts. The batch's
 own books are left out of that count: they fill the cores by design. The wait is bounded, so a machine
-that stays busy delays books but never stalls the batch. The command is
-exec'd, not spawned, so signals and the exit status reach Snakemake unchanged.
+that stays busy delays books but never stalls the batch, and it is logged
+twice: when it starts and when it ends, with how long and how busy.
+
+When the command is this project's own audiobook-orchestrator (beside this
+Python), it runs in this process after the wait: one interpreter start per
+book instead of two. Any other command is exec'd, not spawned, so signals
+and the exit status reach Snakemake unchanged either way.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
-
-import psutil
 
 SAMPLE_S = 0.2  # psutil measures CPU over this window: long enough to be fair, short per book
 # Inside a cluster job the scheduler has already given the book its CPUs, and
 # the node's load belongs to other people's jobs: waiting on it helps no one.
 SCHEDULER_JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
+OWN_ORCHESTRATOR = "audiobook-orchestrator"
+# Test-only: the share of the CPU other work uses, instead of measuring it. A
+# shared test machine is never reliably idle; unset, the throttle measures.
+FAKE_OTHERS_CPU = "AUDIOBOOK_TEST_OTHERS_CPU"
 
 
 def stamp() -> str:
@@ -39,8 +47,10 @@ def log_line(batch_log: str | None, level: str, message: str) -> None:
             handle.write(line)
 
 
-def batch_root() -> psutil.Process | None:
-    """The snakemake process that launched this book, if any."""
+def batch_root():
+    """The snakemake process that launched this book (a psutil.Process), if any."""
+    import psutil  # only a throttle that is on measures: the import costs each book time
+
     try:
         for parent in psutil.Process().parents():
             if any("snakemake" in os.path.basename(part) for part in parent.cmdline()[:2]):
@@ -50,8 +60,10 @@ def batch_root() -> psutil.Process | None:
     return None
 
 
-def batch_cpu_seconds(root: psutil.Process | None) -> float:
+def batch_cpu_seconds(root) -> float:
     """CPU time of the batch so far: the snakemake process, its jobs, and the jobs it reaped."""
+    import psutil
+
     if root is None:
         return 0.0
     total = 0.0
@@ -68,12 +80,18 @@ def batch_cpu_seconds(root: psutil.Process | None) -> float:
     return total
 
 
-def busy_besides_batch(root: psutil.Process | None) -> float:
+def busy_besides_batch(root) -> float:
     """Percent of all cores busy with work other than this batch, over SAMPLE_S.
 
     The batch's own books keep the cores busy by design (Snakemake gives them
     --cores); counting them would make every book wait for the others.
     """
+    import psutil
+
+    if os.environ.get(FAKE_OTHERS_CPU):
+        time.sleep(SAMPLE_S)
+        return float(os.environ[FAKE_OTHERS_CPU])
+
     def snapshot() -> tuple[float, float, float]:
         cpu = psutil.cpu_times()
         busy = sum(cpu) - cpu.idle - getattr(cpu, "iowait", 0.0)
@@ -87,22 +105,55 @@ def busy_besides_batch(root: psutil.Process | None) -> float:
     return max(0.0, min(100.0, 100.0 * other / capacity)) if capacity > 0 else 0.0
 
 
-def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str | None) -> float:
-    """Wait while other work keeps the CPU above ``threshold``; return the seconds waited."""
-    waited = 0.0
+def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str | None, book: str = "") -> float:
+    """Wait while other work keeps the CPU above ``threshold``; return the seconds waited.
+
+    One line when the wait starts and one when it ends, not one per check:
+    a busy machine would otherwise fill batch.log with hundreds per book.
+    """
     if threshold >= 100 or max_wait <= 0:
-        return waited  # the throttle is off: do not spend a sample on it
+        return 0.0  # the throttle is off: do not spend a sample on it
     root = batch_root()
     cpu = busy_besides_batch(root)
-    while cpu > threshold and waited < max_wait:
-        pause = min(delay, max_wait - waited)
-        log_line(batch_log, "WARNING", f"CPU {cpu:.1f}% > {threshold:g}%; throttling for {pause:.1f}s")
-        time.sleep(pause)
-        waited += pause + SAMPLE_S
+    if cpu <= threshold:
+        return 0.0
+    who = f"{book}: " if book else ""
+    log_line(batch_log, "WARNING", f"{who}other work uses {cpu:.0f} % of the CPU (> {threshold:g} %); "
+             f"waiting for the CPU, at most {max_wait:g} s")  # fmt: skip
+    began = time.monotonic()
+    samples = [cpu]
+    while cpu > threshold and time.monotonic() - began < max_wait:
+        time.sleep(max(0.0, min(delay, max_wait - (time.monotonic() - began))))
         cpu = busy_besides_batch(root)
-    if cpu > threshold:
-        log_line(batch_log, "WARNING", f"CPU still {cpu:.1f}% after {waited:.0f}s; starting anyway")
+        samples.append(cpu)
+    waited = time.monotonic() - began
+    others = sum(samples) / len(samples)
+    ending = "; starting anyway" if cpu > threshold else ""
+    log_line(batch_log, "INFO", f"{who}waited {waited:.1f} s for the CPU (others used {others:.0f} %){ending}")
     return waited
+
+
+def own_orchestrator(command: list[str]) -> bool:
+    """Whether ``command`` is this project's orchestrator, installed beside this Python."""
+    if os.path.basename(command[0]) != OWN_ORCHESTRATOR:
+        return False
+    found = shutil.which(command[0])
+    if found is None:
+        return False
+    try:
+        return os.path.samefile(os.path.dirname(found), os.path.dirname(sys.executable))
+    except OSError:
+        return False
+
+
+def run_in_process(arguments: list[str]) -> int | None:
+    """The orchestrator's exit status, run here; None when it cannot be imported (then exec it)."""
+    try:
+        from audiobook.orchestrator import main as orchestrate
+    except ImportError:
+        return None
+    sys.argv = [OWN_ORCHESTRATOR, *arguments]
+    return orchestrate(arguments)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,8 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no command given after --")
     scheduler_job = next((name for name in SCHEDULER_JOB_VARIABLES if os.environ.get(name)), None)
     if scheduler_job is None:
-        wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log)
+        wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log, args.book_id)
     log_line(args.batch_log, "START", args.book_id)
+    if own_orchestrator(command):
+        status = run_in_process(command[1:])
+        if status is not None:
+            return status
     try:
         os.execvp(command[0], command)
     except OSError as error:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the corpus beside the repo, work folders, phase contexts."""
+"""Shared fixtures: the corpus beside the repo, work folders, phase contexts; how tests share workers."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def make_ctx(tmp_path: Path):
         return PhaseContext(source=Path(source), work_dir=work, threads=threads, log=logging.getLogger("test"))
 
     return build
+
+
+# Tests that must not run beside each other on two workers (pytest-xdist,
+# --dist loadgroup): the SLURM tests start and stop one cluster per machine.
+SERIAL_GROUPS = {"slurm": "slurm"}
+# The longest tests start first, so no worker is left with one at the end.
+LONGEST_FIRST = ("load", "slurm")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker, group in SERIAL_GROUPS.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, marker in enumerate(LONGEST_FIRST) if item.get_closest_marker(marker)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

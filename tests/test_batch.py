@@ -178,7 +178,8 @@ def test_a_profile_by_name_resolves_to_the_workflows_profiles_folder(workdir):
     assert batch.resolve_profile("default", workflow) == workflow.snakefile.parent / "profiles" / "default"
 
 
-def wait_for(predicate, seconds: float = 120) -> None:
+def wait_for(predicate, seconds: float = 900) -> None:
+    """Wait for something the run is bound to do; the timeout only guards against a broken run."""
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -188,25 +189,42 @@ def wait_for(predicate, seconds: float = 120) -> None:
 @pytest.mark.slow
 def test_a_second_run_in_a_busy_folder_says_what_to_do_in_one_line(workdir):
     pdf_book(workdir / "in", "river.pdf")
-    # A stand-in orchestrator that takes its time (any command with the same contract may
-    # be plugged in): the first run holds the folder while the second one tries.
-    (workdir / "slow.yaml").write_text(
-        QUIET_CONFIG + f"orchestrator: {sys.executable} -c 'import time; time.sleep(120)'\n"
+    # A stand-in orchestrator (any command with the same contract may be plugged in) that
+    # holds the folder however long the second run takes. It keeps Ctrl+C pending until the
+    # test lets it go, once Snakemake has taken the Ctrl+C: the stop is the same every time.
+    ready, release = workdir / "stand-in-ready", workdir / "stand-in-release"
+    stand_in = workdir / "stand-in"
+    stand_in.write_text(
+        f"#!{sys.executable}\n"
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit(130))\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+        f"open({str(ready)!r}, 'w').close()\n"
+        f"while not os.path.exists({str(release)!r}):\n"
+        "    time.sleep(0.05)\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
     )
+    stand_in.chmod(0o755)
+    (workdir / "slow.yaml").write_text(QUIET_CONFIG + f"orchestrator: {stand_in}\n")
     args = ("--config", "slow.yaml", "--input-dir", "in", "--phases", "1")
     first = subprocess.Popen([BATCH, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
+    snakemake_log = workdir / "results" / "logs" / "snakemake.log"
     try:
-        wait_for(lambda: "[START] river-pdf" in (workdir / "batch.log").read_text()
-                 if (workdir / "batch.log").exists() else False)
+        wait_for(ready.exists)
+        assert "[START] river-pdf" in (workdir / "batch.log").read_text()
         second = run(workdir, *args)
         assert second.returncode == batch.EXIT_LOCKED, second.stdout + second.stderr
         lines = second.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("batch-audiobook: another run"), second.stderr
         assert "Traceback" not in second.stdout + second.stderr
     finally:
-        os.killpg(first.pid, signal.SIGINT)  # Ctrl-C, as at a terminal
-        first.communicate(timeout=120)
+        try:
+            os.killpg(first.pid, signal.SIGINT)  # Ctrl-C, as at a terminal
+            wait_for(lambda: "Terminating processes on user request" in snakemake_log.read_text(errors="replace"))
+        finally:
+            release.touch()
+            first.communicate(timeout=120)
     assert first.returncode == batch.EXIT_INTERRUPTED
     # Pass-through reaches Snakemake as it is: its own unlock command answers.
     proc = run(workdir, *args, "--", "--unlock")

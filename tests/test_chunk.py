@@ -447,9 +447,9 @@ def test_robin_hood_chunks_fast(corpus: Path, make_ctx) -> None:
     assert sum(len(p.split()) for p in paragraphs) > 60_000
 
     ctx = make_ctx(corpus / "pg_robin_hood_xelatex.pdf")
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other work on a shared machine does not count
     chunks = chunk_book(ctx, book, EngineSettings())
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert elapsed < 2.0, f"chunking took {elapsed:.2f} s"
     assert ctx.metrics["words"] > 60_000

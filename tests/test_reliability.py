@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -21,7 +22,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -29,8 +29,10 @@ import pytest
 import yaml
 from mutagen.mp4 import MP4
 
+from audiobook.ffmpeg import ffmpeg_exe
 from audiobook.ids import book_id
 from books import epub_book, pdf_book
+from gates import Gates, wait_for
 from hostile import (
     billion_laughs_epub,
     distinct_book,
@@ -51,6 +53,7 @@ ORCHESTRATOR = str(VENV_BIN / "audiobook-orchestrator")
 # Small chunks give many chunks (and cache entries) from little text.
 FAST_ENGINE = {"chunk_max_chars": 100, "room_tone_s": 0.3}
 STALE_LOCK_REMOVED = "removed the lock left by the run that was stopped"
+SNAKEMAKE_STOPPING = "Terminating processes on user request"
 
 
 # --- running the workflow -------------------------------------------------------------
@@ -91,22 +94,14 @@ def output_of(process: subprocess.Popen) -> str:
     return process.output_file.read_text(errors="replace")  # type: ignore[attr-defined]
 
 
-def wait_until(condition: Callable[[], object], what: str, process: subprocess.Popen, timeout: float = 240) -> object:
-    """Poll ``condition`` every 50 ms until it is true; fail if the run ends first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        if process.poll() is not None:
-            pytest.fail(f"the run ended (status {process.returncode}) before {what}:\n{output_of(process)[-3000:]}")
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def stop_group(process: subprocess.Popen, signum: int, timeout: float = 120) -> int:
     """Send ``signum`` to the run's whole process group; return its status once every process is gone."""
     os.killpg(process.pid, signum)
+    return wait_group(process, timeout)
+
+
+def wait_group(process: subprocess.Popen, timeout: float = 120) -> int:
+    """The run's status once every process of its group is gone."""
     status = process.wait(timeout=timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -193,34 +188,28 @@ def test_a_killed_run_resumes_with_nothing_to_do_by_hand_and_redoes_no_finished_
     work = tmp_path / "work"
     work.mkdir()
     write_config(work)
-    # Different lengths, so that whatever order the books start in, one is finished
-    # while another is still being spoken.
     make_books(work / "in", {"a-quick.epub": (1, 1), "b-middle.pdf": (1, 4), "c-long.epub": (2, 4)})
     ids = ["a-quick-epub", "b-middle-pdf", "c-long-epub"]
-    run = start(work)
-
-    seen: dict[str, float] = {}
-
-    def one_done_one_speaking():
-        for book in ids:
-            if (work / "results" / book / "book.json").exists():
-                seen.setdefault(book, time.monotonic())
-        # Done a second ago: Snakemake has recorded the job as complete, not only the orchestrator.
-        done = [b for b, when in seen.items() if time.monotonic() - when > 1.0]
-        speaking = [b for b in ids if b not in seen and in_phase(work, b) == 4 and len(wavs(work, b)) >= 3]
-        return (done, speaking) if done and speaking else None
-
-    wait_until(one_done_one_speaking, "one book finished and another in phase 4", run)
+    # The long book is held right after its third chunk of speech: the other two
+    # finish, and the kill finds it speaking however fast the machine is.
+    gates = Gates(tmp_path / "gates")
+    gates.hold("c-long-epub", "audio-3")
+    run = start(work, env=gates.env(dict(os.environ)))
+    gates.wait("c-long-epub", "audio-3", run, lambda: output_of(run))
+    # Snakemake logs a finished job after it has recorded it as complete.
+    wait_for(
+        lambda: len(re.findall(r"Finished jobid: \d+ \(Rule: audiobook\)", output_of(run))) == 2,
+        "the two other books to be recorded as finished",
+        run,
+        lambda: output_of(run),
+    )
+    assert in_phase(work, "c-long-epub") == 4
     stop_group(run, signal.SIGKILL)
 
-    now = time.monotonic()
-    finished = [b for b, when in seen.items() if now - when > 1.0]
-    # A book finished in the last second may not be recorded by Snakemake yet; it is
-    # made again from its checkpoints, and left out of the checks below.
-    unfinished = [b for b in ids if b not in seen]
+    finished, unfinished = ["a-quick-epub", "b-middle-pdf"], ["c-long-epub"]
     kept = {b: (work / "results" / b / "book.json").stat().st_mtime_ns for b in finished}
     cached = {b: wavs(work, b) for b in unfinished}
-    assert any(cached.values()), "some chunk audio was made before the kill"
+    assert len(cached["c-long-epub"]) == 3, "the chunk audio made before the kill is there"
     for book in finished:
         assert (work / "results" / book / f"{book}.m4b").exists()
     for book in unfinished:
@@ -239,17 +228,13 @@ def test_a_killed_run_resumes_with_nothing_to_do_by_hand_and_redoes_no_finished_
     assert set(unfinished) <= restarted and not set(finished) & restarted, "finished books are not made again"
     for book in finished:
         assert (work / "results" / book / "book.json").stat().st_mtime_ns == kept[book]
-    resumed_speaking = 0
     for book, before in cached.items():
         resumed = record(work, book)
-        if not before or resumed["phases"]["4"]["reused"]:
-            continue  # not speaking yet at the kill, or just done with it
+        assert not resumed["phases"]["4"]["reused"], "a book killed while speaking is spoken on, not skipped"
         assert all(resumed["phases"][p]["reused"] for p in "123"), "checkpoints of phases 1-3 are reused"
         speech = resumed["phases"]["4"]["metrics"]
         assert speech["chunks_cached"] == len(before), "every chunk spoken before the kill comes from the cache"
-        assert speech["chunks_synthesized"] == speech["chunks"] - len(before)
-        resumed_speaking += 1
-    assert resumed_speaking, "a book killed while speaking was resumed"
+        assert speech["chunks_synthesized"] == speech["chunks"] - len(before) > 0
     for book in ids:
         assert_whole_audiobook(work / "results" / book / f"{book}.m4b", record(work, book))
     assert part_files(work) == [], "no temporary file outlives the run that finished the book"
@@ -261,14 +246,16 @@ def test_a_run_killed_while_mastering_leaves_no_audiobook_under_its_final_name(t
     work.mkdir()
     write_config(work)
     make_books(work / "in", {"river.epub": (2, 3)})
-    run = start(work)
+    # ffmpeg, held once it has written the whole audiobook to its temporary name:
+    # the kill lands between that and the rename, however fast the machine is.
+    gates = Gates(tmp_path / "gates")
+    ffmpeg = executable(tmp_path / "ffmpeg", HELD_FFMPEG.format(real=ffmpeg_exe(), gate=gates.folder / "encoded"))
+    run = start(work, env={**os.environ, "IMAGEIO_FFMPEG_EXE": ffmpeg})
     final = work / "results" / "river-epub" / "river-epub.m4b"
     part = final.with_name(".river-epub.m4b.part")
-    wait_until(
-        lambda: in_phase(work, "river-epub") == 5 and (part.exists() or final.exists()),
-        "mastering to start writing the audiobook",
-        run,
-    )
+    wait_for(lambda: (gates.folder / "encoded.reached").exists(), "ffmpeg to write the audiobook", run,
+             lambda: output_of(run))
+    assert in_phase(work, "river-epub") == 5 and part.exists()
     stop_group(run, signal.SIGKILL)
     assert not final.exists(), "half an audiobook is never published under its final name"
 
@@ -289,14 +276,22 @@ def test_ctrl_c_stops_launching_records_interrupted_books_and_the_next_run_resum
     work.mkdir()
     write_config(work)
     make_books(work / "in", {"a-long.epub": (1, 5), "b-long.pdf": (1, 5), "c-later.epub": (1, 1)})
-    run = start(work)
-    speaking = wait_until(
-        lambda: [b for b in ("a-long-epub", "b-long-pdf") if len(wavs(work, b)) >= 2],
-        "two books in phase 4",
-        run,
-    )
+    # Both long books are held at their second chunk of speech: both cores are
+    # theirs and the third book waits. A held book keeps Ctrl+C pending until its
+    # gate opens: Snakemake takes it first and stops launching, then the books do.
+    speaking = ["a-long-epub", "b-long-pdf"]
+    gates = Gates(tmp_path / "gates")
+    for book in speaking:
+        gates.hold(book, "audio-2")
+    run = start(work, env=gates.env(dict(os.environ)))
+    for book in speaking:
+        gates.wait(book, "audio-2", run, lambda: output_of(run))
     launched = started(work)
-    status = stop_group(run, signal.SIGINT)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl+C reaches every process of the run at once
+    wait_for(lambda: SNAKEMAKE_STOPPING in output_of(run), "Snakemake to take the Ctrl+C", run, lambda: output_of(run))
+    for book in speaking:
+        gates.open(book, "audio-2")
+    status = wait_group(run)
     assert status != 0
     assert "c-later-epub" not in launched and started(work) == launched, "no book starts after Ctrl+C"
     for book in launched:
@@ -330,18 +325,14 @@ def test_a_second_run_is_refused_at_once_naming_the_first_which_goes_on_unharmed
     work.mkdir()
     write_config(work)
     make_books(work / "in", {"a-long.epub": (1, 4), "b-long.pdf": (1, 4)})
-    first = start(work)
+    # The first run is held while it speaks, until the second has been refused.
+    gates = Gates(tmp_path / "gates")
+    gates.hold("a-long-epub", "audio-1")
+    first = start(work, env=gates.env(dict(os.environ)))
     marker = work / "results" / ".batch-run.json"
-
-    def first_is_speaking():
-        try:
-            running = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            return None
-        speaking = any(wavs(work, book) for book in ("a-long-epub", "b-long-pdf"))
-        return running if running.get("pid") == first.pid and speaking else None
-
-    running = wait_until(first_is_speaking, "the first run to be speaking", first)
+    gates.wait("a-long-epub", "audio-1", first, lambda: output_of(first))
+    running = json.loads(marker.read_text())
+    assert running["pid"] == first.pid
     began = time.monotonic()
     second = snakemake(work, timeout=120)
     took = time.monotonic() - began
@@ -358,6 +349,7 @@ def test_a_second_run_is_refused_at_once_naming_the_first_which_goes_on_unharmed
     # A dry run may look while the batch runs.
     preview = snakemake(work, "-n", timeout=120)
     assert preview.returncode == 0, preview.stderr[-2000:]
+    gates.open("a-long-epub", "audio-1")
 
     assert first.wait(timeout=600) == 0, output_of(first)[-3000:]
     assert json.loads(marker.read_text())["pid"] == first.pid
@@ -381,6 +373,17 @@ if "raise" in name:
 if "filesize" in name:
     resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
 os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+HELD_FFMPEG = """#!/bin/sh
+# Stands in for ffmpeg: once it has encoded the audiobook (to its temporary
+# name), waits at a gate the test opens; else it is the real one.
+last=""; for arg in "$@"; do last="$arg"; done
+case "$last" in
+  *.m4b.part) {real} "$@"; status=$?; touch {gate}.reached
+    while [ ! -e {gate}.open ]; do sleep 0.05; done; exit $status ;;
+esac
+exec {real} "$@"
 """
 
 FAILING_FFMPEG = """#!/bin/sh
@@ -661,13 +664,17 @@ def test_hostile_books_are_refused_with_one_line_within_memory_and_time_and_touc
 # --- 6. atomic records ----------------------------------------------------------------
 
 AGGREGATE_LOOP = """
-import sys, time
+import os, sys, time
 from audiobook.aggregate import aggregate
 from audiobook.orchestrator import main as orchestrate
 books, results, rounds, book_file = {books!r}, {results!r}, {rounds}, {book_file!r}
-for _ in range(rounds):
+# At least `rounds` rounds, and on until the reader has read every file often
+# enough: however fast the writing, the reader sees it many times.
+done = 0
+while done < rounds or not os.path.exists({enough!r}):
     aggregate(books, [], results, [1, 2, 3], {pipeline!r}, {batch_log!r})
     orchestrate([book_file, "--pipeline-json=" + results + "/extra/book.json", "--phases", "1", "--log-level", "ERROR"])
+    done += 1
 print("done")
 """
 
@@ -689,7 +696,7 @@ def test_records_and_reports_are_never_seen_half_written(tmp_path):
         books.append([book, f"copy {number}.epub", str(work / "in" / "river.epub")])
     script = AGGREGATE_LOOP.format(
         books=books, results=str(work / "results"), rounds=12, book_file=str(work / "in" / "river.epub"),
-        pipeline=str(work / "pipeline.json"), batch_log=str(work / "batch.log"),
+        pipeline=str(work / "pipeline.json"), batch_log=str(work / "batch.log"), enough=str(tmp_path / "enough"),
     )  # fmt: skip
     for earlier in ("pipeline.json", "results/report.csv", "results/report.html", "results/metrics.prom"):
         (work / earlier).unlink()  # the one-book batch's: every version seen from now on has 400 books
@@ -716,6 +723,8 @@ def test_records_and_reports_are_never_seen_half_written(tmp_path):
                     torn.append(f"{name}: incomplete ({len(text)} characters)")
             except ValueError as error:
                 torn.append(f"{name}: {error}")
+        if min(reads.values()) > 20:
+            (tmp_path / "enough").touch()
     out, err = writer.communicate()
     assert writer.returncode == 0 and out.strip() == "done", err[-3000:]
     assert torn == []

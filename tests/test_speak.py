@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import wave
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from audiobook.speak import (
     wav_frames,
     write_manifest,
 )
+from gates import Gates
 from audiobook.voices import check_language, resolve_voice
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -182,6 +182,8 @@ from pathlib import Path
 from audiobook.model import Chunk, PhaseContext
 from audiobook.settings import EngineSettings
 from audiobook.speak import speak
+from audiobook import testgate
+testgate.set_book("resume")
 texts = [f"This is sentence number {n} of the resume test, read aloud." for n in range(1, 16)]
 chunks = [Chunk(index=i, chapter=0, chapter_title="One", text=t) for i, t in enumerate(texts)]
 ctx = PhaseContext(source=Path("book.epub"), work_dir=Path(sys.argv[1]), threads=1, log=logging.getLogger("speak"))
@@ -192,21 +194,20 @@ speak(ctx, chunks, ["One"], "en", EngineSettings())
 def test_killed_run_resumes_where_it_stopped(ctx: PhaseContext) -> None:
     audio_dir = ctx.work_dir / AUDIO_DIR
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    # Held right after its third chunk, so the kill finds it speaking however fast it runs.
+    gates = Gates(ctx.work_dir.parent / "gates")
+    gates.hold("resume", "audio-3")
     process = subprocess.Popen(
-        [sys.executable, "-c", RESUME_SCRIPT, str(ctx.work_dir)], env=env, start_new_session=True
+        [sys.executable, "-c", RESUME_SCRIPT, str(ctx.work_dir)], env=gates.env(env), start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(list(audio_dir.glob("*.wav"))) < 3:
-            assert process.poll() is None, "speak finished or crashed before it could be killed"
-            assert time.monotonic() < deadline, "no chunk audio appeared within a minute"
-            time.sleep(0.01)
+        gates.wait("resume", "audio-3", process)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
     finished = sorted(audio_dir.glob("*.wav"))
-    assert 3 <= len(finished) < len(RESUME_TEXTS), "the kill came too late to test a resume"
+    assert len(finished) == 3 < len(RESUME_TEXTS), "killed after its third chunk"
     for path in finished:  # a final name only ever holds a whole WAV
         assert wav_frames(path, 22050), f"{path.name} is not a complete WAV"
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from audiobook.ids import book_id
 from books import empty_book, epub_book, not_a_book, pdf_book
+from gates import Gates
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -182,30 +185,37 @@ def test_file_pattern_and_batch_size_narrow_the_batch_in_name_order(tmp_path):
 THROTTLE = [sys.executable, str(REPO / "scripts" / "throttle.py")]
 
 
+def throttle_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if "for the CPU" in line]
+
+
 def test_throttle_starts_at_once_when_the_machine_is_idle(tmp_path):
     log = tmp_path / "batch.log"
+    # A shared machine is never reliably idle: the test says how busy it is.
+    env = {**os.environ, "AUDIOBOOK_TEST_OTHERS_CPU": "10"}
+    began = time.monotonic()
     proc = subprocess.run(
-        [*THROTTLE, "--book-id", "b1", "--batch-log", str(log), "--cpu-threshold", "99.9", "--max-wait", "5",
+        [*THROTTLE, "--book-id", "b1", "--batch-log", str(log), "--cpu-threshold", "50", "--max-wait", "600",
          "--", sys.executable, "-c", "print('ran')"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=600, env=env,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ran"
-    assert "throttling" not in log.read_text()
+    assert throttle_lines(log) == []
     assert "[START] b1" in log.read_text()
+    assert time.monotonic() - began < 300, "it did not wait out its max-wait"
 
 
-def test_throttle_waits_while_a_real_cpu_load_runs(tmp_path):
+def test_throttle_holds_a_book_back_while_a_real_cpu_load_runs_and_says_so_twice(tmp_path):
     burners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)
     ]
     try:
-        time.sleep(1.0)
         log = tmp_path / "batch.log"
         began = time.monotonic()
         proc = subprocess.run(
-            [*THROTTLE, "--book-id", "b2", "--batch-log", str(log), "--cpu-threshold", "50", "--delay", "0.5",
+            [*THROTTLE, "--book-id", "b2", "--batch-log", str(log), "--cpu-threshold", "50", "--delay", "0.1",
              "--max-wait", "3", "--", sys.executable, "-c", "print('ran')"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=600,
         )
         waited = time.monotonic() - began
     finally:
@@ -213,10 +223,44 @@ def test_throttle_waits_while_a_real_cpu_load_runs(tmp_path):
             burner.kill()
             burner.wait()
     assert proc.returncode == 0 and proc.stdout.strip() == "ran", "the wait is bounded: the book still starts"
-    text = log.read_text()
-    assert "] [WARNING] CPU " in text and "% > 50%; throttling for 0.5s" in text
-    assert "starting anyway" in text
+    # About ten checks in three seconds, and two lines: when the wait starts and when it ends.
+    lines = throttle_lines(log)
+    assert len(lines) == 2, lines
+    assert "[WARNING] b2: other work uses " in lines[0] and "% of the CPU (> 50 %); waiting for the CPU, at most 3 s" in lines[0]
+    assert re.search(r"\[INFO\] b2: waited 3\.\d s for the CPU \(others used \d+ %\); starting anyway$", lines[1]), lines[1]
+    assert "[START] b2" in log.read_text().splitlines()[-1]
     assert waited >= 3.0
+
+
+def test_throttle_runs_this_projects_orchestrator_in_its_own_process(tmp_path):
+    book = pdf_book(tmp_path, "river.pdf", chapters=1, paragraphs=1)
+    gates = Gates(tmp_path / "gates")
+    gates.hold("river-pdf", "phase1")
+    orchestrator = str(Path(sys.executable).parent / "audiobook-orchestrator")
+    proc = subprocess.Popen(
+        [*THROTTLE, "--book-id", "river-pdf", "--cpu-threshold", "100", "--", orchestrator, str(book),
+         f"--pipeline-json={tmp_path / 'out' / 'book.json'}", "--phases", "1"],
+        env=gates.env(dict(os.environ)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        gates.wait("river-pdf", "phase1", proc)
+        # At phase 1 the book is running: in the throttle's own interpreter, with no child.
+        process = psutil.Process(proc.pid)
+        assert any(part.endswith("throttle.py") for part in process.cmdline()), process.cmdline()
+        assert process.children() == []
+    finally:
+        gates.open("river-pdf", "phase1")
+        output, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, output
+    assert json.loads((tmp_path / "out" / "book.json").read_text())["status"] == "success"
+
+    # Any other orchestrator is exec'd: it keeps the contract of a plain command.
+    proc = subprocess.run(
+        [*THROTTLE, "--book-id", "b4", "--cpu-threshold", "100", "--", sys.executable, "-c",
+         "import os, sys; print(os.path.basename(sys.argv[0])); sys.exit(7)", "arg"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 7 and proc.stdout.strip() == "-c"
 
 
 def test_throttle_reports_a_missing_orchestrator_in_one_line(tmp_path):

@@ -2,6 +2,7 @@
 
     python -m audiobook.bench --quick                 # under 5 minutes on 2 cores
     python -m audiobook.bench --full --out bench.json # the sizes of issue 8 (about 45 minutes)
+    python -m audiobook.bench --only scale --books 1000 # the batch at scale only, at a size you pick
 
 The work is CPU-bound speech, so a batch's limit is its CPU work over its cores.
 Absolute times drift on a shared machine; a ratio against a baseline measured
@@ -31,7 +32,7 @@ import sys
 import time
 import wave
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -664,7 +665,7 @@ def batch_efficiency(report: Report, work: Path, workflow: Workflow) -> list[dic
         else:
             measured = run_xargs(sorted((folder / "in").iterdir()), folder / "results", phases, folder / "xargs.out")
         records = load_records(folder / "results", books)
-        waits = _count_lines(folder / "batch.log", "throttling")  # xargs has no throttle and no batch.log: 0
+        waits = _count_lines(folder / "batch.log", "waiting for the CPU")  # xargs has no throttle and no batch.log: 0
         book_cpu = sum(record["cpu_seconds"] for record in records)
         by_start = sorted(records, key=lambda record: record["started_at"])
         results[side].append({
@@ -767,7 +768,11 @@ def job_seconds(benchmarks: Path) -> list[float]:
     return seconds
 
 
-def workflow_scale(report: Report, work: Path, workflow: Workflow, record: dict[str, Any]) -> None:
+def workflow_scale(report: Report, work: Path, workflow: Workflow, record: dict[str, Any] | None = None) -> None:
+    """The workflow against xargs on one-line books, the dry runs and the aggregate at scale.
+
+    ``record`` is cloned for the aggregate; by default, one of this run's own.
+    """
     sizes = report.sizes
     template = make_one_line_book(work / "one-line.epub")
     phases = [1, 2, 3]
@@ -778,7 +783,8 @@ def workflow_scale(report: Report, work: Path, workflow: Workflow, record: dict[
     # xargs cannot see; they are held off here and measured as a lever.
     books = make_trivial_books(work / "trivial" / "in", sizes.trivial_books, template)
     run = run_workflow(workflow, work / "trivial", phases, config=NO_THROTTLE_WAITS)
-    load_records(work / "trivial" / "results", books[:1])
+    own_record = load_records(work / "trivial" / "results", books[:1])[0]
+    record = record if record is not None else own_record
     base = run_xargs(books, work / "trivial-xargs" / "results", phases, work / "trivial-xargs" / "xargs.out")
     load_records(work / "trivial-xargs" / "results", books[:1])
     throttle_s = {threshold: throttle_cost(report, work, threshold) for threshold in (100, shipped_threshold())}
@@ -838,7 +844,7 @@ def levers(report: Report, work: Path, workflow: Workflow, template: Path) -> No
             make_links(books, folder / "in")
             flags, config = LEVERS[name]
             runs[name].append(run_workflow(workflow, folder, [1, 2, 3], *flags, config=config))
-            waits[name].append(_count_lines(folder / "batch.log", "throttling"))
+            waits[name].append(_count_lines(folder / "batch.log", "waiting for the CPU"))
             log.info("3: lever %s: %.1f s", name, runs[name][-1].wall_s)
     wall = {name: median([m.wall_s for m in measured]) for name, measured in runs.items()}
     for name in LEVERS:
@@ -1061,11 +1067,20 @@ def readalong_share(report: Report, records: list[dict[str, Any]]) -> None:
     ))  # fmt: skip
 
 
-def run_benchmarks(sizes: Sizes, work: Path, workflow: Workflow, pdf: Path | None = None) -> Report:
-    """Every measurement of issue 8 at ``sizes``, in ``work``; the report holds rows and raw details."""
+def run_benchmarks(
+    sizes: Sizes, work: Path, workflow: Workflow, pdf: Path | None = None, only: str = "all"
+) -> Report:
+    """Every measurement of issue 8 at ``sizes``, in ``work``; the report holds rows and raw details.
+
+    ``only="scale"`` runs the batch-at-scale part alone (workflow against
+    xargs, dry runs, aggregate): the fixed costs per book, in minutes.
+    """
     report = Report(sizes)
     started = time.perf_counter()
     busy_before, ours_before = machine_busy_s(), _own_cpu_s()
+    if only == "scale":
+        workflow_scale(report, work / "scale", workflow)
+        return _finish(report, started, busy_before, ours_before)
     speech_overhead(report, work / "speech")
     if pdf is None:
         pdf = default_pdf() or make_book(work / "extract" / "built.pdf", 12000, seed=3)
@@ -1083,6 +1098,10 @@ def run_benchmarks(sizes: Sizes, work: Path, workflow: Workflow, pdf: Path | Non
                    note=f"fastest {max(speeds):.2f} (fixed start-up weighs on short books)"))  # fmt: skip
     report.add(Row("4", "  peak RSS of the mixed batch's book jobs (records)", max(batch["book_peak_rss_mb"].values()),
                    "MB", goal="≤ 600 MB", met=max(batch["book_peak_rss_mb"].values()) <= 600))  # fmt: skip
+    return _finish(report, started, busy_before, ours_before)
+
+
+def _finish(report: Report, started: float, busy_before: float, ours_before: float) -> Report:
     report.details["duration_s"] = duration = time.perf_counter() - started
     others = machine_busy_s() - busy_before - (_own_cpu_s() - ours_before)
     # The share of the machine other users took while this ran: the noise behind every number.
@@ -1140,6 +1159,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes, under 5 minutes (the default)")
     mode.add_argument("--full", action="store_true", help="the issue's sizes: 1,000 and 10,000 books")
+    parser.add_argument("--only", choices=["all", "scale"], default="all",
+                        help="'scale': only the batch at scale (workflow vs xargs, dry runs, aggregate)")
+    parser.add_argument("--books", type=int, metavar="N", help="one-line books in the workflow-vs-xargs run")
+    parser.add_argument("--dry-books", type=int, metavar="N", help="books in the largest dry run")
+    parser.add_argument("--aggregate-records", type=int, metavar="N", help="records the aggregate step merges")
     parser.add_argument("--out", type=Path, metavar="FILE.json", help="also write every number and raw run as JSON")
     parser.add_argument("--snakefile", type=Path, default=REPO / "Snakefile", help="the workflow (default: this repo's)")
     parser.add_argument("--pdf", type=Path, help="PDF for phases 1-3 (default: the corpus's Robin Hood, else a built one)")
@@ -1156,6 +1180,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     sizes = FULL if args.full else QUICK
+    overrides = {"trivial_books": args.books, "dry_large": args.dry_books, "aggregate_records": args.aggregate_records}
+    chosen = {name: value for name, value in overrides.items() if value is not None}
+    if any(value < 1 for value in chosen.values()):
+        sys.stderr.write("bench: --books, --dry-books and --aggregate-records take a count of at least 1\n")
+        return 2
+    if chosen.get("dry_large", sizes.dry_small + 1) <= sizes.dry_small:
+        sys.stderr.write(f"bench: --dry-books must be more than {sizes.dry_small} (the smaller dry run it is compared with)\n")
+        return 2
+    if chosen:
+        sizes = replace(sizes, mode=f"{sizes.mode} ({', '.join(f'{k}={v}' for k, v in chosen.items())})", **chosen)
     if not args.snakefile.is_file():
         sys.stderr.write(f"bench: no workflow at {args.snakefile}; pass --snakefile\n")
         return 2
@@ -1170,7 +1204,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     log.info("%s mode in %s", sizes.mode, work)
     try:
-        report = run_benchmarks(sizes, work, Workflow(args.snakefile.resolve()), args.pdf)
+        report = run_benchmarks(sizes, work, Workflow(args.snakefile.resolve()), args.pdf, args.only)
     except BenchError as error:
         sys.stderr.write(f"bench: {error}\n")
         return 1

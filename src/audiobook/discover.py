@@ -10,9 +10,8 @@ import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 from .ids import book_id, is_book_name
+from .utf8 import printable  # noqa: F401 - it lives in the core now; this name stays for old imports
 
 
 @dataclass(frozen=True)
@@ -58,23 +57,3 @@ def discover(input_dir: str | Path, pattern: str = "*", batch_size: int | None =
         if batch_size is not None and len(found) >= batch_size:
             break
     return found, skipped
-
-
-def printable(value: Any) -> Any:
-    """``value`` (a string, or lists and dicts of them) as text any UTF-8 file can hold.
-
-    A file name that is not valid UTF-8 comes from the file system as
-    surrogate escapes, which cannot be written to a UTF-8 record, log or
-    report; there the bad bytes are shown as U+FFFD instead. Paths used to
-    open files keep their escapes.
-    """
-    if isinstance(value, str):
-        try:
-            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-            return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {printable(key): printable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [printable(item) for item in value]
-    return value

@@ -20,22 +20,19 @@ import resource
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import __version__
-from .discover import printable
+from . import __version__, testgate
 from .errors import EXIT_FAILED, EXIT_PARTIAL, EXIT_SUCCESS, EXIT_USAGE, BookError, is_retryable
 from .fileio import read_json, sha256_file, write_json
 from .ids import book_id
 from .model import BookFacts, ExtractedBook, PhaseContext, SpeechManifest, from_dict, to_dict
 from .record import BookRecord, PhaseRecord
 from .settings import EngineSettings, phase_fingerprint
+from .utf8 import printable
 
 PHASE_NAMES = {1: "validate", 2: "extract", 3: "chunk", 4: "speak", 5: "master"}
 MAX_RETRIES = 2
@@ -182,6 +179,7 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
             record.output = str(run.checkpoint_path(phase))
             log.info("phase %d (%s): reusing checkpoint", phase, PHASE_NAMES[phase])
             return
+    testgate.hold(f"phase{phase}")
     started = time.monotonic()
     for attempt in range(1, MAX_RETRIES + 2):
         record.attempts = attempt
@@ -263,6 +261,8 @@ def process_book(run: BookRun, phases: list[int], record_path: Path) -> BookReco
             _fail(record, current, f"{run.source.name}: {_describe(error)} in phase {current}", "failed")
         record.exit_code = EXIT_PARTIAL if record.phases_completed else EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - a bug: keep the traceback in the log, one line for the user
+        import traceback  # only a bug needs it: not imported by every book
+
         log.debug("traceback:\n%s", traceback.format_exc())
         _fail(
             record,
@@ -315,12 +315,20 @@ def _write_progress(run: BookRun, phase: int, state: str) -> None:
 def load_settings(config_file: Path | None, settings_json: str | None) -> EngineSettings:
     data: dict[str, Any] = {}
     if config_file is not None:
+        import yaml  # only --config needs it; the batch passes --settings-json
+
         with open(config_file, encoding="utf-8") as handle:
             loaded = yaml.safe_load(handle) or {}
         data.update(loaded.get("engine", {}) or {})
     if settings_json:
         data.update(json.loads(settings_json))
     return EngineSettings.from_mapping(data)
+
+
+def _yaml_error() -> type[BaseException]:
+    """yaml's error class if yaml was loaded (only --config loads it), else one already caught."""
+    yaml = sys.modules.get("yaml")
+    return yaml.YAMLError if yaml is not None else OSError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -363,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     try:
         settings = load_settings(args.config, args.settings_json)
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
+    except (OSError, ValueError, TypeError, _yaml_error()) as error:
         print(f"audiobook-orchestrator: bad settings: {_describe(error)}", file=sys.stderr)
         return EXIT_USAGE
     if args.threads < 1:
@@ -386,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         from .master import AUDIO_RECORD
 
         (run.work_dir / AUDIO_RECORD).unlink(missing_ok=True)
+    testgate.set_book(run.file_id)
     # A record from an earlier run must not outlive a run that is killed now.
     record_path.unlink(missing_ok=True)
 
