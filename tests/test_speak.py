@@ -30,8 +30,8 @@ from audiobook.speak import (
     wav_frames,
     write_manifest,
 )
-from gates import Gates
 from audiobook.voices import check_language, resolve_voice
+from gates import Gates
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 MINUS_1_DBFS = 32767 * 10 ** (-1 / 20)
