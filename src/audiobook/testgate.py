@@ -12,7 +12,8 @@ launching, and only then let the book see the signal. Points:
 
 - ``phase<N>``: before phase N runs (not when its checkpoint is reused);
 - ``<folder>-<K>``: right after the K-th file this process wrote atomically
-  into a folder of that name (``audio-3``: the third chunk audio of phase 4).
+  into a folder of that name (``audio-3``: the third chunk audio of phase 4);
+  JSON files (records, sidecars such as a chunk's sentence spans) are not counted.
 
 Unset (every real run), each check is one comparison with None.
 """
@@ -60,7 +61,7 @@ def hold(point: str) -> None:
 
 def wrote(path: Path) -> None:
     """Count a file written into its folder, and hold at ``<folder>-<count>`` if asked."""
-    if _folder is None:
+    if _folder is None or Path(path).suffix == ".json":
         return
     folder = Path(path).parent.name
     _written[folder] += 1
