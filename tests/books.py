@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from audiobook import orchestrator
 from audiobook.bookmaker import DraftBook, DraftChapter, make_epub, make_pdf
+from audiobook.chunk import split_sentences
 
 PARAGRAPH = (
     "The river ran quietly past the mill, and the miller's daughter watched the water turn the great wheel. "
@@ -39,3 +42,13 @@ def empty_book(folder: Path, name: str) -> Path:
     path = folder / name
     path.write_bytes(b"")
     return path
+
+
+def phase_three_sentences(book_file: Path, tmp_path: Path) -> list[str]:
+    """Phases 1 to 3 through the orchestrator; the sentences of the chunks it wrote."""
+    out = tmp_path / "out"
+    code = orchestrator.main([str(book_file), "--pipeline-json", str(out / "book.json"), "--phases", "1", "2", "3",
+                              "--output-dir", str(out), "--settings-json", '{"read_any_language": true}'])  # fmt: skip
+    assert code == 0, (out / "book.json").read_text()
+    chunks = [json.loads(line) for line in (out / "work" / "chunks.jsonl").read_text().splitlines()]
+    return [sentence for chunk in chunks for sentence in split_sentences(chunk["text"])]

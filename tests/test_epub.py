@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import resource
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from audiobook import epub, orchestrator
+from audiobook import epub
 from audiobook.bookmaker import (
     EARNEST_SCENE,
     DraftBook,
@@ -30,11 +29,12 @@ from audiobook.bookmaker import (
 )
 from audiobook.chunk import split_sentences
 from audiobook.epub.listings import looks_like_code
-from audiobook.sections import CODE_CUE
-from audiobook.plays import closed
 from audiobook.errors import EXIT_DRM, BookError
 from audiobook.model import BookFacts
+from audiobook.plays import closed
+from audiobook.sections import CODE_CUE
 from audiobook.settings import EngineSettings
+from books import phase_three_sentences
 
 SETTINGS = EngineSettings()
 WITH_NOTES = EngineSettings(read_notes=True)
@@ -667,16 +667,6 @@ def test_sections_by_epub_type_guide_landmarks_and_heading(tmp_path):
 PLAY_SPEECHES = [(speaker, words) for speaker, words in EARNEST_SCENE if speaker]
 PLAY_DIRECTIONS = [part.strip() for speaker, words in EARNEST_SCENE for part in (
     [words] if not speaker else words.replace("]", "[").split("[")[1::2])]  # fmt: skip
-
-
-def phase_three_sentences(book_file: Path, tmp_path: Path) -> list[str]:
-    """Phases 1 to 3 through the orchestrator; the sentences of the chunks it wrote."""
-    out = tmp_path / "out"
-    code = orchestrator.main([str(book_file), "--pipeline-json", str(out / "book.json"), "--phases", "1", "2", "3",
-                              "--output-dir", str(out), "--settings-json", '{"read_any_language": true}'])  # fmt: skip
-    assert code == 0, (out / "book.json").read_text()
-    chunks = [json.loads(line) for line in (out / "work" / "chunks.jsonl").read_text().splitlines()]
-    return [sentence for chunk in chunks for sentence in split_sentences(chunk["text"])]
 
 
 @pytest.mark.parametrize("style", ["se", "feedbooks", "spans"])

@@ -6,7 +6,6 @@ small PDFs with one special feature each from tests/pdf_samples.py.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -17,16 +16,16 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from audiobook import orchestrator, pdf
+from audiobook import pdf
 from audiobook.bookmaker import EARNEST_SCENE, make_pdf
-from audiobook.chunk import split_sentences
-from audiobook.plays import closed
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
+from audiobook.plays import closed
 from audiobook.settings import EngineSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
 import pdf_samples  # noqa: E402
+from books import phase_three_sentences  # noqa: E402
 
 ROBIN = "pg_robin_hood_xelatex.pdf"
 GERMAN = "thoma_geotopo_de.pdf"
@@ -624,16 +623,6 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
 
 
 # ---------------------------------------------------------------- plays (issue 11 item 5)
-
-
-def phase_three_sentences(book_file: Path, tmp_path: Path) -> list[str]:
-    """Phases 1 to 3 through the orchestrator; the sentences of the chunks it wrote."""
-    out = tmp_path / "out"
-    code = orchestrator.main([str(book_file), "--pipeline-json", str(out / "book.json"), "--phases", "1", "2", "3",
-                              "--output-dir", str(out), "--settings-json", '{"read_any_language": true}'])  # fmt: skip
-    assert code == 0, (out / "book.json").read_text()
-    chunks = [json.loads(line) for line in (out / "work" / "chunks.jsonl").read_text().splitlines()]
-    return [sentence for chunk in chunks for sentence in split_sentences(chunk["text"])]
 
 
 # The scene, with a word of emphasis in italics that stays in its speech, and directions long enough to
