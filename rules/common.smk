@@ -8,12 +8,9 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
-
-import psutil
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
@@ -21,6 +18,7 @@ from snakemake.utils import min_version, validate
 from audiobook.aggregate import RUN_MARKER
 from audiobook.discover import discover
 from audiobook.ids import ID_PATTERN
+from audiobook.liveness import run_process_alive
 
 min_version("9.0")
 
@@ -87,17 +85,6 @@ def last_run():
         return None
 
 
-def still_running(run):
-    """True or False, or None when the run is on another host and cannot be seen from here."""
-    if run["host"] != socket.gethostname():
-        return None
-    try:
-        # A process started after the marker only reuses the pid: not the run.
-        return psutil.Process(run["pid"]).create_time() <= run["started_at"] + 1
-    except psutil.Error:
-        return False
-
-
 def remove_stale_locks(run, described):
     """Snakemake's locks left by a killed run, which would refuse every later run."""
     locks = list(Path(".snakemake", "locks").glob("*.lock"))
@@ -125,7 +112,7 @@ def guard_the_folder():
         return
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["started_at"]))
     described = f"snakemake pid {run['pid']} on {run['host']}, started {started}"
-    alive = still_running(run)
+    alive = run_process_alive(run["host"], run["pid"], run["started_at"])
     if alive is False:
         remove_stale_locks(run, described)
     looks_only = workflow.output_settings.dryrun or LOOK_ONLY_OPTIONS & {

@@ -167,7 +167,7 @@ def test_a_tiny_benchmark_prints_every_item(tmp_path: Path) -> None:
     )  # fmt: skip
     pdf = make_book(tmp_path / "book.pdf", 300, seed=4)
     report = run_benchmarks(tiny, tmp_path / "work", Workflow(REPO / "Snakefile"), pdf)
-    assert {row.item for row in report.rows} == {"1a", "1b", "2", "3", "4", "5"}
+    assert {row.item for row in report.rows} == {"1a", "1b", "2", "3", "4", "5", "12"}
     assert all(row.ratio is not None for row in report.rows if row.baseline is not None)
     assert os.path.getsize(tmp_path / "work" / "batch" / "workflow-0" / "pipeline.json") > 0
     assert json.dumps(report_json(report, "bench", {}))

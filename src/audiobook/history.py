@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import socket
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
+from .liveness import run_process_alive
 
 DB_NAME = "history.sqlite"
 SCHEMA_VERSION = 1
@@ -133,20 +132,11 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     connection.execute("COMMIT")
 
 
-def _process_gone(host: str, pid: int, started_at: float) -> bool:
-    """True when the run's process on this host no longer exists (a pid reused later is not it)."""
-    if host != socket.gethostname():
-        return False
-    try:
-        return psutil.Process(pid).create_time() > started_at + 1
-    except psutil.Error:
-        return True
-
-
 def mark_killed_runs(connection: sqlite3.Connection) -> int:
     """Runs left 'running' whose process is gone: killed before the aggregate step."""
     rows = connection.execute("SELECT id, host, pid, started_at FROM runs WHERE outcome = 'running'").fetchall()
-    killed = [row["id"] for row in rows if _process_gone(row["host"], row["pid"], row["started_at"])]
+    # A run on another host cannot be seen from here: it stays as it is.
+    killed = [row["id"] for row in rows if run_process_alive(row["host"], row["pid"], row["started_at"]) is False]
     for run_id in killed:
         connection.execute("UPDATE runs SET outcome = 'killed' WHERE id = ?", (run_id,))
     return len(killed)
