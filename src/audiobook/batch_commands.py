@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from . import history
+from .liveness import run_process_alive
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -127,7 +128,7 @@ def print_runs(results: Path, limit: int) -> int:
         table.add_column(column, overflow="fold", justify="right" if column in ("Run", "Books", "OK", "Partial", "Failed") else "left")
     for run in runs:
         outcome = run["outcome"]
-        if outcome == "running" and history._process_gone(run["host"], run["pid"], run["started_at"]):
+        if outcome == "running" and run_process_alive(run["host"], run["pid"], run["started_at"]) is False:
             outcome = "killed"  # the next run writes it down; its process is gone already
         table.add_row(
             str(run["id"]), _when(run["started_at"]), _when(run["finished_at"]), outcome,

@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import resource
 import signal
 import sys

@@ -14,12 +14,11 @@ import contextlib
 import errno
 import hashlib
 import json
-import re
 import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 

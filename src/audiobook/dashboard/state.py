@@ -18,6 +18,7 @@ from .. import history
 from ..aggregate import RUN_MARKER
 from ..fileio import read_json
 from ..ids import ID_PATTERN
+from ..liveness import run_process_alive
 from ..progress import PHASE_NAMES
 from ..record import metric
 from ..report import PLOT_FILES, PLOT_TITLES
@@ -164,7 +165,8 @@ def run_is_going(marker: dict[str, Any] | None, summary: dict[str, Any] | None, 
     if run is not None and run.get("outcome") not in ("running", None):
         return False
     try:
-        return not history._process_gone(str(marker["host"]), int(marker["pid"]), float(marker["started_at"]))
+        # A run on another host cannot be seen from here: taken as going until it is summed up.
+        return run_process_alive(str(marker["host"]), int(marker["pid"]), float(marker["started_at"])) is not False
     except (KeyError, TypeError, ValueError):
         return True
 
