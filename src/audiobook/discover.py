@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from .ids import book_id, is_book_name
-from .utf8 import printable  # noqa: F401 - it lives in the core now; this name stays for old imports
 
 
 @dataclass(frozen=True)

@@ -192,11 +192,3 @@ def voice_for(book_language: str | None, settings: EngineSettings) -> Voice:
     voice = resolve_voice(settings, mapped.get(book) if book else None)
     check_language(voice, book_language, settings)
     return voice
-
-
-def language_name(tag: str | None) -> str | None:
-    """ "German (de)" for "de-DE"; None when the tag says nothing."""
-    code = primary_language(tag)
-    return _language_label(code) if code else None
-
-
