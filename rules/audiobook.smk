@@ -17,8 +17,8 @@ rule audiobook:
         "../environment.yml"
     threads: config.get("threads_per_book", 1)
     resources:
-        mem_mb=book_mem_mb,
-        runtime=book_runtime_min,
+        mem_mb=BOOK_MEM_MB,
+        runtime=BOOK_RUNTIME_MIN,
     params:
         book=book_path,
         # The throttle's and the orchestrator's settings are the same for
@@ -27,26 +27,25 @@ rule audiobook:
         throttle=throttle_command(),
         orchestrator=orchestrator_command(),
         options=orchestrator_options(),
-        out_dir=f"{RESULTS}/{{book}}",
     shell:
         # The record is copied to the log folder whatever the exit status,
         # and the orchestrator's status is the job's status. With no record
         # (a crash, the out-of-memory killer), the log's last line says so;
-        # 127 means the throttle could not start it and has said why.
+        # 127 means the throttle could not start it and has said why. Each
+        # path is named once: a dry run formats this command three times a book.
         """
         set +e
-        {params.throttle} --book-id {wildcards.book:q} -- \
-            {params.orchestrator} {params.book:q} \
-            --pipeline-json={output.record:q} {params.options} --output-dir {params.out_dir:q} \
-            --book-id {wildcards.book:q} --threads {threads} \
-            >{log.orchestrator:q} 2>&1
+        book={wildcards.book:q} record={output.record:q} copy={log.record:q} log={log.orchestrator:q}
+        {params.throttle} --book-id "$book" -- \
+            {params.orchestrator} {params.book:q} --pipeline-json="$record" {params.options} \
+            --output-dir "${{record%/*}}" --book-id "$book" --threads {threads} >"$log" 2>&1
         status=$?
-        if [ -f {output.record:q} ]; then
-            cp -f {output.record:q} {log.record:q}
+        if [ -f "$record" ]; then
+            cp -f "$record" "$copy"
         else
-            rm -f {log.record:q}
+            rm -f "$copy"
             if [ $status -gt 128 ]; then how="was killed by signal $((status - 128))"; else how="exited with status $status"; fi
-            [ $status -eq 127 ] || echo "the orchestrator $how without writing a record; run again, and if it happens again report it with this book's log" >>{log.orchestrator:q}
+            [ $status -eq 127 ] || echo "the orchestrator $how without writing a record; run again, and if it happens again report it with this book's log" >>"$log"
         fi
         exit $status
         """

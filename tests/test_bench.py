@@ -171,3 +171,16 @@ def test_a_tiny_benchmark_prints_every_item(tmp_path: Path) -> None:
     assert all(row.ratio is not None for row in report.rows if row.baseline is not None)
     assert os.path.getsize(tmp_path / "work" / "batch" / "workflow-0" / "pipeline.json") > 0
     assert json.dumps(report_json(report, "bench", {}))
+
+
+def test_the_scheduler_passes_grow_with_the_books_not_their_square(tmp_path: Path) -> None:
+    # Snakemake's scheduler left alone wakes itself once a second for every
+    # book finished so far (audiobook.scheduler_fix): a pass per book and one
+    # wake-up per second is all a batch may cost, however long it runs.
+    template = make_one_line_book(tmp_path / "one.epub")
+    books = 40
+    make_trivial_books(tmp_path / "run" / "in", books, template)
+    command = Workflow(REPO / "Snakefile").command(tmp_path / "run", [1, 2, 3], "--verbose", config=["cpu_threshold=100"])
+    run = run_checked(command, tmp_path / "run.log")
+    passes = len(re.findall(r"^Ready (?:subsampled )?jobs", (tmp_path / "run.log").read_text(), re.MULTILINE))
+    assert books <= passes <= 2 * books + run.wall_s + 5, (passes, run.wall_s)
