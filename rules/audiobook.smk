@@ -11,14 +11,11 @@ rule audiobook:
         # Snakemake deletes the outputs of a failed job, logs it keeps: a copy
         # of the record here tells the aggregate why the book failed.
         record=f"{RESULTS}/logs/{{book}}.record.json",
-    benchmark:
-        f"{RESULTS}/benchmarks/{{book}}.tsv"
     conda:
         "../environment.yml"
     threads: config.get("threads_per_book", 1)
     resources:
-        mem_mb=BOOK_MEM_MB,
-        runtime=BOOK_RUNTIME_MIN,
+        **BOOK_RESOURCES,
     params:
         book=book_path,
         # The throttle's and the orchestrator's settings are the same for

@@ -19,7 +19,7 @@ from audiobook.aggregate import RUN_MARKER
 from audiobook.discover import discover
 from audiobook.ids import ID_PATTERN
 from audiobook.liveness import run_process_alive
-from audiobook import scheduler_fix
+from audiobook import snakemake_scale
 
 min_version("9.0")
 
@@ -130,9 +130,8 @@ def guard_the_folder():
 
 guard_the_folder()
 
-# Without it Snakemake's scheduler wakes itself ever more often as books
-# finish, and a batch of thousands slows down with the square of its size.
-scheduler_fix.apply()
+# Snakemake's own cost per book stays flat at thousands of books: see the module.
+snakemake_scale.apply()
 
 PHASES = sorted(set(config["phases_to_run"]))
 ENGINE = config.get("engine") or {}
@@ -216,6 +215,10 @@ def orchestrator_command():
     return shlex.join(words)
 
 
+# The throttle's last CPU sample, shared by the books that start within a second of it.
+CPU_SAMPLE = ".cpu-sample"
+
+
 def throttle_command():
     """The launch throttle with this batch's settings, as shell words (the book id follows)."""
     return shlex.join(
@@ -230,6 +233,8 @@ def throttle_command():
             str(config["throttle_delay"]),
             "--max-wait",
             str(config["throttle_max_wait"]),
+            "--shared-sample",
+            f"{RESULTS}/{CPU_SAMPLE}",
         ]
     )
 
@@ -260,11 +265,11 @@ def book_runtime_min(wildcards):
     return int(15 + 60 * book_size_mb(wildcards))
 
 
-# Without speech every book fits the same generous bounds. A constant also
-# spares Snakemake a function call per book, a tenth of a dry run of thousands.
+# What a book asks of a scheduler. Without speech a book is small and brief
+# and asks for nothing beyond the profile's defaults: Snakemake evaluates
+# every resource of every job, a fifth of a dry run of thousands of books.
 SPEAKS = bool({4, 5} & set(PHASES))
-BOOK_MEM_MB = book_mem_mb if SPEAKS else 600
-BOOK_RUNTIME_MIN = book_runtime_min if SPEAKS else 10
+BOOK_RESOURCES = {"mem_mb": book_mem_mb, "runtime": book_runtime_min} if SPEAKS else {}
 
 
 def all_records():

@@ -1,6 +1,7 @@
 """Launch throttle: wait while the machine is busy, then become the orchestrator.
 
-    throttle.py --book-id ID --batch-log batch.log --cpu-threshold 85 --delay 1 --max-wait 300 -- CMD ARGS...
+    throttle.py --book-id ID --batch-log batch.log --cpu-threshold 85 --delay 1 --max-wait 300 \
+        [--shared-sample FILE] -- CMD ARGS...
 
 Snakemake already bounds how many books run (--cores, resources); this adds
 a check of the CPU used by everything else on the machine (other users, other
@@ -24,6 +25,9 @@ import sys
 import time
 
 SAMPLE_S = 0.2  # psutil measures CPU over this window: long enough to be fair, short per book
+# A sample another book of the batch took this recently stands for this book's
+# too: many short books then cost one sample a second, not one each.
+SHARED_SAMPLE_S = 1.0
 # Inside a cluster job the scheduler has already given the book its CPUs, and
 # the node's load belongs to other people's jobs: waiting on it helps no one.
 SCHEDULER_JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
@@ -105,7 +109,44 @@ def busy_besides_batch(root) -> float:
     return max(0.0, min(100.0, 100.0 * other / capacity)) if capacity > 0 else 0.0
 
 
-def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str | None, book: str = "") -> float:
+def shared_sample(path: str | None) -> float | None:
+    """The batch's last CPU sample, if one was taken in the last SHARED_SAMPLE_S seconds."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            age = time.time() - os.fstat(handle.fileno()).st_mtime
+            value = float(handle.read())
+    except (OSError, ValueError):
+        return None
+    return value if 0 <= age <= SHARED_SAMPLE_S and 0 <= value <= 100 else None
+
+
+def share_sample(path: str | None, cpu: float) -> None:
+    """Leave ``cpu`` for the books that start in the next second; never fails the book."""
+    if not path:
+        return
+    partial = f"{path}.{os.getpid()}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(f"{cpu:.1f}")
+        os.replace(partial, path)  # whole or not at all: a reader never sees half a number
+    except OSError:
+        try:
+            os.unlink(partial)
+        except OSError:
+            pass
+
+
+def sample_others(root, shared: str | None) -> float:
+    cpu = busy_besides_batch(root)
+    share_sample(shared, cpu)
+    return cpu
+
+
+def wait_for_cpu(
+    threshold: float, delay: float, max_wait: float, batch_log: str | None, book: str = "", shared: str | None = None
+) -> float:
     """Wait while other work keeps the CPU above ``threshold``; return the seconds waited.
 
     One line when the wait starts and one when it ends, not one per check:
@@ -113,8 +154,11 @@ def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str
     """
     if threshold >= 100 or max_wait <= 0:
         return 0.0  # the throttle is off: do not spend a sample on it
-    root = batch_root()
-    cpu = busy_besides_batch(root)
+    cpu = shared_sample(shared)
+    root = None
+    if cpu is None:
+        root = batch_root()
+        cpu = sample_others(root, shared)
     if cpu <= threshold:
         return 0.0
     who = f"{book}: " if book else ""
@@ -122,9 +166,10 @@ def wait_for_cpu(threshold: float, delay: float, max_wait: float, batch_log: str
              f"waiting for the CPU, at most {max_wait:g} s")  # fmt: skip
     began = time.monotonic()
     samples = [cpu]
+    root = root if root is not None else batch_root()
     while cpu > threshold and time.monotonic() - began < max_wait:
         time.sleep(max(0.0, min(delay, max_wait - (time.monotonic() - began))))
-        cpu = busy_besides_batch(root)
+        cpu = sample_others(root, shared)
         samples.append(cpu)
     waited = time.monotonic() - began
     others = sum(samples) / len(samples)
@@ -163,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-threshold", type=float, default=85.0, help="percent of all cores (default 85)")
     parser.add_argument("--delay", type=float, default=1.0, help="seconds between checks (default 1)")
     parser.add_argument("--max-wait", type=float, default=300.0, help="give up waiting after this many seconds (default 300)")
+    parser.add_argument("--shared-sample", metavar="FILE",
+                        help="share CPU samples through FILE with the batch's other books: one taken in the "
+                        f"last {SHARED_SAMPLE_S:g} s is used instead of taking another")  # fmt: skip
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -170,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no command given after --")
     scheduler_job = next((name for name in SCHEDULER_JOB_VARIABLES if os.environ.get(name)), None)
     if scheduler_job is None:
-        wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log, args.book_id)
+        wait_for_cpu(args.cpu_threshold, args.delay, args.max_wait, args.batch_log, args.book_id, args.shared_sample)
     log_line(args.batch_log, "START", args.book_id)
     if own_orchestrator(command):
         status = run_in_process(command[1:])

@@ -232,6 +232,31 @@ def test_throttle_holds_a_book_back_while_a_real_cpu_load_runs_and_says_so_twice
     assert waited >= 3.0
 
 
+def test_throttle_takes_a_sample_another_book_took_this_second_and_only_then(tmp_path):
+    # The test says how busy the machine is (10 %); the shared file says 99 %.
+    log = tmp_path / "batch.log"
+    shared = tmp_path / ".cpu-sample"
+    env = {**os.environ, "AUDIOBOOK_TEST_OTHERS_CPU": "10"}
+    command = [*THROTTLE, "--book-id", "b5", "--batch-log", str(log), "--cpu-threshold", "50", "--delay", "0.1",
+               "--max-wait", "600", "--shared-sample", str(shared), "--", sys.executable, "-c", "print('ran')"]
+
+    shared.write_text("99.0")  # fresh: another book measured 99 % just now, so this one waits
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ran"
+    lines = throttle_lines(log)
+    assert len(lines) == 2 and "other work uses 99 % of the CPU" in lines[0], lines
+    assert shared.read_text() == "10.0", "its own samples while it waited are shared in turn"
+
+    log.unlink()
+    shared.write_text("99.0")
+    stale = time.time() - 10
+    os.utime(shared, (stale, stale))  # ten seconds old: measured again, idle, no wait
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0 and throttle_lines(log) == []
+    assert shared.read_text() == "10.0"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
 def test_throttle_runs_this_projects_orchestrator_in_its_own_process(tmp_path):
     book = pdf_book(tmp_path, "river.pdf", chapters=1, paragraphs=1)
     gates = Gates(tmp_path / "gates")
