@@ -1,7 +1,7 @@
 """Benchmarks: how close the batch gets to the machine's limit, each number beside its baseline.
 
     python -m audiobook.bench --quick                 # under 5 minutes on 2 cores
-    python -m audiobook.bench --full --out bench.json # the sizes of issue 8 (about 45 minutes)
+    python -m audiobook.bench --full --out bench.json # the sizes of issues 8 and 14 (about 20 minutes)
     python -m audiobook.bench --only scale --books 1000 # the batch at scale only, at a size you pick
 
 The work is CPU-bound speech, so a batch's limit is its CPU work over its cores.
@@ -1154,7 +1154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the workflow vs xargs -P 2 (efficiency, overhead at scale, dry run, aggregate), memory, and "
         "real-time factor on one and two threads.",
         epilog="Quick mode scales the sizes down (the table says where) and takes under 5 minutes on 2 idle "
-        "cores; full mode uses the sizes of issue 8 and takes about 45 minutes.",
+        "cores; full mode uses the sizes of issues 8 and 14 and takes about 20 minutes.",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes, under 5 minutes (the default)")
