@@ -9,16 +9,14 @@ import re
 import shlex
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
-from audiobook.aggregate import RUN_MARKER
 from audiobook.discover import discover
 from audiobook.ids import ID_PATTERN
-from audiobook.liveness import run_process_alive
+from audiobook.liveness import last_run
 from audiobook import snakemake_scale
 
 min_version("9.0")
@@ -77,26 +75,17 @@ LOOK_ONLY_OPTIONS = {
 }  # fmt: skip
 
 
-def last_run():
-    """What the last real run here wrote when it started (aggregate.start_batch), or None."""
-    try:
-        run = json.loads(Path(RESULTS, RUN_MARKER).read_text(encoding="utf-8"))
-        return run if {"pid", "host", "started_at"} <= run.keys() else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def remove_stale_locks(run, described):
+def remove_stale_locks(run):
     """Snakemake's locks left by a killed run, which would refuse every later run."""
     locks = list(Path(".snakemake", "locks").glob("*.lock"))
     # A run locks just before it writes its marker, so a lock newer than the
     # marker belongs to a run starting right now: never touch that.
-    if not locks or any(lock.stat().st_mtime > run["started_at"] for lock in locks):
+    if not locks or any(lock.stat().st_mtime > run.started_at for lock in locks):
         return
     for lock in locks:
         lock.unlink(missing_ok=True)
     print(
-        f"removed the lock left by the run that was stopped ({described})",
+        f"removed the lock left by the run that was stopped ({run.described()})",
         file=sys.stderr,
     )
 
@@ -108,23 +97,17 @@ def guard_the_folder():
     job subprocesses parse the workflow too while their run goes on, and dry
     runs and other look-only commands may run beside a batch.
     """
-    run = last_run()
+    run = last_run(RESULTS)
     if run is None or not workflow.is_main_process:
         return
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["started_at"]))
-    described = f"snakemake pid {run['pid']} on {run['host']}, started {started}"
-    alive = run_process_alive(run["host"], run["pid"], run["started_at"])
+    alive = run.alive()
     if alive is False:
-        remove_stale_locks(run, described)
+        remove_stale_locks(run)
     looks_only = workflow.output_settings.dryrun or LOOK_ONLY_OPTIONS & {
         arg.split("=", 1)[0] for arg in sys.argv[1:]
     }
     if alive and not looks_only:
-        print(
-            f"another run is making this batch ({described}); "
-            "let it finish or stop it with Ctrl+C, then run again",
-            file=sys.stderr,
-        )
+        print(run.refusal(), file=sys.stderr)
         raise SystemExit(1)
 
 

@@ -8,6 +8,7 @@ ends before the book gets there fails the test with its output.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -36,6 +37,9 @@ class Gates:
     def reached(self, book: str, point: str) -> bool:
         return (self.folder / f"{book}.{point}.reached").exists()
 
+    def left(self, book: str, point: str) -> bool:
+        return (self.folder / f"{book}.{point}.left").exists()
+
     def open(self, book: str, point: str) -> None:
         (self.folder / f"{book}.{point}.open").touch()
 
@@ -45,8 +49,7 @@ class Gates:
     def release(self, book: str, point: str, process: subprocess.Popen, describe: Callable[[], str] = lambda: "") -> None:
         """Open the gate and wait until the book has gone on from it."""
         self.open(book, point)
-        left = self.folder / f"{book}.{point}.left"
-        wait_for(left.exists, f"{book} to go on from {point}", process, describe)
+        wait_for(lambda: self.left(book, point), f"{book} to go on from {point}", process, describe)
 
 
 def wait_for(
@@ -70,3 +73,25 @@ def wait_for(
             pytest.fail(f"the run ended (status {process.returncode}) before {what}:\n{describe()[-3000:]}")
         time.sleep(0.05)
     pytest.fail(f"{what} did not happen within {timeout:.0f} s (a broken run?):\n{describe()[-3000:]}")
+
+
+def describe_group(group: int) -> str:
+    """Each process of a process group and what its threads wait in: for a failure message."""
+    lines = []
+    for proc in sorted(Path("/proc").glob("[0-9]*"), key=lambda path: int(path.name)):
+        try:
+            if os.getpgid(int(proc.name)) != group:
+                continue
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            lines.append(f"pid {proc.name}: {command[:160]}")
+            for task in sorted((proc / "task").iterdir(), key=lambda path: int(path.name)):
+                status = dict(
+                    line.split(":\t", 1) for line in (task / "status").read_text().splitlines() if ":\t" in line
+                )
+                lines.append(
+                    f"  thread {task.name}: {status.get('State', '?')}, waits in {(task / 'wchan').read_text() or '-'}, "
+                    f"signals blocked {status.get('SigBlk', '?')} pending {status.get('SigPnd', '?')}"
+                )
+        except (OSError, ProcessLookupError):
+            continue  # gone meanwhile
+    return "\n".join(lines)

@@ -21,6 +21,7 @@ from audiobook import batch
 from audiobook.export import CLAIM_FILE, ExportError, export_book, safe_name
 from audiobook.progress import BatchWatcher, BookState, PlainLines, jobs_to_run, read_book_state
 from books import empty_book, epub_book, not_a_book, pdf_book
+from gates import describe_group, wait_for
 
 BATCH = str(Path(sys.executable).parent / "batch-audiobook")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -178,14 +179,6 @@ def test_a_profile_by_name_resolves_to_the_workflows_profiles_folder(workdir):
     assert batch.resolve_profile("default", workflow) == workflow.snakefile.parent / "profiles" / "default"
 
 
-def wait_for(predicate, seconds: float = 900) -> None:
-    """Wait for something the run is bound to do; the timeout only guards against a broken run."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 def test_a_second_run_in_a_busy_folder_says_what_to_do_in_one_line(workdir):
     pdf_book(workdir / "in", "river.pdf")
@@ -210,18 +203,28 @@ def test_a_second_run_in_a_busy_folder_says_what_to_do_in_one_line(workdir):
     first = subprocess.Popen([BATCH, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
     snakemake_log = workdir / "results" / "logs" / "snakemake.log"
+
+    def describe() -> str:
+        text = snakemake_log.read_text(errors="replace").replace("\0", "") if snakemake_log.exists() else ""
+        return f"{describe_group(first.pid)}\nSnakemake's log:\n{text}"
+
     try:
-        wait_for(ready.exists)
+        wait_for(ready.exists, "the stand-in to start", first, describe)
         assert "[START] river-pdf" in (workdir / "batch.log").read_text()
+        log_before = snakemake_log.read_bytes()
         second = run(workdir, *args)
         assert second.returncode == batch.EXIT_LOCKED, second.stdout + second.stderr
         lines = second.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("batch-audiobook: another run"), second.stderr
         assert "Traceback" not in second.stdout + second.stderr
+        # Turned away before it wrote anything: the running batch's log is its own.
+        log_after = snakemake_log.read_bytes()
+        assert log_after.startswith(log_before) and b"another run" not in log_after, log_after
     finally:
         try:
             os.killpg(first.pid, signal.SIGINT)  # Ctrl-C, as at a terminal
-            wait_for(lambda: "Terminating processes on user request" in snakemake_log.read_text(errors="replace"))
+            wait_for(lambda: "Terminating processes on user request" in snakemake_log.read_text(errors="replace"),
+                     "Snakemake to take the Ctrl+C", first, describe)
         finally:
             release.touch()
             first.communicate(timeout=120)

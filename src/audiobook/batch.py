@@ -28,6 +28,7 @@ import yaml
 
 from .discover import FoundBook, discover
 from .fileio import atomic_writer, read_json
+from .liveness import last_run
 from .progress import NOTHING_TO_DO, BatchWatcher, PlainLines, RichBar, watch
 
 EXIT_SUCCESS = 0
@@ -665,6 +666,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="batch-audiobook-") as scratch:
         try:
             config = effective_config(args, workflow, passed)
+            if makes_books:
+                # Turned away before anything is written: a run going on in this folder
+                # keeps its log and its spilled settings (the workflow refuses too).
+                running = last_run(config["results_dir"])
+                if running is not None and running.alive():
+                    complain(f"batch-audiobook: {running.refusal()}")
+                    return EXIT_LOCKED
             # A run keeps its spilled settings beside its log (cluster jobs read them too).
             spill_dir = Path(config["results_dir"]) / "logs" if makes_books else Path(scratch)
             command = snakemake_command(args, workflow, config, passed, spill_dir)
