@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from audiobook.model import PhaseContext
+
+# A suite started in the background by a script (`.ci/run &`) inherits SIGINT
+# ignored, as a shell without job control starts background commands, and so
+# would every run the tests start: the Ctrl+C they send, as a terminal would,
+# would never arrive. The tests' processes take Ctrl+C as at a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 # CI lays ../shared beside the clone; a clone elsewhere may not have it.

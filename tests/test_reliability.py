@@ -77,7 +77,7 @@ def snakemake(workdir: Path, *args: str, timeout: float = 600, **popen) -> subpr
 
 
 def start(workdir: Path, *args: str, **popen) -> subprocess.Popen:
-    """A run in its own process group (a process started in the background ignores SIGINT otherwise).
+    """A run in its own process group, so a signal the test sends reaches the run and nothing else.
 
     Its output goes to a file beside the work folder, named in ``process.output_file``.
     """
