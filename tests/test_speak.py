@@ -292,3 +292,24 @@ def test_session_uses_the_given_threads(threads: int) -> None:
     assert options.intra_op_num_threads == threads
     assert options.inter_op_num_threads == 1
     assert options.execution_mode == onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+
+
+def test_spoken_length_tracks_how_long_the_voice_takes_to_say_a_text() -> None:
+    from audiobook.speak import synthesize_sentences
+    from audiobook.subtitles import spoken_positions
+
+    piper_voice = load_voice(resolve_voice(EngineSettings()), threads=1)
+    rate = piper_voice.config.sample_rate
+    plain = "in the years that came after, a lawyer of the old school with a long, slow walk"
+    # Letters said by name and numbers: about as long in print, far longer to say.
+    spelled = "he was made M.D., D.C.L., LL.D., F.R.S., K.C.B. and A.R.A. in 1886 and 1887"
+    heard = []
+    for text in (plain, spelled):
+        _, spans, pauses = synthesize_sentences(piper_voice, [text], EngineSettings())
+        (start, end), quiet = spans[0], sum(b - a for a, b in pauses[0])
+        heard.append((end - start - quiet) / rate)
+    said = heard[1] / heard[0]
+    by_print = len(spelled) / len(plain)
+    by_speech = spoken_positions(spelled)[-1] / spoken_positions(plain)[-1]
+    assert said > 1.5 * by_print, (said, by_print)  # what the weights are for
+    assert abs(by_speech - said) < 0.3 * said, (by_speech, said)

@@ -16,7 +16,16 @@ from audiobook.master import Output, Piece, Timeline, timed_sentences
 from audiobook.model import Chapter, ChunkAudio, ExtractedBook, PhaseContext
 from audiobook.normalize import normalize_text
 from audiobook.settings import EngineSettings
-from audiobook.subtitles import LINE_CHARS, MAX_LINES, TimedSentence, build_cues, split_for_cues, wrap, write_subtitles
+from audiobook.subtitles import (
+    LINE_CHARS,
+    MAX_LINES,
+    TimedSentence,
+    build_cues,
+    split_for_cues,
+    spoken_positions,
+    wrap,
+    write_subtitles,
+)
 
 LONG = (
     "Mr. Utterson the lawyer was a man of a rugged countenance that was never lighted by a smile; cold, scanty "
@@ -161,6 +170,21 @@ def test_a_long_sentence_is_cut_at_the_voices_own_pause_nearest_the_clause_mark(
     # No pause near the cut: by length.
     alone = build_cues([TimedSentence(text, 1.0, 10.0, pauses=((1.5, 1.6),))])
     assert alone[0].end_s == alone[1].start_s == by_length
+
+
+def test_a_cut_with_no_pause_near_follows_spoken_length_not_printed_length():
+    # Each piece fills two cue lines; the first is mostly letters said by name, the second plain words.
+    text = (
+        "He was made M.D., D.C.L., LL.D., F.R.S., K.C.B. and A.R.A. in 1886 and 1887 and, "
+        "in the years that came after, a lawyer of the old school with a long, slow walk."
+    )
+    pieces = split_for_cues(text)
+    assert len(pieces) == 2, pieces
+    cues = build_cues([TimedSentence(text, 0.0, 10.0)])
+    by_print = 10.0 * len(pieces[0]) / len(" ".join(pieces))
+    # Printed, the two are much the same length; spoken, the letters and numbers take far longer.
+    assert 4.0 < by_print < 6.0 and cues[0].end_s > by_print + 1.5, (by_print, cues)
+    assert spoken_positions("Mr. Utterson and Dr. Jekyll")[-1] == len("Mr. Utterson and Dr. Jekyll")
 
 
 def test_inner_pauses_are_the_quiet_stretches_inside_speech_not_its_lead_in():
