@@ -25,6 +25,7 @@ import numpy as np
 from .errors import BookError, disk_full_error
 from .fileio import atomic_writer, read_json, sha256_file, write_json
 from .model import Chunk, ChunkAudio, PhaseContext, SpeechManifest, from_dict, to_dict
+from .pronounce.speech import plain
 from .settings import EngineSettings
 from .voices import Voice, primary_language, read_voice_config, voice_for
 
@@ -119,11 +120,6 @@ def wav_frames(path: Path, sample_rate: int) -> int | None:
         return None
 
 
-def _speakable(text: str) -> str:
-    # Piper reads "[[ ... ]]" as raw phonemes; book text must never steer the synthesiser.
-    return text.replace("[[", "[").replace("]]", "]")
-
-
 def limit_peak(audio: np.ndarray) -> np.ndarray:
     """Turn a sentence down, as a whole, if its peak passes ``PEAK_CEILING``; else keep it as it is."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
@@ -132,7 +128,7 @@ def limit_peak(audio: np.ndarray) -> np.ndarray:
 
 def synthesize_chunk(piper_voice: PiperVoice, text: str, settings: EngineSettings) -> np.ndarray:
     """One chunk as int16 samples: its sentences with ``sentence_pause_s`` of silence between them."""
-    return synthesize_sentences(piper_voice, [text], settings)[0]
+    return synthesize_sentences(piper_voice, [plain(text)], settings)[0]
 
 
 def inner_pauses(audio: np.ndarray, sample_rate: int, offset: int) -> list[list[int]]:
@@ -162,7 +158,9 @@ def synthesize_sentences(
 
     Each sentence is synthesised on its own, so its span is exact (the subtitle
     and read-along timings rest on it); Piper may cut one into several, which
-    get the same sentence pause between them as between sentences.
+    get the same sentence pause between them as between sentences. A sentence
+    is a voice form: book text (never read as phonemes) with ``[[ phonemes ]]``
+    only where the pronouncer put them.
     """
     from piper import SynthesisConfig
 
@@ -176,7 +174,7 @@ def synthesize_sentences(
     for sentence in sentences:
         start = None
         found: list[list[int]] = []
-        for piece in piper_voice.synthesize(_speakable(sentence), syn_config):
+        for piece in piper_voice.synthesize(sentence, syn_config):
             if parts:
                 if start is not None:  # Piper cut the sentence: the pause between its parts is an inner one
                     found.append([position, position + pause.size])
@@ -289,7 +287,7 @@ def speak(
     load_s = 0.0
     entries: list[ChunkAudio] = []
     for chunk in chunks:
-        spoken = [sentence["spoken"] for sentence in chunk.sentences] or [chunk.text]
+        spoken = voice_forms(chunk)
         path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings, spoken)}.wav"
         frames = wav_frames(path, voice.sample_rate)
         timing = read_spans(path, len(spoken)) if frames is not None else None
@@ -357,6 +355,11 @@ def speak(
     return SpeechManifest(
         sample_rate=voice.sample_rate, voice=voice.name, chunks=entries, chapter_titles=list(chapter_titles)
     )
+
+
+def voice_forms(chunk: Chunk) -> list[str]:
+    """What the voice is given for each sentence of ``chunk``: its voice form, else its spoken text made plain."""
+    return [sentence.get("voice") or plain(sentence["spoken"]) for sentence in chunk.sentences] or [plain(chunk.text)]
 
 
 def _pause_after(chunk: Chunk, settings: EngineSettings) -> float:

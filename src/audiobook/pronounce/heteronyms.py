@@ -1,0 +1,171 @@
+"""English heteronyms said in the sense the sentence gives them.
+
+espeak-ng says "read", "wound", "lead", "close"... one way whatever the
+sentence. Here each sentence holding one of them is tagged with gruut's
+part-of-speech tagger (a CRF model shipped in ``gruut-lang-en``), the tag is
+checked against the neighbouring words where that tagger is known to slip
+("the road wound along" tagged a noun; a word after "to" or "could" is a
+verb), and the sense's phonemes come from ``heteronyms.tsv``. Only sentences
+holding a heteronym are tagged, and the tagger is loaded only for them, so a
+book without one pays nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+TABLE = "heteronyms.tsv"
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+|[^\w\s]")
+_TAG_CLASSES = {
+    "past": ("VBD", "VBN"),
+    "verb": ("VB",),
+    "noun": ("NN",),
+    "adj": ("JJ", "RB"),
+}
+# The tagger's own slips, corrected from the words around (a reading of the sentence, not a guess at the word).
+_INFINITIVE_BEFORE = frozenset({"to", "will", "would", "shall", "should", "can", "could", "may", "might", "must",
+                                "do", "does", "did", "don't", "didn't", "doesn't", "let", "please", "not"})  # fmt: skip
+_DETERMINERS = frozenset({"a", "an", "the", "this", "his", "my", "your", "their", "our", "its", "every", "each",
+                          "no", "whose", "that's"})  # fmt: skip
+_INTENSIFIERS = frozenset({"so", "very", "too", "most", "quite", "rather", "extremely", "more", "less"})
+_PERFECT = frozenset({"had", "has", "have", "having", "'d", "'ve"})
+_LINKING = frozenset({"seem", "seems", "seemed", "look", "looks", "looked", "feel", "felt", "remain", "remained",
+                      "become", "became", "appear", "appeared", "was", "were", "is", "are", "be", "been"})  # fmt: skip
+_SUBJECT_TAGS = frozenset({"PRP", "NN", "NNS", "NNP", "NNPS"})
+_AFTER_A_VERB_TAGS = frozenset({"DT", "IN", "RB", "RP", "TO", "PRP$", "PRP", "CC", "."})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the table: when its conditions hold, the word is said ``phonemes``."""
+
+    tags: tuple[str, ...]  # tag prefixes, any of which must match; () for any
+    cues: tuple[tuple[str, frozenset[str]], ...]  # ("prev" | "prev2" | "next", words)
+    upper: bool  # written with a capital
+    cap: bool  # a capital not at the start of the sentence
+    phonemes: str
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, list[Rule]]:
+    """word -> its rules, in order, read from heteronyms.tsv."""
+    rules: dict[str, list[Rule]] = {}
+    text = resources.files(__package__).joinpath(TABLE).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, when, phonemes = line.split("\t")
+        tags: list[str] = []
+        cues: list[tuple[str, frozenset[str]]] = []
+        conditions = when.split()
+        for condition in conditions:
+            if condition in _TAG_CLASSES:
+                tags += _TAG_CLASSES[condition]
+            elif "=" in condition:
+                where, words = condition.split("=", 1)
+                cues.append((where, frozenset(words.split("|"))))
+        rules.setdefault(word, []).append(
+            Rule(tuple(tags), tuple(cues), "upper" in conditions, "cap" in conditions, phonemes)
+        )
+    return rules
+
+
+def table_fingerprint() -> str:
+    """The table's text, for checkpoint keys: editing it re-runs phase 3."""
+    return resources.files(__package__).joinpath(TABLE).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _words_pattern() -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(sorted(table(), key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def has_heteronym(sentence: str) -> bool:
+    """Cheap test first: only these sentences are tagged."""
+    return _words_pattern().search(sentence) is not None
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> Any:
+    import gruut_lang_en
+    from gruut.pos import PartOfSpeechTagger
+
+    return PartOfSpeechTagger(Path(gruut_lang_en.__file__).parent / "pos" / "model.crf")
+
+
+def _has_past(word: str) -> bool:
+    return any("VBD" in rule.tags for rule in table().get(word, []))
+
+
+def choices(sentence: str) -> list[tuple[int, int, str]]:
+    """(start, end, phonemes) of every heteronym of ``sentence``, in the sense the sentence gives it."""
+    if not has_heteronym(sentence):
+        return []
+    tokens = list(_TOKEN.finditer(sentence))
+    words = [token.group() for token in tokens]
+    tags = list(_tagger()(words))
+    rules = table()
+    found = []
+    for position, token in enumerate(tokens):
+        word_rules = rules.get(token.group().lower())
+        if word_rules is None:
+            continue
+        tag = checked_tag(words, tags, position, _has_past(token.group().lower()))
+        for rule in word_rules:
+            if _holds(rule, words, tag, position):
+                found.append((token.start(), token.end(), rule.phonemes))
+                break
+    return found
+
+
+def checked_tag(words: list[str], tags: list[str], position: int, has_past: bool) -> str:
+    """The tagger's tag for ``words[position]``, corrected where the neighbouring words settle it."""
+    tag = tags[position]
+    previous = words[position - 1].lower() if position > 0 else ""
+    before = words[position - 2].lower() if position > 1 else ""
+    previous_tag = tags[position - 1] if position > 0 else ""
+    following_tag = tags[position + 1] if position + 1 < len(tags) else "."
+    if previous in _INFINITIVE_BEFORE and not tag.endswith("S") and previous_tag != "DT":
+        return "VB"
+    if previous_tag == "PRP" and before in _INFINITIVE_BEFORE and before not in ("to", "not"):
+        return "VB"  # "could you read", "did they object"
+    if previous in _PERFECT and has_past:
+        return "VBN"  # "she had wound"
+    if previous in _DETERMINERS or previous_tag == "POS":
+        return "NN" if tag.startswith("VB") else tag
+    if previous_tag == "CD" and tag.startswith("VB"):
+        return "NNS"  # "two does"
+    if previous in _INTENSIFIERS and tag.startswith("NN"):
+        return "JJ"
+    if previous in _LINKING and tag.startswith("NN") and previous_tag.startswith("VB"):
+        return "JJ"  # "he seemed content"
+    if (
+        has_past
+        and tag in ("NN", "JJ")
+        and previous_tag in _SUBJECT_TAGS
+        and following_tag in _AFTER_A_VERB_TAGS
+        and following_tag != "."
+    ):
+        return "VBD"  # "the road wound along", "she dove into": a subject, then a verb
+    return tag
+
+
+def _holds(rule: Rule, words: list[str], tag: str, position: int) -> bool:
+    word = words[position]
+    if rule.tags and not tag.startswith(rule.tags):
+        return False
+    if rule.upper and not word[:1].isupper():
+        return False
+    if rule.cap and not (word[:1].isupper() and position > 0 and words[position - 1] not in ".!?\"“'‘"):
+        return False
+    for where, cue_words in rule.cues:
+        offset = {"prev": -1, "prev2": -2, "next": 1}[where]
+        neighbour = position + offset
+        if not (0 <= neighbour < len(words) and words[neighbour].lower() in cue_words):
+            return False
+    return True

@@ -1,0 +1,101 @@
+"""A sentence as the voice is given it: lexicon words and heteronyms as ``[[ phonemes ]]``.
+
+When a sentence has a word to change, the whole sentence goes to the voice as
+phonemes: Piper phonemises the text around a ``[[ ]]`` block as separate
+utterances, which stresses a clause-final "a" as the letter ("Wait A [[minute]]")
+and drops a comma's pause after the block. So the sentence is phonemised whole
+by the voice's own phonemizer with a stand-in word, and the stand-in's phonemes
+are swapped for the word's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import heteronyms
+from .lexicon import Lexicon
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# A made-up word the phonemizer says one way ("zˈʌmvæks") and no book is likely to hold.
+STAND_IN = "zumvax"
+
+
+def plain(text: str) -> str:
+    """Book text as the voice may read it: Piper reads "[[ ... ]]" as raw phonemes, and a book must never steer it."""
+    return text.replace("[[", "[").replace("]]", "]")
+
+
+@dataclass
+class Pronouncer:
+    """What decides how words are said for one book: its lexicons, and heteronyms for an English book."""
+
+    lexicon: Lexicon = field(default_factory=Lexicon)
+    english: bool = True
+    phonemizer: Any = None  # a Piper voice (its phonemize()); without one, words become inline blocks
+    # What was changed, for the record: word (lower-cased) -> times.
+    lexicon_uses: dict[str, int] = field(default_factory=dict)
+    heteronym_uses: dict[str, int] = field(default_factory=dict)
+    _stand_in: re.Pattern[str] | None = None
+
+    def changes(self, sentence: str) -> list[tuple[int, int, str]]:
+        """(start, end, phonemes) of each word of ``sentence`` the lexicon or the heteronym table settles."""
+        spans: list[tuple[int, int, str]] = []
+        if self.lexicon:
+            for match in _WORD.finditer(sentence):
+                entry = self.lexicon.lookup(match.group())
+                if entry is not None:
+                    spans.append((match.start(), match.end(), entry.phonemes))
+                    _count(self.lexicon_uses, match.group())
+        if self.english:
+            taken = {start for start, _, _ in spans}
+            for start, end, said in heteronyms.choices(sentence):
+                if start not in taken:
+                    spans.append((start, end, said))
+                    _count(self.heteronym_uses, sentence[start:end])
+        return sorted(spans)
+
+    def voice_text(self, sentence: str) -> str:
+        """``sentence`` as the voice is given it: plain text, or phonemes when a word of it is settled here."""
+        spans = self.changes(sentence)
+        if not spans:
+            return plain(sentence)
+        whole = self._whole_sentence(sentence, spans)
+        if whole is not None:
+            return whole
+        pieces, position = [], 0
+        for start, end, said in spans:
+            pieces += [plain(sentence[position:start]), f"[[{said}]]"]
+            position = end
+        pieces.append(plain(sentence[position:]))
+        return "".join(pieces)
+
+    def _whole_sentence(self, sentence: str, spans: list[tuple[int, int, str]]) -> str | None:
+        """The sentence phonemised whole, each settled word's phonemes in its place; None without a phonemizer."""
+        if self.phonemizer is None:
+            return None
+        if self._stand_in is None:
+            alone = "".join(self.phonemizer.phonemize(STAND_IN)[0]).strip(".,;:!? ")
+            bare = [symbol for symbol in alone if symbol not in "ˈˌ"]
+            self._stand_in = re.compile("[ˈˌ]*".join(re.escape(symbol) for symbol in bare))
+        pieces, position = [], 0
+        for start, end, _ in spans:
+            pieces += [plain(sentence[position:start]), STAND_IN]
+            position = end
+        pieces.append(plain(sentence[position:]))
+        said = " ".join("".join(part) for part in self.phonemizer.phonemize("".join(pieces)))
+        found = list(self._stand_in.finditer(said))
+        if len(found) != len(spans):  # the book holds the stand-in itself: fall back to inline blocks
+            return None
+        out, position = [], 0
+        for match, (_, _, phonemes) in zip(found, spans, strict=True):
+            out += [said[position : match.start()], unicodedata.normalize("NFD", phonemes)]
+            position = match.end()
+        out.append(said[position:])
+        return "[[" + "".join(out).replace("]", "") + "]]"
+
+
+def _count(tally: dict[str, int], word: str) -> None:
+    tally[word.lower()] = tally.get(word.lower(), 0) + 1
