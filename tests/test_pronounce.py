@@ -46,3 +46,124 @@ def test_heteronyms_are_said_in_their_sense_at_least_95_percent(piper_phonemes) 
     wrong = [sentence for _, expected, sentence in rows if not said_right(pronouncer, piper_phonemes, expected, sentence)]
     assert 1 - len(wrong) / len(rows) >= 0.95, wrong
     assert today < len(rows) - len(wrong)  # espeak-ng alone gets fewer right: the set tests something
+
+
+# ---- lexicons: through the orchestrator, on a tiny built book ---------------------------------------
+
+NAMED = "Hermione walked to the mill at dawn. The miller waved and went back to his wheel."
+PLAIN = "The river ran quietly past the mill, and the boats went by one after another all day long."
+
+
+def named_book(folder: Path) -> Path:
+    from audiobook.bookmaker import DraftBook, DraftChapter, make_epub
+
+    chapters = [DraftChapter("One", [NAMED, PLAIN]), DraftChapter("Two", [PLAIN, PLAIN + " Then night came."])]
+    return make_epub(DraftBook("Names", "Test Author", chapters), folder / "names.epub")
+
+
+def run_book(book: Path, out: Path, phases: list[str], settings: str = "{}") -> dict:
+    import json
+
+    from audiobook import orchestrator
+
+    code = orchestrator.main([str(book), "--pipeline-json", str(out / "book.json"), "--phases", *phases,
+                              "--output-dir", str(out), "--settings-json", settings])  # fmt: skip
+    record = json.loads((out / "book.json").read_text())
+    assert code == 0 or record["error"], record
+    return record
+
+
+def chunk_sentences(out: Path) -> list[dict]:
+    import json
+
+    lines = (out / "work" / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    return [sentence for line in lines for sentence in json.loads(line)["sentences"]]
+
+
+def test_lexicon_changes_what_the_voice_is_given_never_the_printed_text(tmp_path) -> None:
+    book = named_book(tmp_path)
+    batch = tmp_path / "batch.lexicon.tsv"
+    batch.write_text("# the batch's names\nHermione\tHer-MY-oh-nee\nmiller\t[[mˈɪlɚ]]\n", encoding="utf-8")
+    (tmp_path / "names.epub.lexicon.tsv").write_text("hermione\t[[hɜːmˈaɪəni]]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    record = run_book(book, out, ["1", "2", "3"], f'{{"lexicon": ["{batch}"]}}')
+    assert record["status"] == "success"
+    sentences = chunk_sentences(out)
+    named = next(sentence for sentence in sentences if "Hermione" in sentence["spoken"])
+    assert named["printed"].startswith("Hermione walked")  # subtitles and the read-along keep the book's words
+    assert "hɜːmˈaɪəni" in named["voice"]  # the book's own entry wins over the batch's respelling
+    assert any("mˈɪlɚ" in sentence.get("voice", "") for sentence in sentences)
+    assert not any("voice" in sentence for sentence in sentences if "Hermione" not in sentence["spoken"]
+                   and "miller" not in sentence["spoken"])  # fmt: skip
+    assert record["phases"]["3"]["metrics"]["pronunciation"]["lexicon_words"] == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("Hermione Her-MY-oh-nee", "no tab between the word"),
+        ("/Her(/\t[[hɜː]]", "is not a regular expression"),
+        ("Hermione\t[[hɜː§]]", "is not a phoneme the voice knows"),
+        ("Hermione\tHer2", "neither a respelling"),
+    ],
+)
+def test_a_bad_lexicon_line_fails_the_book_in_one_line_naming_it(tmp_path, line, problem) -> None:
+    book = named_book(tmp_path)
+    lexicon = tmp_path / "names.epub.lexicon.tsv"
+    lexicon.write_text(f"# names\nmiller\t[[mˈɪlɚ]]\n{line}\n", encoding="utf-8")
+    record = run_book(book, tmp_path / "out", ["1", "2", "3"])
+    assert record["status"] == "partial" and record["phases"]["3"]["status"] == "failed"
+    assert f"{lexicon}:3: " in record["error"] and problem in record["error"] and "\n" not in record["error"]
+    assert not (tmp_path / "out" / "work" / "chunks.jsonl").exists()  # nothing half-applied
+
+
+@pytest.mark.slow
+def test_editing_one_entry_respeaks_only_the_chunks_holding_the_word(tmp_path) -> None:
+    book = named_book(tmp_path)
+    lexicon = tmp_path / "names.epub.lexicon.tsv"
+    lexicon.write_text("Hermione\tHer-MY-oh-nee\nmill\t[[mˈɪl]]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    first = run_book(book, out, ["1", "2", "3", "4"])
+    spoken = first["phases"]["4"]["metrics"]
+    assert spoken["chunks_synthesized"] > 3 and spoken["chunks_spoken_because"] == {"not spoken before": spoken["chunks_synthesized"]}
+    holding = sum("Hermione" in sentence["spoken"] for sentence in chunk_sentences(out))
+    assert holding == 1
+
+    same = run_book(book, out, ["1", "2", "3", "4"])
+    assert same["phases"]["4"]["reused"]  # nothing changed: the speech checkpoint stands, nothing is spoken
+
+    lexicon.write_text("Hermione\t[[hɜːmˈaɪəni]]\nmill\t[[mˈɪl]]\n", encoding="utf-8")
+    edited = run_book(book, out, ["1", "2", "3", "4"])
+    metrics = edited["phases"]["4"]["metrics"]
+    assert metrics["chunks_synthesized"] == holding
+    assert metrics["chunks_spoken_because"] == {"pronunciation changed": holding}
+
+
+def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_book(tmp_path) -> None:
+    import json
+
+    import yaml
+    from books import epub_book
+    from test_workflow import snakemake, started
+
+    books = tmp_path / "in"
+    books.mkdir()
+    named_book(books)
+    epub_book(books, "meadow.epub")
+    lexicon = tmp_path / "batch.tsv"
+    lexicon.write_text("Hermione\tHer-MY-oh-nee\nmiller MILL-er\n", encoding="utf-8")
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({"engine": {"lexicon": [str(lexicon)]}}))
+    args = ["--cores", "2", "--configfile", str(tmp_path / "test.yaml"), "--config", "input_dir=in", "phases_to_run=[1,2,3]"]
+    refused = snakemake(tmp_path, *args)
+    assert refused.returncode != 0 and f"{lexicon}:2: " in refused.stderr, refused.stderr
+    assert not (tmp_path / "results").exists()
+
+    lexicon.write_text("Hermione\tHer-MY-oh-nee\n", encoding="utf-8")
+    assert snakemake(tmp_path, *args).returncode == 0
+    (tmp_path / "batch.log").unlink()
+    (books / "names.epub.lexicon.tsv").write_text("miller\t[[mˈɪlɚ]]\n", encoding="utf-8")
+    proc = snakemake(tmp_path, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert started(tmp_path) == ["names-epub"]  # the other book's lexicons did not change
+    record = json.loads((tmp_path / "results" / "names-epub" / "book.json").read_text())
+    assert record["phases"]["2"]["reused"] and not record["phases"]["3"]["reused"]

@@ -89,6 +89,7 @@ class ChunkAudio:
     pauses: list[list[list[int]]] = field(default_factory=list)
     printed: list[str] = field(default_factory=list)  # each sentence as the book prints it
     headings: list[bool] = field(default_factory=list)  # each sentence: a chapter title?
+    said: str = ""  # a hash of what the voice was given, so a later run can say why it spoke a chunk again
 
 
 @dataclass

@@ -110,7 +110,11 @@ def _run_speak(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:
 
     chunking = run.results[3]
     chunks = read_chunks(run.work_dir / chunking["chunks_file"])
-    manifest = speak(ctx, chunks, chunking["chapter_titles"], chunking.get("language"), run.settings)
+    try:  # the last run's speech, whatever it was made from: to say why chunks are spoken again
+        previous = from_dict(SpeechManifest, read_json(run.checkpoint_path(4))["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = None
+    manifest = speak(ctx, chunks, chunking["chapter_titles"], chunking.get("language"), run.settings, previous)
     return to_dict(manifest)
 
 

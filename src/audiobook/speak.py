@@ -266,14 +266,32 @@ class _Tally:
         )
 
 
+def said_hash(sentences: list[str]) -> str:
+    return hashlib.sha256("\n".join(sentences).encode()).hexdigest()[:12]
+
+
+def respeak_reason(entry: ChunkAudio, previous: SpeechManifest | None) -> str:
+    """Why a chunk is spoken although the book was spoken before: for the record."""
+    earlier = previous.chunks[entry.index] if previous and entry.index < len(previous.chunks) else None
+    if earlier is None or not earlier.said:
+        return "not spoken before"
+    if earlier.said != entry.said:
+        return "pronunciation changed" if earlier.printed == entry.printed else "text changed"
+    return "voice or settings changed"
+
+
 def speak(
     ctx: PhaseContext,
     chunks: list[Chunk],
     chapter_titles: list[str],
     language: str | None,
     settings: EngineSettings,
+    previous: SpeechManifest | None = None,
 ) -> SpeechManifest:
-    """Speak every chunk (reusing cached audio) and list the audio in order, with the pauses between."""
+    """Speak every chunk (reusing cached audio) and list the audio in order, with the pauses between.
+
+    ``previous`` is the book's last manifest, if any: the chunks spoken again are counted by why.
+    """
     voice = voice_for(language, settings)
     if primary_language(language) not in (None, primary_language(voice.language)):
         ctx.log.warning("phase 4: reading a %s book with the %s voice (engine.read_any_language)", language, voice.name)
@@ -286,15 +304,28 @@ def speak(
     piper_voice: PiperVoice | None = None  # loaded only when a chunk is not cached: a cached rerun needs no model
     load_s = 0.0
     entries: list[ChunkAudio] = []
+    reasons: dict[str, int] = {}
     for chunk in chunks:
         spoken = voice_forms(chunk)
         path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings, spoken)}.wav"
         frames = wav_frames(path, voice.sample_rate)
         timing = read_spans(path, len(spoken)) if frames is not None else None
+        entry = ChunkAudio(
+            index=chunk.index,
+            chapter=chunk.chapter,
+            path=path.relative_to(ctx.work_dir).as_posix(),
+            samples=0,
+            pause_after_s=_pause_after(chunk, settings),
+            printed=[sentence.get("printed") or sentence["spoken"] for sentence in chunk.sentences] or [chunk.text],
+            headings=[bool(sentence.get("heading")) for sentence in chunk.sentences] or [False],
+            said=said_hash(spoken),
+        )
         if frames is not None and timing is not None:
             spans, pauses = timing
             tally.cached += 1
         else:
+            reason = respeak_reason(entry, previous)
+            reasons[reason] = reasons.get(reason, 0) + 1
             if piper_voice is None:
                 started = time.monotonic()
                 piper_voice = load_voice(voice, ctx.threads)
@@ -322,19 +353,8 @@ def speak(
             tally.synthesized_audio_s += frames / voice.sample_rate
         tally.done += 1
         tally.audio_s += frames / voice.sample_rate
-        entries.append(
-            ChunkAudio(
-                index=chunk.index,
-                chapter=chunk.chapter,
-                path=path.relative_to(ctx.work_dir).as_posix(),
-                samples=frames,
-                pause_after_s=_pause_after(chunk, settings),
-                spans=spans,
-                pauses=pauses,
-                printed=[sentence.get("printed") or sentence["spoken"] for sentence in chunk.sentences] or [chunk.text],
-                headings=[bool(sentence.get("heading")) for sentence in chunk.sentences] or [False],
-            )
-        )
+        entry.samples, entry.spans, entry.pauses = frames, spans, pauses
+        entries.append(entry)
         tally.report(ctx)
     tally.report(ctx, final=True)
 
@@ -343,6 +363,8 @@ def speak(
             "chunks": len(chunks),
             "chunks_synthesized": tally.synthesized,
             "chunks_cached": tally.cached,
+            # Chunks spoken this run, by why (a lexicon edit shows as "pronunciation changed").
+            "chunks_spoken_because": dict(sorted(reasons.items())),
             "audio_seconds": round(tally.audio_s, 2),
             "synth_seconds": round(tally.synth_wall_s, 2),
             "cpu_seconds": round(tally.synth_cpu_s, 2),

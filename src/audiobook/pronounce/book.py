@@ -52,3 +52,18 @@ def pronouncer_for(settings: EngineSettings, language: str | None, book: Path | 
     english = primary_language(language) in (None, "en") and espeak.startswith("en")
     config = read_voice_config(voice.config_path)
     return Pronouncer(lexicon=lexicon, english=english, phonemizer=phonemizing_voice(config))
+
+
+def refuse_bad_lexicons(engine: dict) -> str | None:  # type: ignore[type-arg]
+    """The batch's lexicons read as a book would read them: None when all are good, else the first bad line."""
+    try:
+        settings = EngineSettings.from_mapping({key: engine[key] for key in ("lexicon", "voice") if key in engine})
+        if not settings.lexicon:
+            return None
+        espeak, symbols = espeak_voice(voice_for(None, settings))
+        load_lexicons(lexicon_paths(settings, None), espeak, symbols or None)
+    except LexiconError as error:
+        return error.line
+    except BookError as error:
+        return error.line("voice")
+    return None
