@@ -167,3 +167,33 @@ def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_bo
     assert started(tmp_path) == ["names-epub"]  # the other book's lexicons did not change
     record = json.loads((tmp_path / "results" / "names-epub" / "book.json").read_text())
     assert record["phases"]["2"]["reused"] and not record["phases"]["3"]["reused"]
+
+
+# ---- words to check ---------------------------------------------------------------------------------
+
+
+@pytest.mark.corpus
+def test_words_to_check_lists_a_real_books_invented_names_and_no_common_word(corpus, tmp_path) -> None:
+    from wordfreq import zipf_frequency
+
+    from audiobook.pronounce.lexicon import read_lexicon
+
+    out = tmp_path / "out"
+    book = tmp_path / "se_time_machine.epub"
+    book.write_bytes((corpus / "se_time_machine.epub").read_bytes())
+    (tmp_path / "se_time_machine.epub.lexicon.tsv").write_text("Filby\tFIL-bee\n", encoding="utf-8")
+    record = run_book(book, out, ["1", "2", "3"])
+    listed = record["phases"]["3"]["metrics"]["words_to_check"]
+    top = [entry["word"] for entry in listed["top"][:20]]
+    assert {"Weena", "Morlocks", "Eloi"} <= set(top), top
+    assert "Filby" not in top  # the lexicon settles it already
+    assert not [word for word in top if zipf_frequency(word, "en") >= 4.0], top  # nothing a listener says daily
+    weena = listed["top"][0]
+    assert (weena["word"], weena["kind"], weena["count"]) == ("Weena", "name", 54)
+    assert weena["phonemes"] == "wˈiːnə" and weena["respelling"] == "WEE-nuh" and "Weena" in weena["first_sentence"]
+
+    written = Path(listed["file"])
+    assert written == out / "se_time_machine-epub.words-to-check.tsv"
+    assert written.read_text(encoding="utf-8").splitlines()[3].startswith("Weena\t\t54\tname\tWEE-nuh\t")
+    # In the lexicon's own format: read as one, it settles nothing until a user fills the second column in.
+    assert read_lexicon(written, "en-us", None) == []

@@ -100,8 +100,27 @@ def _run_chunk(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:
     chunks = chunk_book(ctx, book, run.settings, pronouncer)
     chunks_file = run.work_dir / "chunks.jsonl"
     write_chunks(chunks, chunks_file)
+    if pronouncer.english:
+        _list_words_to_check(run, ctx, chunks, pronouncer)
     chapter_titles = [chapter.title for chapter in book.chapters]
     return {"chunks_file": chunks_file.name, "chapter_titles": chapter_titles, "language": book.language}
+
+
+def _list_words_to_check(run: BookRun, ctx: PhaseContext, chunks: list[Any], pronouncer: Any) -> None:
+    """The words a listener should check: the top ones in the record, all of them beside the audiobook."""
+    from .pronounce.words_to_check import find_words, record_entries, write_words
+
+    started = time.monotonic()
+    words = find_words(chunks, pronouncer)
+    path = run.output_dir / f"{run.file_id}.words-to-check.tsv"
+    run.output_dir.mkdir(parents=True, exist_ok=True)
+    write_words(words, path)
+    ctx.metrics["words_to_check"] = {
+        "count": len(words),
+        "file": str(path),
+        "top": record_entries(words),
+        "seconds": round(time.monotonic() - started, 3),
+    }
 
 
 def _run_speak(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """A sentence as the voice is given it: lexicon words and heteronyms as ``[[ phonemes ]]``.
 
-When a sentence has a word to change, the whole sentence goes to the voice as
+When a clause has a word to change, the whole clause goes to the voice as
 phonemes: Piper phonemises the text around a ``[[ ]]`` block as separate
 utterances, which stresses a clause-final "a" as the letter ("Wait A [[minute]]")
-and drops a comma's pause after the block. So the sentence is phonemised whole
+and drops a comma's pause after the block. So the clause is phonemised whole
 by the voice's own phonemizer with a stand-in word, and the stand-in's phonemes
-are swapped for the word's.
+are swapped for the word's. Other clauses stay text.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .lexicon import Lexicon
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # A made-up word the phonemizer says one way ("zˈʌmvæks") and no book is likely to hold.
 STAND_IN = "zumvax"
+_CLAUSE_END = re.compile(r"[,;:.!?]+[\"'”’)\]]*(?=\s)")
 
 
 def plain(text: str) -> str:
@@ -62,7 +63,7 @@ class Pronouncer:
         spans = self.changes(sentence)
         if not spans:
             return plain(sentence)
-        whole = self._whole_sentence(sentence, spans)
+        whole = self._whole_clauses(sentence, spans)
         if whole is not None:
             return whole
         pieces, position = [], 0
@@ -72,20 +73,43 @@ class Pronouncer:
         pieces.append(plain(sentence[position:]))
         return "".join(pieces)
 
-    def _whole_sentence(self, sentence: str, spans: list[tuple[int, int, str]]) -> str | None:
-        """The sentence phonemised whole, each settled word's phonemes in its place; None without a phonemizer."""
+    def _whole_clauses(self, sentence: str, spans: list[tuple[int, int, str]]) -> str | None:
+        """Each clause holding a settled word phonemised whole, the word's phonemes in its place; the other
+        clauses stay text (espeak-ng reads clause by clause anyway). None without a phonemizer."""
         if self.phonemizer is None:
             return None
+        pieces: list[str] = []
+        for start, end in _clauses(sentence):
+            inside = [(a - start, b - start, said) for a, b, said in spans if start <= a < end]
+            if not inside:
+                pieces.append(plain(sentence[start:end]))
+                continue
+            block = self._phonemised(sentence[start:end], inside)
+            if block is None:
+                return None
+            pieces.append(block)
+        # A text clause ends in its mark, which the phonemizer follows with a space itself: none before a
+        # block; and two blocks in a row are one (Piper would put two spaces between them).
+        out = pieces[0]
+        for previous, piece in zip(pieces, pieces[1:]):
+            if previous.startswith("[[") and piece.startswith("[["):
+                out = out[:-2] + " " + piece[2:]
+            else:
+                out += ("" if piece.startswith("[[") else " ") + piece
+        return out
+
+    def _phonemised(self, clause: str, spans: list[tuple[int, int, str]]) -> str | None:
+        """One clause as a ``[[ ]]`` block of the voice's phonemes, each span's phonemes in its place."""
         if self._stand_in is None:
             alone = "".join(self.phonemizer.phonemize(STAND_IN)[0]).strip(".,;:!? ")
             bare = [symbol for symbol in alone if symbol not in "ˈˌ"]
             self._stand_in = re.compile("[ˈˌ]*".join(re.escape(symbol) for symbol in bare))
         pieces, position = [], 0
         for start, end, _ in spans:
-            pieces += [plain(sentence[position:start]), STAND_IN]
+            pieces += [plain(clause[position:start]), STAND_IN]
             position = end
-        pieces.append(plain(sentence[position:]))
-        said = " ".join("".join(part) for part in self.phonemizer.phonemize("".join(pieces)))
+        pieces.append(plain(clause[position:]))
+        said = " ".join("".join(part) for part in self.phonemizer.phonemize("".join(pieces))).strip()
         found = list(self._stand_in.finditer(said))
         if len(found) != len(spans):  # the book holds the stand-in itself: fall back to inline blocks
             return None
@@ -95,6 +119,18 @@ class Pronouncer:
             position = match.end()
         out.append(said[position:])
         return "[[" + "".join(out).replace("]", "") + "]]"
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    """[start, end) of each clause: up to and including a , ; : or . ! ? followed by a space."""
+    bounds, start = [], 0
+    for mark in _CLAUSE_END.finditer(sentence):
+        bounds.append((start, mark.end()))
+        start = mark.end() + 1  # the space after the mark is the joint
+
+    if start < len(sentence):
+        bounds.append((start, len(sentence)))
+    return bounds
 
 
 def _count(tally: dict[str, int], word: str) -> None:
