@@ -50,7 +50,7 @@ def test_heteronyms_are_said_in_their_sense_at_least_95_percent(piper_phonemes) 
 
 # ---- lexicons: through the orchestrator, on a tiny built book ---------------------------------------
 
-NAMED = "Hermione walked to the mill at dawn. The miller waved and went back to his wheel."
+NAMED = "Hermione walked to the mill at dawn with Quibbleworth. The miller waved and went back to his wheel."
 PLAIN = "The river ran quietly past the mill, and the boats went by one after another all day long."
 
 
@@ -167,6 +167,11 @@ def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_bo
     assert started(tmp_path) == ["names-epub"]  # the other book's lexicons did not change
     record = json.loads((tmp_path / "results" / "names-epub" / "book.json").read_text())
     assert record["phases"]["2"]["reused"] and not record["phases"]["3"]["reused"]
+    # report.html lists each book's words to check, collapsed; what a lexicon settles is not among them.
+    report = (tmp_path / "results" / "report.html").read_text(encoding="utf-8")
+    words = report.split("<h2>Words to check</h2>", 1)[1]
+    assert "<details><summary>names-epub: 1 word</summary>" in words and "<td>Quibbleworth</td>" in words
+    assert "<td>Hermione</td>" not in words
 
 
 # ---- words to check ---------------------------------------------------------------------------------
