@@ -202,3 +202,38 @@ def test_words_to_check_lists_a_real_books_invented_names_and_no_common_word(cor
     assert written.read_text(encoding="utf-8").splitlines()[3].startswith("Weena\t\t54\tname\tWEE-nuh\t")
     # In the lexicon's own format: read as one, it settles nothing until a user fills the second column in.
     assert read_lexicon(written, "en-us", None) == []
+
+
+# ---- the audition -----------------------------------------------------------------------------------
+
+
+def test_say_gives_the_phonemes_and_the_speech_a_book_would_get(tmp_path) -> None:
+    import subprocess
+    import sys
+    import wave
+
+    import yaml
+
+    books = tmp_path / "in"
+    books.mkdir()
+    named_book(books)
+    (tmp_path / "batch.tsv").write_text("Hermione\t[[hˈɜːmi]]\nGranger\tGRAIN-jer\n", encoding="utf-8")
+    (books / "names.epub.lexicon.tsv").write_text("Hermione\t[[hɜːmˈaɪəni]]\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"input_dir": "in", "engine": {"lexicon": ["batch.tsv"]}}))
+    say = [str(Path(sys.executable).parent / "batch-audiobook"), "say"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*say, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    batch = run("Hermione Granger read the letter yesterday.", "--phonemes")
+    assert batch.returncode == 0, batch.stderr
+    assert batch.stdout.split()[:3] == ["hˈɜːmi", "ɡɹˈeɪndʒɜː", "ɹˈɛd"], batch.stdout  # the respelling's stress too
+    book = run("Hermione read it.", "--phonemes", "--book", "names-epub")
+    assert book.stdout.split()[0] == "hɜːmˈaɪəni", book.stdout  # the book's own entry wins
+    unknown = run("Hermione", "--book", "nope")
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "no book 'nope'" in unknown.stderr
+
+    spoken = run("Hermione read the letter.", "--out", "try.wav")
+    assert spoken.returncode == 0 and spoken.stdout.strip() == "wrote try.wav", spoken.stderr
+    with wave.open(str(tmp_path / "try.wav")) as wav:
+        assert wav.getnframes() / wav.getframerate() > 0.8

@@ -12,6 +12,8 @@ import unicodedata
 from functools import lru_cache
 
 STRESS_MARKS = "ˈˌ"
+# The letters an espeak-ng vowel starts with: its stress mark goes just before it, as espeak-ng writes it.
+_VOWEL_START = re.compile("[aeiouyæɑɐɒɔəɚɛɜɝɪʊʌᵻ]")
 _SYLLABLE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 
@@ -45,7 +47,8 @@ def respelling_phonemes(respelling: str, espeak_voice: str) -> str:
         pieces = []
         for part in syllables:
             bare = phonemes(part.lower(), espeak_voice).translate({ord(mark): None for mark in STRESS_MARKS})
-            pieces.append(("ˈ" + bare) if part is stressed[0] else bare)
+            vowel = _VOWEL_START.search(bare) if part is stressed[0] else None
+            pieces.append(bare[: vowel.start()] + "ˈ" + bare[vowel.start() :] if vowel else bare)
         said.append("".join(pieces))
     return " ".join(said)
 
