@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 TABLE = "heteronyms.tsv"
-WINDOW = 3
+WINDOW = 2
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+|[^\w\s]")
 _TAG_CLASSES = {
     "past": ("VBD", "VBN"),

@@ -36,10 +36,12 @@ class Pronouncer:
     lexicon: Lexicon = field(default_factory=Lexicon)
     english: bool = True
     phonemizer: Any = None  # a Piper voice (its phonemize()); without one, words become inline blocks
-    # What was changed, for the record: word (lower-cased) -> times.
+    # What was changed, for the record: word (lower-cased) -> times (a heteronym only where its sense
+    # is not the one the voice would say anyway).
     lexicon_uses: dict[str, int] = field(default_factory=dict)
     heteronym_uses: dict[str, int] = field(default_factory=dict)
     _stand_in: re.Pattern[str] | None = None
+    _defaults: dict[str, str] = field(default_factory=dict)
 
     def changes(self, sentence: str) -> list[tuple[int, int, str]]:
         """(start, end, phonemes) of each word of ``sentence`` the lexicon or the heteronym table settles."""
@@ -53,10 +55,20 @@ class Pronouncer:
         if self.english:
             taken = {start for start, _, _ in spans}
             for start, end, said in heteronyms.choices(sentence):
-                if start not in taken:
+                # The sense espeak-ng gives the word anyway needs no phonemes: the chunk stays as it was.
+                if start not in taken and said != self._default(sentence[start:end]):
                     spans.append((start, end, said))
                     _count(self.heteronym_uses, sentence[start:end])
         return sorted(spans)
+
+    def _default(self, word: str) -> str | None:
+        """How the voice says ``word`` on its own (its usual sense), or None without a phonemizer."""
+        if self.phonemizer is None:
+            return None
+        if word not in self._defaults:  # as written: espeak-ng says "Polish" and "polish" differently
+            said = "".join(symbol for part in self.phonemizer.phonemize(word) for symbol in part)
+            self._defaults[word] = unicodedata.normalize("NFC", said).strip(" .,;:!?")
+        return self._defaults[word]
 
     def voice_text(self, sentence: str) -> str:
         """``sentence`` as the voice is given it: plain text, or phonemes when a word of it is settled here."""
