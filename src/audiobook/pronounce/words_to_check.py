@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,7 @@ _RESPELL = [
 
 
 _LETTERS = dict(_RESPELL)
+_UNIT = re.compile("|".join(re.escape(ipa) for ipa, _ in _RESPELL) + "|.", re.DOTALL)
 _VOWELS = frozenset({"aɪə", "ɑːɹ", "ɔːɹ", "ɛɹ", "ɪɹ", "ʊɹ", "iː", "uː", "ɑː", "ɔː", "ɜː", "eɪ", "aɪ", "ɔɪ", "aʊ", "oʊ",
                      "ɪ", "ɛ", "æ", "ʌ", "ʊ", "ə", "ɐ", "ᵻ", "ɚ", "ɑ", "ɔ", "ɒ", "ɝ", "i", "u", "e", "o", "a"})  # fmt: skip
 # Endings espeak-ng's rules handle once it knows the stem ("dimness", "colourless", "clambering").
@@ -70,20 +72,28 @@ def _dictionary() -> frozenset[str]:
     return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in lines if line and not line.startswith(";;;"))
 
 
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
+@lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    """wordfreq's "small" English list: exactly the words heard at least once a million words
+    (``RARE_ZIPF``); it loads in a twentieth of the time of the full list, and a dict lookup a word
+    costs a fortieth of ``zipf_frequency``'s normalising one."""
+    from wordfreq import get_frequency_dict
 
-    return zipf_frequency(word, "en")
+    return get_frequency_dict("en", wordlist="small")
+
+
+def _common(word: str) -> bool:
+    return _frequencies().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
 
 
 def _kind(word: str, capitalised: int, count: int) -> str | None:
     """Why ``word`` may be said wrong, or None when the voice surely knows it."""
-    if any(ch.isalpha() and not unicodedata.name(ch, "LATIN").startswith("LATIN") for ch in word):
+    if not word.isascii() and any(ch.isalpha() and not unicodedata.name(ch, "LATIN").startswith("LATIN") for ch in word):
         return "other script"
     if len(word) >= 2 and word.isupper():
         return None if _ROMAN.fullmatch(word) else "acronym"
     lower = word.lower()
-    if _zipf(lower) >= RARE_ZIPF:
+    if _common(lower):
         return None
     if capitalised * 2 > count:  # the voice guesses names by espeak-ng's rules, dictionary or not
         return "name"
@@ -105,41 +115,54 @@ def _known(word: str) -> bool:
 
 def find_words(chunks: list[Chunk], pronouncer: Pronouncer) -> list[WordToCheck]:
     """Every word worth checking in the book, the most often heard first."""
-    counts: dict[str, int] = {}
-    capitals: dict[str, int] = {}
-    spellings: dict[str, dict[str, int]] = {}
-    first: dict[str, str] = {}
+    heard: Counter[str] = Counter()  # each spelling, possessive "'s" cut off
+    opening: Counter[str] = Counter()  # ... as a sentence's first word (a capital there says nothing)
+    first: dict[str, tuple[int, str]] = {}  # spelling -> (order of first appearance, that sentence)
     for chunk in chunks:
         for sentence in chunk.sentences:
-            for match in _WORD.finditer(sentence["spoken"]):
-                word = _POSSESSIVE.sub("", match.group())
-                key = word if word.isupper() and len(word) > 1 else word.lower()
-                counts[key] = counts.get(key, 0) + 1
-                capitals[key] = capitals.get(key, 0) + (word[:1].isupper() and match.start() > 0)
-                spelled = spellings.setdefault(key, {})
-                spelled[word] = spelled.get(word, 0) + 1
-                first.setdefault(key, sentence.get("printed") or sentence["spoken"])
+            words = [_POSSESSIVE.sub("", word) for word in _WORD.findall(sentence["spoken"])]
+            if not words:
+                continue
+            heard.update(words)
+            opening[words[0]] += 1
+            for word in words:
+                if word not in first:
+                    first[word] = (len(first), sentence.get("printed") or sentence["spoken"])
+    by_key: dict[str, list[str]] = {}
+    for word in heard:
+        by_key.setdefault(word if word.isupper() and len(word) > 1 else word.lower(), []).append(word)
     found = []
-    for key, count in counts.items():
-        kind = _kind(key, capitals[key], count)
-        word = max(spellings[key].items(), key=lambda item: item[1])[0]
-        if kind is None or pronouncer.lexicon.lookup(word) is not None:
+    for key, spellings in by_key.items():
+        count = sum(heard[word] for word in spellings)
+        capitalised = sum(heard[word] - opening[word] for word in spellings if word[:1].isupper())
+        kind = _kind(key, capitalised, count)
+        if kind is None:
             continue
-        found.append(WordToCheck(word, count, kind, " ".join(first[key].split())))
+        word = max(spellings, key=lambda spelling: heard[spelling])
+        if pronouncer.lexicon.lookup(word) is not None:
+            continue
+        sentence = min(first[spelling] for spelling in spellings)[1]
+        found.append(WordToCheck(word, count, kind, " ".join(sentence.split())))
     found.sort(key=lambda entry: -entry.count)
     for entry, phonemes in zip(found, said([entry.word for entry in found], pronouncer), strict=True):
         entry.phonemes, entry.respelling = phonemes, respell(phonemes)
     return found
 
 
-def said(words: list[str], pronouncer: Pronouncer) -> list[str]:
-    """How the voice says each word on its own: one phonemizer call, a sentence a word (a call each costs more)."""
-    if pronouncer.phonemizer is None or not words:
+def said(words: list[str], pronouncer: Pronouncer, batch: int = 50) -> list[str]:
+    """How the voice says each word on its own: a phonemizer call per ``batch`` words, a sentence a word
+    (a call costs as much as fifty words); a batch the phonemizer cuts otherwise is asked word by word."""
+    if pronouncer.phonemizer is None:
         return [""] * len(words)
-    sentences = pronouncer.phonemizer.phonemize(". ".join(words) + ".")
-    if len(sentences) != len(words):  # the phonemizer joined or split some: ask word by word
-        sentences = [[symbol for part in pronouncer.phonemizer.phonemize(word) for symbol in part] for word in words]
-    return [unicodedata.normalize("NFC", "".join(sentence)).strip(" .,;:!?") for sentence in sentences]
+    result: list[str] = []
+    for start in range(0, len(words), batch):
+        group = words[start : start + batch]
+        # A line break after each full stop: espeak-ng ends a sentence at ". " only before a capital.
+        sentences = pronouncer.phonemizer.phonemize(".\n".join(group) + ".")
+        if len(sentences) != len(group):
+            sentences = [[symbol for part in pronouncer.phonemizer.phonemize(word) for symbol in part] for word in group]
+        result += [unicodedata.normalize("NFC", "".join(sentence)).strip(" .,;:!?") for sentence in sentences]
+    return result
 
 
 def respell(phonemes: str) -> str:
@@ -175,12 +198,8 @@ def respell(phonemes: str) -> str:
 
 
 def _units(word: str) -> list[str]:
-    units, position = [], 0
-    while position < len(word):
-        unit = next((ipa for ipa, _ in _RESPELL if word.startswith(ipa, position)), word[position])
-        units.append(unit)
-        position += len(unit)
-    return units
+    """The phonemes of ``word``, a respelled unit (longest first) or a single symbol each."""
+    return _UNIT.findall(word)
 
 
 def record_entries(words: list[WordToCheck]) -> list[dict[str, Any]]:
