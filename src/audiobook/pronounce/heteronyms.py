@@ -30,7 +30,7 @@ _TAG_CLASSES = {
 }
 # The tagger's own slips, corrected from the words around (a reading of the sentence, not a guess at the word).
 _INFINITIVE_BEFORE = frozenset({"to", "will", "would", "shall", "should", "can", "could", "may", "might", "must",
-                                "do", "does", "did", "don't", "didn't", "doesn't", "let", "please", "not"})  # fmt: skip
+                                "do", "does", "did", "don't", "didn't", "doesn't", "let", "please"})  # fmt: skip
 _DETERMINERS = frozenset({"a", "an", "the", "this", "his", "my", "your", "their", "our", "its", "every", "each",
                           "no", "whose", "that's"})  # fmt: skip
 _INTENSIFIERS = frozenset({"so", "very", "too", "most", "quite", "rather", "extremely", "more", "less"})
@@ -134,17 +134,44 @@ def choices(sentence: str) -> list[tuple[int, int, str]]:
         word_rules = rules.get(token.group().lower())
         if word_rules is None:
             continue
-        # The tagger sees two words each side of a word; a window of WINDOW each side tags it as the
-        # whole sentence would, at a fraction of the cost in a long sentence.
-        first = max(0, position - WINDOW)
-        tags = [""] * first + list(_tagger()(words[first : position + WINDOW + 1]))
-        tags += ["."] * (len(words) - len(tags))
-        tag = checked_tag(words, tags, position, _has_past(token.group().lower()))
-        for rule in word_rules:
-            if _holds(rule, words, tag, position):
-                found.append((token.start(), token.end(), rule.phonemes))
-                break
+        said = _settled_by_words(word_rules, words, position)
+        if said is None:
+            # The tagger sees two words each side of a word; a window of WINDOW each side tags it as the
+            # whole sentence would, at a fraction of the cost in a long sentence.
+            first = max(0, position - WINDOW)
+            tags = [""] * first + list(_tagger()(words[first : position + WINDOW + 1]))
+            tags += ["."] * (len(words) - len(tags))
+            tag = checked_tag(words, tags, position, _has_past(token.group().lower()))
+            said = _said(word_rules, words, tag, position)
+        found.append((token.start(), token.end(), said))
     return found
+
+
+def _said(word_rules: list[Rule], words: list[str], tag: str, position: int) -> str:
+    return next(rule.phonemes for rule in word_rules if _holds(rule, words, tag, position))
+
+
+def _settled_by_words(word_rules: list[Rule], words: list[str], position: int) -> str | None:
+    """The sense when the word before settles it whatever the tagger says (half the words in a long book):
+    after "to" or "could" a verb, after "the" or "his" a noun or an adjective said alike."""
+    previous = words[position - 1].lower() if position > 0 else ""
+    if _before_a_verb(words, position) and not words[position].lower().endswith("s"):
+        candidates = ("VB",)
+    elif previous in _DETERMINERS:
+        candidates = ("NN", "JJ")
+    else:
+        return None
+    said = {_said(word_rules, words, tag, position) for tag in candidates}
+    return said.pop() if len(said) == 1 else None
+
+
+def _before_a_verb(words: list[str], position: int) -> bool:
+    """After "to", a modal or "do"; after "not" only when one of those precedes it ("did not object",
+    not "is not present")."""
+    previous = words[position - 1].lower() if position > 0 else ""
+    if previous == "not":
+        return position > 1 and words[position - 2].lower() in _INFINITIVE_BEFORE
+    return previous in _INFINITIVE_BEFORE
 
 
 def checked_tag(words: list[str], tags: list[str], position: int, has_past: bool) -> str:
@@ -154,7 +181,7 @@ def checked_tag(words: list[str], tags: list[str], position: int, has_past: bool
     before = words[position - 2].lower() if position > 1 else ""
     previous_tag = tags[position - 1] if position > 0 else ""
     following_tag = tags[position + 1] if position + 1 < len(tags) else "."
-    if previous in _INFINITIVE_BEFORE and not tag.endswith("S") and previous_tag != "DT":
+    if _before_a_verb(words, position) and not tag.endswith("S") and previous_tag != "DT":
         return "VB"
     if previous_tag == "PRP" and before in _INFINITIVE_BEFORE and before not in ("to", "not"):
         return "VB"  # "could you read", "did they object"
