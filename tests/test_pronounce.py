@@ -26,6 +26,19 @@ def test_heteronyms_are_said_in_their_sense_at_least_95_percent() -> None:
     assert today.right < ours.right  # espeak-ng alone gets fewer right: the set tests something
 
 
+def test_a_book_without_heteronyms_never_loads_the_tagger() -> None:
+    from audiobook.pronounce import heteronyms
+    from audiobook.pronounce.speech import Pronouncer
+
+    heteronyms._tagger.cache_clear()
+    pronouncer = Pronouncer()
+    plain_text = ["The river ran quietly past the mill.", "She counted the boats that went by."]
+    assert [pronouncer.voice_text(sentence) for sentence in plain_text] == plain_text
+    assert heteronyms._tagger.cache_info().currsize == 0
+    assert pronouncer.voice_text("They read it yesterday.") != "They read it yesterday."
+    assert heteronyms._tagger.cache_info().currsize == 1
+
+
 # ---- lexicons: through the orchestrator, on a tiny built book ---------------------------------------
 
 NAMED = "Hermione walked to the mill at dawn with Quibbleworth. The miller waved and went back to his wheel."
