@@ -143,7 +143,8 @@ def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_bo
     epub_book(books, "meadow.epub")
     lexicon = tmp_path / "batch.tsv"
     lexicon.write_text("Hermione\tHer-MY-oh-nee\nmiller MILL-er\n", encoding="utf-8")
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump({"engine": {"lexicon": [str(lexicon)]}}))
+    never_throttled = {"cpu_threshold": 100, "throttle_delay": 0.1, "throttle_max_wait": 0}
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({"engine": {"lexicon": [str(lexicon)]}, **never_throttled}))
     args = ["--cores", "2", "--configfile", str(tmp_path / "test.yaml"), "--config", "input_dir=in", "phases_to_run=[1,2,3]"]
     refused = snakemake(tmp_path, *args)
     assert refused.returncode != 0 and f"{lexicon}:2: " in refused.stderr, refused.stderr

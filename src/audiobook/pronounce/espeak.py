@@ -14,7 +14,8 @@ from functools import lru_cache
 STRESS_MARKS = "ˈˌ"
 # The letters an espeak-ng vowel starts with: its stress mark goes just before it, as espeak-ng writes it.
 _VOWEL_START = re.compile("[aeiouyæɑɐɒɔəɚɛɜɝɪʊʌᵻ]")
-_SYLLABLE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+# A word as sentences are cut into words: letters, with apostrophes inside ("O'Brien").
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +56,7 @@ def respelling_phonemes(respelling: str, espeak_voice: str) -> str:
 
 def is_respelling(text: str) -> bool:
     """Letters, apostrophes, hyphens and spaces only: something espeak-ng can read as words."""
-    return bool(text.strip()) and all(_SYLLABLE.fullmatch(part) for part in re.split(r"[-\s]+", text.strip()) if part)
+    return bool(text.strip()) and all(WORD.fullmatch(part) for part in re.split(r"[-\s]+", text.strip()) if part)
 
 
 def phonemizing_voice(config: dict):  # type: ignore[no-untyped-def,type-arg]

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .espeak import is_respelling, respelling_phonemes
+from .espeak import WORD, is_respelling, respelling_phonemes
 
 # A book's own lexicon sits beside it in input/: "<book file name>.lexicon.tsv".
 BOOK_LEXICON_SUFFIX = ".lexicon.tsv"
@@ -30,7 +30,7 @@ class LexiconError(ValueError):
     """One bad line of a lexicon file: ``line`` is "file:line: what is wrong; what to do"."""
 
     def __init__(self, path: Path | str, number: int, problem: str) -> None:
-        self.line = f"{path}:{number}: {problem}"
+        self.line = f"{path}:{number}: {problem}" if number else f"{path}: {problem}"
         super().__init__(self.line)
 
 
@@ -124,8 +124,10 @@ def parse_line(
             raise LexiconError(path, number, f"/{word}/ is not a regular expression ({error})") from None
     elif word.startswith("="):
         kind, word = "exact", word[1:]
-    if kind != "pattern" and not (word and is_respelling(word) and " " not in word):
-        raise LexiconError(path, number, f"{columns[0]!r} is not one word; write a single word (or a /pattern/)")
+    if kind != "pattern" and not WORD.fullmatch(word):
+        raise LexiconError(
+            path, number, f"{columns[0]!r} is not one word (letters and apostrophes); write one word or a /pattern/"
+        )
     return Entry(word, _phonemes(said, path, number, espeak_voice, phoneme_symbols), kind, where, pattern)
 
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import heteronyms
+from .espeak import WORD
 from .lexicon import Lexicon
-
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # A made-up word the phonemizer says one way ("zˈʌmvæks") and no book is likely to hold.
 STAND_IN = "zumvax"
 _CLAUSE_END = re.compile(r"[,;:.!?]+[\"'”’)\]]*(?=\s)")
@@ -47,7 +46,7 @@ class Pronouncer:
         """(start, end, phonemes) of each word of ``sentence`` the lexicon or the heteronym table settles."""
         spans: list[tuple[int, int, str]] = []
         if self.lexicon:
-            for match in _WORD.finditer(sentence):
+            for match in WORD.finditer(sentence):
                 entry = self.lexicon.lookup(match.group())
                 if entry is not None:
                     spans.append((match.start(), match.end(), entry.phonemes))

@@ -23,12 +23,12 @@ from typing import Any
 
 from ..fileio import atomic_writer
 from ..model import Chunk
+from .espeak import WORD
 from .speech import Pronouncer
 
 # wordfreq's Zipf scale: 3 is about once per million words; most invented names are far below.
 RARE_ZIPF = 3.0
 TOP_IN_RECORD = 50
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _ROMAN = re.compile(r"[IVXLCDM]+")
 # A rough respelling of espeak-ng's English phonemes, longest first.
@@ -120,7 +120,7 @@ def find_words(chunks: list[Chunk], pronouncer: Pronouncer) -> list[WordToCheck]
     first: dict[str, tuple[int, str]] = {}  # spelling -> (order of first appearance, that sentence)
     for chunk in chunks:
         for sentence in chunk.sentences:
-            words = [_POSSESSIVE.sub("", word) for word in _WORD.findall(sentence["spoken"])]
+            words = [_POSSESSIVE.sub("", word) for word in WORD.findall(sentence["spoken"])]
             if not words:
                 continue
             heard.update(words)
