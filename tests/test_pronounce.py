@@ -110,6 +110,8 @@ def test_a_bad_lexicon_line_fails_the_book_in_one_line_naming_it(tmp_path, line,
 
 @pytest.mark.slow
 def test_editing_one_entry_respeaks_only_the_chunks_holding_the_word(tmp_path) -> None:
+    import json
+
     book = named_book(tmp_path)
     lexicon = tmp_path / "names.epub.lexicon.tsv"
     lexicon.write_text("Hermione\tHer-MY-oh-nee\nmill\t[[mˈɪl]]\n", encoding="utf-8")
@@ -128,6 +130,14 @@ def test_editing_one_entry_respeaks_only_the_chunks_holding_the_word(tmp_path) -
     metrics = edited["phases"]["4"]["metrics"]
     assert metrics["chunks_synthesized"] == holding
     assert metrics["chunks_spoken_because"] == {"pronunciation changed": holding}
+    manifest = json.loads((out / "work" / "phase4-speak.json").read_text(encoding="utf-8"))["result"]
+    printed = [text for chunk in manifest["chunks"] for text in chunk["printed"]]
+    assert any(text.startswith("Hermione walked") for text in printed)  # what subtitles and read-along show
+
+    # An entry for a word this book does not hold: phase 3 runs again, and the speech stands as it is.
+    lexicon.write_text("Hermione\t[[hɜːmˈaɪəni]]\nmill\t[[mˈɪl]]\nzebra\tZEE-bruh\n", encoding="utf-8")
+    untouched = run_book(book, out, ["1", "2", "3", "4"])
+    assert not untouched["phases"]["3"]["reused"] and untouched["phases"]["4"]["reused"]
 
 
 def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_book(tmp_path) -> None:
