@@ -29,6 +29,7 @@ from .speech import Pronouncer
 # wordfreq's Zipf scale: 3 is about once per million words; most invented names are far below.
 RARE_ZIPF = 3.0
 TOP_IN_RECORD = 50
+RECORD_SENTENCE_CHARS = 120
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _ROMAN = re.compile(r"[IVXLCDM]+")
 # A rough respelling of espeak-ng's English phonemes, longest first.
@@ -203,7 +204,12 @@ def _units(word: str) -> list[str]:
 
 
 def record_entries(words: list[WordToCheck]) -> list[dict[str, Any]]:
-    return [asdict(entry) for entry in words[:TOP_IN_RECORD]]
+    """The top of the list for the record (and so pipeline.json, once per book): sentences cut short."""
+    entries = [asdict(entry) for entry in words[:TOP_IN_RECORD]]
+    for entry in entries:
+        if len(entry["first_sentence"]) > RECORD_SENTENCE_CHARS:
+            entry["first_sentence"] = entry["first_sentence"][: RECORD_SENTENCE_CHARS - 1].rstrip() + "…"
+    return entries
 
 
 def write_words(words: list[WordToCheck], path: Path) -> None:
