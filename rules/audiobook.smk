@@ -4,6 +4,7 @@
 rule audiobook:
     input:
         book=book_input,
+        lexicons=book_lexicons,
     output:
         **book_outputs(),
     log:

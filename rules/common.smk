@@ -152,6 +152,35 @@ def book_path(wildcards):
     return BOOK_PATHS[wildcards.book]
 
 
+def check_batch_lexicons():
+    """A bad line in a batch lexicon refuses the whole batch at start, in one line, before any book runs."""
+    from audiobook.pronounce.book import refuse_bad_lexicons
+
+    problem = refuse_bad_lexicons(ENGINE)
+    if problem:
+        print(f"config: engine.lexicon: {problem}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+if workflow.is_main_process and {3, 4, 5} & set(PHASES):
+    check_batch_lexicons()
+LEXICON_SETTING = ENGINE.get("lexicon") or []
+BATCH_LEXICONS = (
+    [LEXICON_SETTING] if isinstance(LEXICON_SETTING, str) else list(LEXICON_SETTING)
+)
+
+
+@signature_once
+def book_lexicons(wildcards):
+    """The lexicons that decide how a book is said: editing one (or adding the book's own) makes it again.
+
+    The orchestrator then re-speaks only the chunks whose spoken form changed.
+    """
+    own = BOOK_PATHS[wildcards.book] + ".lexicon.tsv"
+    mine = [own] if os.path.isfile(own) and snakemake_safe_path(own) else []
+    return [path for path in BATCH_LEXICONS if snakemake_safe_path(path)] + mine
+
+
 @signature_once
 def book_input(wildcards):
     """The book file as the job's input, so a changed book is made again.

@@ -285,13 +285,19 @@ def left_out_frame(entries: list[dict[str, Any]]):
     return pd.DataFrame(rows, columns=LEFT_OUT_COLUMNS)
 
 
-def write_reports(frame, summary: dict[str, Any], paths: BatchPaths, left_out=None) -> None:
+def words_to_check(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Each book's words a listener should check (the top of the list phase 3 made), by book id."""
+    found = {entry["id"]: (metric(entry["record"] or {}, 3, "words_to_check") or {}).get("top") for entry in entries}
+    return {book: words for book, words in found.items() if words}
+
+
+def write_reports(frame, summary: dict[str, Any], paths: BatchPaths, left_out=None, words=None) -> None:
     """report.csv here; the plots, report.html and metrics.prom in audiobook.report."""
     from .report import write_all
 
     with atomic_writer(paths.report_csv) as handle:
         frame.to_csv(handle, index=False)
-    write_all(frame, summary, paths.results_dir, left_out=left_out)
+    write_all(frame, summary, paths.results_dir, left_out=left_out, words=words)
 
 
 def batch_log_lines(entries: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
@@ -334,7 +340,9 @@ def aggregate(
     pipeline["batch"]["summary"]["loudness_target_lufs"] = loudness_target
     # One line per book entry (phaseN.files.<id>, batch.files.<id>): readable, and written in C.
     write_json(paths.pipeline_json, pipeline, depth=3)
-    write_reports(report_frame(entries), pipeline["batch"]["summary"], paths, left_out_frame(entries))
+    write_reports(
+        report_frame(entries), pipeline["batch"]["summary"], paths, left_out_frame(entries), words_to_check(entries)
+    )
     append_log(paths.batch_log, batch_log_lines(entries, pipeline["batch"]["summary"]))
     return pipeline
 

@@ -59,7 +59,7 @@ SNAKEMAKE_INFO_OPTIONS = {
     "--list-params-changes", "--containerize", "--export-cwl", "--archive", "--print-compilation",
 }
 
-SUBCOMMANDS = ("serve", "history")
+SUBCOMMANDS = ("serve", "history", "say")
 
 EPILOG = f"""\
 other commands (each with --help):

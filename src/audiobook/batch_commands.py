@@ -201,6 +201,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def main(command: str, argv: list[str]) -> int:
+    if command == "say":
+        from .say_command import main as say
+
+        return say(argv)
     if command == "serve":
         parser = serve_parser()
         return serve(parser.parse_args(argv), parser)

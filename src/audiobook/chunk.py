@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from .errors import BookError, disk_full_error
 from .fileio import atomic_writer
 from .model import Chapter, Chunk, ExtractedBook, PhaseContext, from_dict, to_dict
 from .normalize import SENTENCE_STARTERS, clean_characters, normalize_heading, normalize_text, numbering_words
+from .pronounce.speech import Pronouncer
 from .settings import EngineSettings
 
 # Below this a chapter title or an ordinary clause no longer fits in one chunk.
@@ -270,8 +272,14 @@ def _chapter_pieces(
     return pieces
 
 
-def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings) -> list[Chunk]:
-    """Phase 3 entry point: every chapter of ``book`` as speakable chunks, in reading order."""
+def chunk_book(
+    ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings, pronouncer: Pronouncer | None = None
+) -> list[Chunk]:
+    """Phase 3 entry point: every chapter of ``book`` as speakable chunks, in reading order.
+
+    With a ``pronouncer``, a sentence whose words it settles also gets a "voice"
+    form (phonemes for those words) beside its spoken and printed forms.
+    """
     max_chars = settings.chunk_max_chars
     if max_chars < MIN_CHUNK_CHARS:
         raise BookError(
@@ -307,6 +315,16 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
             "has no text that can be read aloud (only symbols or empty chapters)",
             "check that the book opens with readable text in a reader",
         )
+    if pronouncer is not None:
+        started = time.monotonic()
+        pronounced = add_voice_forms(chunks, pronouncer)
+        ctx.metrics["pronunciation"] = {
+            "sentences_changed": pronounced,
+            "lexicon_words": sum(pronouncer.lexicon_uses.values()),
+            "lexicon_files": pronouncer.lexicon.files,
+            "heteronyms": dict(sorted(pronouncer.heteronym_uses.items())),
+            "seconds": round(time.monotonic() - started, 3),
+        }
     ctx.metrics.update(
         {
             "chunks": len(chunks),
@@ -328,6 +346,18 @@ def chunk_book(ctx: PhaseContext, book: ExtractedBook, settings: EngineSettings)
         ctx.metrics["characters"],
     )
     return chunks
+
+
+def add_voice_forms(chunks: list[Chunk], pronouncer: Pronouncer) -> int:
+    """Give each sentence the pronouncer changes a "voice" form; how many it changed."""
+    changed = 0
+    for chunk in chunks:
+        for sentence in chunk.sentences:
+            said = pronouncer.voice_text(sentence["spoken"])
+            if said != sentence["spoken"]:
+                sentence["voice"] = said
+                changed += 1
+    return changed
 
 
 def write_chunks(chunks: list[Chunk], path: Path) -> None:

@@ -42,6 +42,7 @@ EXIT_CODES: dict[str, int] = {
     "tool_failed": EXIT_TOOL_FAILED,
     "disk_full": EXIT_DISK_FULL,
     "failed": EXIT_FAILED,
+    "bad_lexicon": EXIT_FAILED,  # a pronunciation lexicon's line: the user fixes that file
 }
 
 

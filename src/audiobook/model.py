@@ -69,7 +69,8 @@ class Chunk:
     paragraph_end: bool = False  # a paragraph pause follows
     chapter_end: bool = False  # a chapter pause follows
     # The sentences (or parts of a long one) spoken in ``text``, in order: {"spoken", "printed"}, plus
-    # "heading": true for a chapter title. ``text`` is their spoken forms joined by spaces.
+    # "heading": true for a chapter title, and "voice" when the voice is given other words than "spoken"
+    # (phonemes from a lexicon or for a heteronym). ``text`` is their spoken forms joined by spaces.
     sentences: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -88,6 +89,7 @@ class ChunkAudio:
     pauses: list[list[list[int]]] = field(default_factory=list)
     printed: list[str] = field(default_factory=list)  # each sentence as the book prints it
     headings: list[bool] = field(default_factory=list)  # each sentence: a chapter title?
+    said: str = ""  # a hash of what the voice was given, so a later run can say why it spoke a chunk again
 
 
 @dataclass

@@ -93,13 +93,34 @@ def _run_extract(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:
 
 def _run_chunk(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:
     from .chunk import chunk_book, write_chunks
+    from .pronounce.book import pronouncer_for
 
     book = from_dict(ExtractedBook, run.results[2])
-    chunks = chunk_book(ctx, book, run.settings)
+    pronouncer = pronouncer_for(run.settings, book.language, run.source)
+    chunks = chunk_book(ctx, book, run.settings, pronouncer)
     chunks_file = run.work_dir / "chunks.jsonl"
     write_chunks(chunks, chunks_file)
+    if pronouncer.english:
+        _list_words_to_check(run, ctx, chunks, pronouncer)
     chapter_titles = [chapter.title for chapter in book.chapters]
     return {"chunks_file": chunks_file.name, "chapter_titles": chapter_titles, "language": book.language}
+
+
+def _list_words_to_check(run: BookRun, ctx: PhaseContext, chunks: list[Any], pronouncer: Any) -> None:
+    """The words a listener should check: the top ones in the record, all of them beside the audiobook."""
+    from .pronounce.words_to_check import find_words, record_entries, write_words
+
+    started = time.monotonic()
+    words = find_words(chunks, pronouncer)
+    path = run.output_dir / f"{run.file_id}.words-to-check.tsv"
+    run.output_dir.mkdir(parents=True, exist_ok=True)
+    write_words(words, path)
+    ctx.metrics["words_to_check"] = {
+        "count": len(words),
+        "file": str(path),
+        "top": record_entries(words),
+        "seconds": round(time.monotonic() - started, 3),
+    }
 
 
 def _run_speak(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:
@@ -108,7 +129,11 @@ def _run_speak(run: BookRun, ctx: PhaseContext) -> dict[str, Any]:
 
     chunking = run.results[3]
     chunks = read_chunks(run.work_dir / chunking["chunks_file"])
-    manifest = speak(ctx, chunks, chunking["chapter_titles"], chunking.get("language"), run.settings)
+    try:  # the last run's speech, whatever it was made from: to say why chunks are spoken again
+        previous = from_dict(SpeechManifest, read_json(run.checkpoint_path(4))["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = None
+    manifest = speak(ctx, chunks, chunking["chapter_titles"], chunking.get("language"), run.settings, previous)
     return to_dict(manifest)
 
 
@@ -150,6 +175,21 @@ def result_files(result: dict[str, Any]) -> list[str]:
 def checkpoint_key(run: BookRun, phase: int) -> str:
     previous = run.keys.get(phase - 1, run.sha256)
     blob = f"{CHECKPOINT_VERSION}|{phase}|{previous}|{phase_fingerprint(run.settings, phase)}"
+    if phase == 3:  # the lexicons' and the heteronym table's contents, not just their paths
+        from .pronounce.book import pronunciation_fingerprint
+
+        blob += f"|{pronunciation_fingerprint(run.settings, run.source)}"
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def chain_key(run: BookRun, phase: int, result: dict[str, Any]) -> str:
+    """The key the next phase builds on: phase 3's is what it made, so a lexicon edit
+    that changes no chunk of a book leaves its speech and its audiobook as they are."""
+    key = checkpoint_key(run, phase)
+    if phase != 3:
+        return key
+    blob = f"{CHECKPOINT_VERSION}|{run.keys.get(2, run.sha256)}|{json.dumps(result, sort_keys=True)}|"
+    blob += sha256_file(run.work_dir / result["chunks_file"])
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -173,7 +213,7 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
     if run.resume:
         saved = load_checkpoint(run, phase)
         if saved is not None:
-            run.results[phase], run.keys[phase] = saved["result"], key
+            run.results[phase], run.keys[phase] = saved["result"], chain_key(run, phase, saved["result"])
             record.status, record.reused, record.metrics = "success", True, saved.get("metrics", {})
             record.output = str(run.checkpoint_path(phase))
             log.info("phase %d (%s): reusing checkpoint", phase, PHASE_NAMES[phase])
@@ -203,7 +243,7 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
     # A title taken from a file name that is not UTF-8 must not stop a checkpoint or the record.
     result, metrics = printable(result), printable(ctx.metrics)
     record.status, record.metrics = "success", metrics
-    run.results[phase], run.keys[phase] = result, key
+    run.results[phase], run.keys[phase] = result, chain_key(run, phase, result)
     write_json(run.checkpoint_path(phase), {"key": key, "result": result, "metrics": metrics})
     record.output = str(run.checkpoint_path(phase))
     log.info("phase %d (%s): done in %.1fs", phase, PHASE_NAMES[phase], record.duration)
@@ -218,7 +258,7 @@ def load_prerequisite(run: BookRun, phase: int) -> None:
             f"phase {phase} ({PHASE_NAMES[phase]}) has no up-to-date checkpoint for this book and these settings",
             f"include phase {phase} in --phases (e.g. --phases {' '.join(str(p) for p in range(phase, 6))})",
         )
-    run.results[phase], run.keys[phase] = saved["result"], checkpoint_key(run, phase)
+    run.results[phase], run.keys[phase] = saved["result"], chain_key(run, phase, saved["result"])
 
 
 def process_book(run: BookRun, phases: list[int], record_path: Path) -> BookRecord:

@@ -254,7 +254,37 @@ def render_left_out(left_out: Any) -> str:
     )
 
 
-def render_html(frame: Any, summary: dict[str, Any], images: dict[str, bytes], left_out: Any = None) -> str:
+def render_words_to_check(words: dict[str, list[dict[str, Any]]] | None) -> str:
+    """Per book, collapsed: the words the voice may say wrong, most heard first, to fix in a lexicon."""
+    if not words:
+        return "<p>No book has words to check.</p>\n"
+    parts = [
+        "<p>Words the voice may say wrong (names, rare words, acronyms), most heard first. Fill in "
+        "<code>&lt;id&gt;.words-to-check.tsv</code> beside each audiobook and save it as "
+        "<code>input/&lt;book file name&gt;.lexicon.tsv</code>; try a respelling with "
+        "<code>batch-audiobook say</code>.</p>\n"
+    ]
+    for book, entries in sorted(words.items()):
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(entry.get(key, '')))}</td>"
+                for key in ("word", "count", "kind", "respelling", "phonemes", "first_sentence")
+            )
+            + "</tr>"
+            for entry in entries
+        )
+        parts.append(
+            f"<details><summary>{html.escape(book)}: {len(entries)} word{'' if len(entries) == 1 else 's'}</summary>"
+            '<table class="words"><tr><th>word</th><th>heard</th><th>kind</th><th>the voice says</th>'
+            f"<th>phonemes</th><th>first sentence</th></tr>{rows}</table></details>\n"
+        )
+    return "".join(parts)
+
+
+def render_html(
+    frame: Any, summary: dict[str, Any], images: dict[str, bytes], left_out: Any = None, words: Any = None
+) -> str:
     """One page with everything inside it (plots as data: URIs), so it can be mailed or archived."""
     facts = "".join(
         f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(summary.get(key, '')))}</td></tr>"
@@ -286,7 +316,8 @@ figcaption {{ color: #555; }}
 {figures}<h2>Books</h2>
 {table}
 <h2>Left out of the reading</h2>
-{render_left_out(left_out)}</body></html>
+{render_left_out(left_out)}<h2>Words to check</h2>
+{render_words_to_check(words)}</body></html>
 """
 
 
@@ -349,7 +380,9 @@ def prometheus_text(frame: Any, summary: dict[str, Any]) -> str:
 # ---- all of it ----------------------------------------------------------------
 
 
-def write_all(frame: Any, summary: dict[str, Any], results_dir: Path, left_out: Any = None) -> ReportFiles:
+def write_all(
+    frame: Any, summary: dict[str, Any], results_dir: Path, left_out: Any = None, words: Any = None
+) -> ReportFiles:
     """Write results/plots/*.png, results/report.html and results/metrics.prom, each atomically."""
     results_dir = Path(results_dir)
     images = {name: png_bytes(figure) for name, figure in make_plots(frame, summary).items()}
@@ -360,7 +393,7 @@ def write_all(frame: Any, summary: dict[str, Any], results_dir: Path, left_out: 
             handle.write(data)
     page = results_dir / "report.html"
     with atomic_writer(page) as handle:
-        handle.write(render_html(frame, summary, images, left_out))
+        handle.write(render_html(frame, summary, images, left_out, words))
     metrics = results_dir / "metrics.prom"
     with atomic_writer(metrics) as handle:
         handle.write(prometheus_text(frame, summary))

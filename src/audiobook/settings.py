@@ -32,6 +32,9 @@ class EngineSettings:
     skip: tuple[str, ...] = DEFAULT_SKIP
     # Phase 3: longest chunk handed to the voice at once, in characters.
     chunk_max_chars: int = 500
+    # Phase 3: pronunciation lexicons for every book (paths), in order; a book's own
+    # "<book file name>.lexicon.tsv" beside it in input/ wins over them.
+    lexicon: tuple[str, ...] = ()
     # Phase 4: a Piper voice by name (installed voice package) or a path to its .onnx file.
     voice: str = DEFAULT_VOICE
     # Phase 1/4: a voice per language (primary subtag, e.g. "de"), by name or .onnx path; `voice` serves the rest.
@@ -61,6 +64,8 @@ class EngineSettings:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown engine setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if isinstance(data.get("lexicon"), (str, list)):
+            data["lexicon"] = (data["lexicon"],) if isinstance(data["lexicon"], str) else tuple(data["lexicon"])
         if "skip" in data:
             data["skip"] = tuple(data["skip"] or ())
             bad = sorted(set(data["skip"]) - set(KINDS))
@@ -80,7 +85,8 @@ class EngineSettings:
 PHASE_SETTINGS: dict[int, tuple[str, ...]] = {
     1: ("max_book_mb", "passwords", "voice", "voices", "read_any_language"),
     2: ("read_notes", "read_code", "skip"),
-    3: ("chunk_max_chars",),
+    # The voice too: lexicon respellings become that voice's phonemes.
+    3: ("chunk_max_chars", "lexicon", "voice", "voices", "read_any_language"),
     4: ("voice", "voices", "length_scale", "sentence_pause_s", "paragraph_pause_s", "chapter_pause_s", "read_any_language"),
     5: (
         "output_format",

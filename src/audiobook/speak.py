@@ -25,6 +25,7 @@ import numpy as np
 from .errors import BookError, disk_full_error
 from .fileio import atomic_writer, read_json, sha256_file, write_json
 from .model import Chunk, ChunkAudio, PhaseContext, SpeechManifest, from_dict, to_dict
+from .pronounce.speech import plain
 from .settings import EngineSettings
 from .voices import Voice, primary_language, read_voice_config, voice_for
 
@@ -119,11 +120,6 @@ def wav_frames(path: Path, sample_rate: int) -> int | None:
         return None
 
 
-def _speakable(text: str) -> str:
-    # Piper reads "[[ ... ]]" as raw phonemes; book text must never steer the synthesiser.
-    return text.replace("[[", "[").replace("]]", "]")
-
-
 def limit_peak(audio: np.ndarray) -> np.ndarray:
     """Turn a sentence down, as a whole, if its peak passes ``PEAK_CEILING``; else keep it as it is."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
@@ -132,7 +128,7 @@ def limit_peak(audio: np.ndarray) -> np.ndarray:
 
 def synthesize_chunk(piper_voice: PiperVoice, text: str, settings: EngineSettings) -> np.ndarray:
     """One chunk as int16 samples: its sentences with ``sentence_pause_s`` of silence between them."""
-    return synthesize_sentences(piper_voice, [text], settings)[0]
+    return synthesize_sentences(piper_voice, [plain(text)], settings)[0]
 
 
 def inner_pauses(audio: np.ndarray, sample_rate: int, offset: int) -> list[list[int]]:
@@ -162,7 +158,9 @@ def synthesize_sentences(
 
     Each sentence is synthesised on its own, so its span is exact (the subtitle
     and read-along timings rest on it); Piper may cut one into several, which
-    get the same sentence pause between them as between sentences.
+    get the same sentence pause between them as between sentences. A sentence
+    is a voice form: book text (never read as phonemes) with ``[[ phonemes ]]``
+    only where the pronouncer put them.
     """
     from piper import SynthesisConfig
 
@@ -176,7 +174,7 @@ def synthesize_sentences(
     for sentence in sentences:
         start = None
         found: list[list[int]] = []
-        for piece in piper_voice.synthesize(_speakable(sentence), syn_config):
+        for piece in piper_voice.synthesize(sentence, syn_config):
             if parts:
                 if start is not None:  # Piper cut the sentence: the pause between its parts is an inner one
                     found.append([position, position + pause.size])
@@ -268,14 +266,32 @@ class _Tally:
         )
 
 
+def said_hash(sentences: list[str]) -> str:
+    return hashlib.sha256("\n".join(sentences).encode()).hexdigest()[:12]
+
+
+def respeak_reason(entry: ChunkAudio, previous: SpeechManifest | None) -> str:
+    """Why a chunk is spoken although the book was spoken before: for the record."""
+    earlier = previous.chunks[entry.index] if previous and entry.index < len(previous.chunks) else None
+    if earlier is None or not earlier.said:
+        return "not spoken before"
+    if earlier.said != entry.said:
+        return "pronunciation changed" if earlier.printed == entry.printed else "text changed"
+    return "voice or settings changed"
+
+
 def speak(
     ctx: PhaseContext,
     chunks: list[Chunk],
     chapter_titles: list[str],
     language: str | None,
     settings: EngineSettings,
+    previous: SpeechManifest | None = None,
 ) -> SpeechManifest:
-    """Speak every chunk (reusing cached audio) and list the audio in order, with the pauses between."""
+    """Speak every chunk (reusing cached audio) and list the audio in order, with the pauses between.
+
+    ``previous`` is the book's last manifest, if any: the chunks spoken again are counted by why.
+    """
     voice = voice_for(language, settings)
     if primary_language(language) not in (None, primary_language(voice.language)):
         ctx.log.warning("phase 4: reading a %s book with the %s voice (engine.read_any_language)", language, voice.name)
@@ -288,15 +304,28 @@ def speak(
     piper_voice: PiperVoice | None = None  # loaded only when a chunk is not cached: a cached rerun needs no model
     load_s = 0.0
     entries: list[ChunkAudio] = []
+    reasons: dict[str, int] = {}
     for chunk in chunks:
-        spoken = [sentence["spoken"] for sentence in chunk.sentences] or [chunk.text]
+        spoken = voice_forms(chunk)
         path = audio_dir / f"{chunk_key(chunk.text, voice_id, settings, spoken)}.wav"
         frames = wav_frames(path, voice.sample_rate)
         timing = read_spans(path, len(spoken)) if frames is not None else None
+        entry = ChunkAudio(
+            index=chunk.index,
+            chapter=chunk.chapter,
+            path=path.relative_to(ctx.work_dir).as_posix(),
+            samples=0,
+            pause_after_s=_pause_after(chunk, settings),
+            printed=[sentence.get("printed") or sentence["spoken"] for sentence in chunk.sentences] or [chunk.text],
+            headings=[bool(sentence.get("heading")) for sentence in chunk.sentences] or [False],
+            said=said_hash(spoken),
+        )
         if frames is not None and timing is not None:
             spans, pauses = timing
             tally.cached += 1
         else:
+            reason = respeak_reason(entry, previous)
+            reasons[reason] = reasons.get(reason, 0) + 1
             if piper_voice is None:
                 started = time.monotonic()
                 piper_voice = load_voice(voice, ctx.threads)
@@ -324,19 +353,8 @@ def speak(
             tally.synthesized_audio_s += frames / voice.sample_rate
         tally.done += 1
         tally.audio_s += frames / voice.sample_rate
-        entries.append(
-            ChunkAudio(
-                index=chunk.index,
-                chapter=chunk.chapter,
-                path=path.relative_to(ctx.work_dir).as_posix(),
-                samples=frames,
-                pause_after_s=_pause_after(chunk, settings),
-                spans=spans,
-                pauses=pauses,
-                printed=[sentence.get("printed") or sentence["spoken"] for sentence in chunk.sentences] or [chunk.text],
-                headings=[bool(sentence.get("heading")) for sentence in chunk.sentences] or [False],
-            )
-        )
+        entry.samples, entry.spans, entry.pauses = frames, spans, pauses
+        entries.append(entry)
         tally.report(ctx)
     tally.report(ctx, final=True)
 
@@ -345,6 +363,8 @@ def speak(
             "chunks": len(chunks),
             "chunks_synthesized": tally.synthesized,
             "chunks_cached": tally.cached,
+            # Chunks spoken this run, by why (a lexicon edit shows as "pronunciation changed").
+            "chunks_spoken_because": dict(sorted(reasons.items())),
             "audio_seconds": round(tally.audio_s, 2),
             "synth_seconds": round(tally.synth_wall_s, 2),
             "cpu_seconds": round(tally.synth_cpu_s, 2),
@@ -357,6 +377,11 @@ def speak(
     return SpeechManifest(
         sample_rate=voice.sample_rate, voice=voice.name, chunks=entries, chapter_titles=list(chapter_titles)
     )
+
+
+def voice_forms(chunk: Chunk) -> list[str]:
+    """What the voice is given for each sentence of ``chunk``: its voice form, else its spoken text made plain."""
+    return [sentence.get("voice") or plain(sentence["spoken"]) for sentence in chunk.sentences] or [plain(chunk.text)]
 
 
 def _pause_after(chunk: Chunk, settings: EngineSettings) -> float:

@@ -1,0 +1,54 @@
+"""Try how a text will be said: the phonemes a book's voice is given, or the sound itself."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..chunk import split_sentences
+from ..normalize import normalize_text
+from ..settings import EngineSettings
+from ..voices import Voice, read_voice_config
+from .speech import Pronouncer, plain
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
+
+STRESS_MARKS = "ˈˌ"
+
+
+def voice_sentences(text: str, pronouncer: Pronouncer | None) -> list[str]:
+    """``text`` as phase 3 hands it to the voice: normalised, in sentences, each in its voice form."""
+    sentences = split_sentences(normalize_text(text))
+    return [pronouncer.voice_text(sentence) if pronouncer else plain(sentence) for sentence in sentences]
+
+
+def sentence_phonemes(piper_voice: PiperVoice, sentence: str) -> str:
+    """One voice-form sentence as the phonemes Piper gives its model (its own clauses joined)."""
+    return unicodedata.normalize("NFC", " ".join("".join(part) for part in piper_voice.phonemize(sentence)))
+
+
+def word_phonemes(phonemes: str) -> list[str]:
+    """The words of a phoneme string, without stress marks and punctuation, to compare senses."""
+    bare = phonemes.translate({ord(mark): None for mark in STRESS_MARKS})
+    return [word.strip(".,;:!?\"'()—-") for word in bare.split()]
+
+
+def synthesize_text(piper_voice: PiperVoice, sentences: list[str], settings: EngineSettings) -> np.ndarray:
+    """The sentences as phase 4 would speak them, int16 samples."""
+    from ..speak import synthesize_sentences
+
+    return synthesize_sentences(piper_voice, sentences, settings)[0]
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(samples.tobytes())
