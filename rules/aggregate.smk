@@ -51,7 +51,13 @@ onstart:
     from audiobook.aggregate import start_batch
     from audiobook.batch_hooks import on_batch_start
 
-    start_batch(RESULTS, config["log_file"], [book.id for book in BOOKS], SKIPPED)
+    start_batch(
+        RESULTS,
+        config["log_file"],
+        [book.id for book in BOOKS],
+        SKIPPED,
+        books_kept(),
+    )
     on_batch_start(
         RESULTS,
         config["log_file"],

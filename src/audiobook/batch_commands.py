@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 from . import history
+from .fileio import read_json
+from .record import shown_title, title_and_author
 from .liveness import run_process_alive
 
 DEFAULT_HOST = "127.0.0.1"
@@ -124,23 +126,39 @@ def print_runs(results: Path, limit: int) -> int:
         console.print(f"No runs recorded yet in {history.db_path(results)}.", markup=False, highlight=False)
         return 0
     table = Table(title=f"Runs in {results} (latest first)")
-    for column in ("Run", "Started", "Ended", "Outcome", "Books", "OK", "Partial", "Failed", "Duration", "Host", "Settings", "Command"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("Run", "Books", "OK", "Partial", "Failed") else "left")
+    counts = ("Books", "OK", "Partial", "Failed", "Skipped")
+    for column in ("Run", "Started", "Ended", "Outcome", *counts, "Duration", "Host", "Settings", "Command"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("Run", *counts) else "left")
     for run in runs:
         outcome = run["outcome"]
         if outcome == "running" and run_process_alive(run["host"], run["pid"], run["started_at"]) is False:
             outcome = "killed"  # the next run writes it down; its process is gone already
         table.add_row(
             str(run["id"]), _when(run["started_at"]), _when(run["finished_at"]), outcome,
-            *(("" if run[key] is None else str(run[key])) for key in ("total", "successful", "partial", "failed")),
+            *(("" if run.get(key) is None else str(run[key])) for key in ("total", "successful", "partial", "failed", "skipped")),
             _seconds(run["duration"]), run["host"], (run["settings_digest"] or "")[:8], run["command"] or "",
         )
     console.print(table)
     return 0
 
 
+def book_title(results: Path, book_id: str) -> str:
+    """ "Title — Author (id)" from the book's record when it has one; else the id."""
+    for record_path in (results / book_id / "book.json", results / "logs" / f"{book_id}.record.json"):
+        try:
+            record = read_json(record_path)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            title, author = title_and_author(record)
+            if title:
+                return f"{shown_title(title, author, book_id)} ({book_id})"
+    return book_id
+
+
 def print_book(results: Path, book_id: str, limit: int) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from .batch import make_console
 
@@ -150,7 +168,7 @@ def print_book(results: Path, book_id: str, limit: int) -> int:
         console.print(f"{book_id}: not in the history of {results} (ids are as in pipeline.json)",
                       markup=False, highlight=False)
         return 1
-    table = Table(title=f"{book_id} in every run (latest first)")
+    table = Table(title=Text(f"{book_title(results, book_id)} in every run (latest first)"))
     for column in ("Run", "Started", "Status", "Ran", "Duration", "Phases (s)", "Audio", "CPU", "Peak MB", "Error"):
         table.add_column(column, overflow="fold")
     for row in rows:

@@ -17,8 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .fileio import atomic_writer
+from .record import shown_title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -254,6 +256,31 @@ def render_left_out(left_out: Any) -> str:
     )
 
 
+# Shown together in the table's first column ("Title — Author", the cover beside), not as columns of their own.
+BOOK_COLUMNS = ("title", "author", "cover")
+
+
+def _book_cell(book_id: str, title: Any, author: Any, cover: Any) -> str:
+    """The book as a person finds it: a small cover (a file beside the page, in the results folder) and its title."""
+    text = html.escape(shown_title(title if isinstance(title, str) else None,
+                                   author if isinstance(author, str) else None, book_id))
+    if not isinstance(cover, str) or not cover:
+        return text
+    source = html.escape(quote(cover), quote=True)
+    return f'<img class="cover" src="{source}" alt="" loading="lazy" height="48">{text}'
+
+
+def books_table(frame: Any) -> str:
+    """Every book's row: the book by its title first, then the id and the figures (every value escaped)."""
+    shown = frame.drop(columns=[column for column in BOOK_COLUMNS if column in frame])
+    for column in shown.columns:
+        if shown[column].dtype == object:
+            shown[column] = shown[column].map(lambda value: html.escape(value) if isinstance(value, str) else value)
+    names = [frame[column] if column in frame else [None] * len(frame) for column in BOOK_COLUMNS]
+    shown.insert(0, "book", [_book_cell(str(book_id), *named) for book_id, *named in zip(frame["id"], *names)])
+    return shown.to_html(index=False, na_rep="", escape=False, classes="books", border=0)
+
+
 def render_html(frame: Any, summary: dict[str, Any], images: dict[str, bytes], left_out: Any = None) -> str:
     """One page with everything inside it (plots as data: URIs), so it can be mailed or archived."""
     facts = "".join(
@@ -266,7 +293,7 @@ def render_html(frame: Any, summary: dict[str, Any], images: dict[str, bytes], l
         f"<figcaption>{html.escape(PLOT_TITLES[name])}</figcaption></figure>\n"
         for name, data in images.items()
     )
-    table = frame.to_html(index=False, na_rep="", escape=True, classes="books", border=0)
+    table = books_table(frame)
     written = time.strftime("%Y-%m-%d %H:%M:%S")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Audiobook batch report</title>
@@ -275,6 +302,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 2em; }}
 th, td {{ padding: .3em .7em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
 table.books td:last-child {{ max-width: 40em; }}
+img.cover {{ height: 48px; width: auto; margin-right: .5em; vertical-align: middle; }}
 figure {{ margin: 0 0 2em 0; }}
 figure img {{ max-width: 100%; height: auto; }}
 figcaption {{ color: #555; }}
