@@ -51,12 +51,9 @@ onstart:
     from audiobook.aggregate import start_batch
     from audiobook.batch_hooks import on_batch_start
 
+    kept = books_kept()
     start_batch(
-        RESULTS,
-        config["log_file"],
-        [book.id for book in BOOKS],
-        SKIPPED,
-        books_kept(),
+        RESULTS, config["log_file"], [book.id for book in BOOKS], SKIPPED, kept
     )
     on_batch_start(
         RESULTS,
@@ -64,6 +61,7 @@ onstart:
         [book.id for book in BOOKS],
         shlex.join(sys.argv),
         config,
+        kept,
     )
 
 

@@ -65,6 +65,13 @@ def browser(tmp_path):
     opened.close()
 
 
+# The smallest PNG: one transparent pixel, as a book's cover.
+PNG_PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
+
+
 def seconds(clock: str) -> int:
     """'1:05' -> 65, as the page writes times."""
     minutes, _, rest = clock.rpartition(":")
@@ -99,6 +106,8 @@ def test_chromium_sees_books_change_state_the_failed_reason_and_the_summary(tmp_
         first = next(b for b in GOOD_IDS if (gate / f"{b}.arrived").exists())
         (gate / f"{first}.open").write_text("")
         browser.wait_until(f"{row_state(first)} === 'success'", f"{first} shown as made")
+        title = browser.evaluate(f"document.querySelector('#books tr[data-book=\"{first}\"] .title').textContent")
+        assert title == {"river-pdf": "River \u2014 Test Author", "meadow-epub": "Meadow \u2014 Test Author"}[first]
         assert browser.evaluate("window.sameDocument") == "not reloaded"
         assert browser.evaluate("document.getElementById('run').dataset.running") == "yes"
         browser.screenshot(artifacts / "2-one-made.png")
@@ -250,9 +259,17 @@ def test_a_book_in_phase_4_shows_its_chunks_and_an_estimate_as_they_change(tmp_p
 
         write_json(work / "speak_progress.json", {"done": 7, "total": 10})
         browser.wait_until(f"{row}.querySelector('progress')?.value === 7", "the chunks moving on")
+        assert browser.evaluate(f"{row}.cells[0].textContent") == "slow-pdf", "no record yet: the id"
+        metrics = {"title": "The Slow River", "author": "A. Writer", "cover": True}
         write_json(results / "slow-pdf" / "book.json", {"status": "success", "finished_at": time.time(), "duration": 95.0,
-                                                        "file_name": "slow.pdf", "phases": {}, "outputs": []})
+                                                        "file_name": "slow.pdf", "phases": {"2": {"metrics": metrics}},
+                                                        "outputs": []})
+        (work / "cover.png").write_bytes(PNG_PIXEL)
         browser.wait_until(f"{row}.dataset.state === 'success'", "the book finished")
+        # Found by its title and author now, the id beneath, and its cover drawn beside.
+        assert browser.evaluate(f"{row}.querySelector('.title').textContent") == "The Slow River \u2014 A. Writer"
+        assert browser.evaluate(f"{row}.querySelector('.id').textContent") == "slow-pdf"
+        browser.wait_until(f"{row}.querySelector('img.cover')?.naturalWidth === 1", "the cover drawn")
         assert browser.evaluate("window.sameDocument") == "not reloaded"
     finally:
         dashboard.stop()

@@ -92,8 +92,8 @@ def history_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def batch_folders(args: argparse.Namespace) -> tuple[Path, Path]:
-    """The results folder and pipeline.json: from the flags, else the config as the batch reads it."""
+def folder_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The config as the batch in this folder reads it: ./config.yaml (else the workflow's), then --config."""
     from .batch import find_workflow
 
     base = Path("config.yaml") if Path("config.yaml").exists() else find_workflow().snakefile.parent / "config.yaml"
@@ -102,6 +102,12 @@ def batch_folders(args: argparse.Namespace) -> tuple[Path, Path]:
         if path is not None and Path(path).is_file():
             with open(path, encoding="utf-8") as handle:
                 config.update(yaml.safe_load(handle) or {})
+    return config
+
+
+def batch_folders(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The results folder and pipeline.json: from the flags, else the config as the batch reads it."""
+    config = folder_config(args)
     results = args.results_dir or Path(config.get("results_dir", "results"))
     pipeline = args.pipeline_json or Path(config.get("pipeline_json", "pipeline.json"))
     return results, pipeline
@@ -197,7 +203,9 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.host not in LOCAL_HOSTS:
         print(f"batch-audiobook serve: listening on {args.host}: every machine that can reach port {args.port} "
               "sees this batch, its logs and its audiobooks, without a password", file=sys.stderr)
-    app = make_app(results, pipeline, refresh_s=args.refresh)
+    # The run's [START] lines tell the dashboard which books to look at again (see dashboard.state).
+    batch_log = Path(folder_config(args).get("log_file", "batch.log"))
+    app = make_app(results, pipeline, refresh_s=args.refresh, batch_log=batch_log)
     # Our own socket, so the address said below is the one bound (also with --port 0).
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)

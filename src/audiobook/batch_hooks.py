@@ -44,10 +44,13 @@ def _first_notice(results_dir: str, key: history.RunKey) -> bool:
         return True
 
 
-def on_batch_start(results_dir: str, batch_log: str, book_ids: list[str], command: str, config: dict[str, Any]) -> None:
-    """Add the run, with its books waiting, to the history (after aggregate.start_batch wrote the marker)."""
+def on_batch_start(
+    results_dir: str, batch_log: str, book_ids: list[str], command: str, config: dict[str, Any], kept: list[str] = ()
+) -> None:
+    """Add the run, with its books waiting or kept, to the history (after aggregate.start_batch wrote the marker)."""
     try:
-        history.start_run(results_dir, _run_key(results_dir), book_ids, command, history.settings_digest(config))
+        digest = history.settings_digest(config)
+        history.start_run(results_dir, _run_key(results_dir), book_ids, command, digest, kept)
     except Exception as error:  # noqa: BLE001 - the history is a record, never a reason to stop
         warn(batch_log, f"history: could not add this run to {history.db_path(results_dir)}: {type(error).__name__}: {error}")
 

@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,11 @@ def mark_killed_runs(connection: sqlite3.Connection) -> int:
 
 
 def start_run(
-    results_dir: str | Path, key: RunKey, book_ids: list[str], command: str, digest: str
+    results_dir: str | Path, key: RunKey, book_ids: list[str], command: str, digest: str, kept: Iterable[str] = ()
 ) -> int:
-    """Add the run as 'running', with its books 'waiting'; returns the run's id."""
+    """Add the run as 'running', with its books 'waiting' (those it keeps from an earlier run: 'success',
+    not run); returns the run's id. The dashboard reads which books can still change from these rows."""
+    kept = set(kept)
     with contextlib.closing(connect(db_path(results_dir))) as connection, transaction(connection):
         mark_killed_runs(connection)
         connection.execute(
@@ -163,8 +165,8 @@ def start_run(
         )
         run_id = _run_id(connection, key)
         connection.executemany(
-            "INSERT OR IGNORE INTO run_books (run_id, book_id, status) VALUES (?, ?, 'waiting')",
-            [(run_id, book_id) for book_id in book_ids],
+            "INSERT OR IGNORE INTO run_books (run_id, book_id, status) VALUES (?, ?, ?)",
+            [(run_id, book_id, "success" if book_id in kept else "waiting") for book_id in book_ids],
         )
         return run_id
 
