@@ -289,3 +289,48 @@ def test_serving_other_hosts_says_who_can_see_what(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_look_reads_again_only_the_books_that_can_change_and_sends_a_page_only_when_it_changed(tmp_path, monkeypatch):
+    import time
+
+    from audiobook.bench import dashboard_folder
+    from audiobook.dashboard import state
+    from audiobook.fileio import write_json
+
+    # 150 books kept from an earlier run and 2 speaking, as a real run leaves them (history, batch.log).
+    results, progress = dashboard_folder(tmp_path, 150, running=2)
+    looked: list[str] = []
+    real_view = state.book_view
+    monkeypatch.setattr(state, "book_view", lambda results, book_id, *rest: looked.append(book_id) or real_view(
+        results, book_id, *rest))
+    look = state.BatchLook(results, tmp_path / "pipeline.json", tmp_path / "batch.log")
+    now = time.time()
+    first = look.state(now=now)
+    assert len(looked) == 152, "the first look reads every book once"
+    assert first["page"] == {"number": 1, "pages": 2, "size": 100, "total": 152}
+    assert [book["id"] for book in first["books"]][:2] == ["done-00000-epub", "done-00001-epub"]
+    assert first["books"][0]["title"] == "A Book Kept From Before" and first["books"][0]["author"] == "Some Author"
+    assert [book["id"] for book in first["running"]] == ["speaking-0-pdf", "speaking-1-pdf"]
+    assert first["run"]["counts"] == {"success": 150, "running": 2}
+
+    looked.clear()
+    second = look.state(since=first["version"], now=now)
+    assert sorted(looked) == ["speaking-0-pdf", "speaking-1-pdf"], "only the running books are read again"
+    assert second["books"] is None, "nothing on page 1 changed"
+    assert look.state(since=first["version"], page=2, now=now)["books"] is None
+
+    # A running book moves on: it is sent in the running list; page 2, where it is listed, is sent again.
+    write_json(progress[0], {"done": 5, "total": 1000})
+    third = look.state(since=second["version"], page=2, now=now)
+    assert [book["chunks_done"] for book in third["running"]] == [5, 0]
+    assert third["books"] is not None and third["version"] > second["version"]
+    # It finishes: it leaves the running list and is never read again in this run.
+    write_json(results / "speaking-0-pdf" / "book.json", {"status": "success", "finished_at": time.time(),
+                                                           "duration": 3.0, "phases": {}, "outputs": []})
+    fourth = look.state(since=third["version"], now=now)
+    assert [book["id"] for book in fourth["running"]] == ["speaking-1-pdf"]
+    assert fourth["run"]["counts"] == {"success": 151, "running": 1}
+    looked.clear()
+    look.state(since=fourth["version"], now=now)
+    assert looked == ["speaking-1-pdf"]
