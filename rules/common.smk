@@ -286,17 +286,23 @@ def watch_for_nothing_to_do():
     from snakemake.logging import logger
 
     def observe(record):
-        if record.msg == NOTHING_TO_BE_DONE_MSG and not workflow.dryrun:
-            from audiobook.batch_hooks import on_nothing_to_do
+        if record.msg != NOTHING_TO_BE_DONE_MSG or workflow.dryrun:
+            return True
+        if workflow.execution_settings.no_hooks:
+            return True  # --no-hooks: no onstart either way
+        from audiobook.batch_hooks import on_nothing_to_do, warn
 
+        try:
             on_nothing_to_do(
                 RESULTS,
                 config["log_file"],
-                {book_id: BOOK_NAMES[book_id] for book_id in books_kept()},
+                {book_id: BOOK_NAMES.get(book_id, book_id) for book_id in books_kept()},
                 SKIPPED,
                 shlex.join(sys.argv),
                 config,
             )
+        except Exception as error:  # a log line must never stop Snakemake
+            warn(config["log_file"], f"nothing to do, but: {type(error).__name__}: {error}")
         return True
 
     logger.addFilter(observe)

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import history
-
 from .aggregate import RUN_MARKER, append_log, found_lines, stamp
 from .fileio import read_json
-from .utf8 import printable
 from .notify import send_notices, settings_from_config
+from .utf8 import printable
 
 
 def warn(batch_log: str | Path, text: str) -> None:
