@@ -302,7 +302,10 @@ def watch_for_nothing_to_do():
                 config,
             )
         except Exception as error:  # a log line must never stop Snakemake
-            warn(config["log_file"], f"nothing to do, but: {type(error).__name__}: {error}")
+            warn(
+                config["log_file"],
+                f"nothing to do, but: {type(error).__name__}: {error}",
+            )
         return True
 
     logger.addFilter(observe)
