@@ -65,7 +65,8 @@ def on_nothing_to_do(
     started_at = time.time()
     try:
         lines = found_lines(list(books), skipped, books)
-        lines.append(f"[{stamp()}] [INFO] Nothing to do: all {len(books)} books already completed")
+        done = f"all {len(books)} books already completed" if books else "no books"
+        lines.append(f"[{stamp()}] [INFO] Nothing to do: {done}")
         append_log(Path(batch_log), lines)
     except OSError as error:
         warn(batch_log, f"could not write to {batch_log}: {error}")
