@@ -260,10 +260,10 @@ def render_left_out(left_out: Any) -> str:
 BOOK_COLUMNS = ("title", "author", "cover")
 
 
-def _book_cell(book_id: str, title: Any, author: Any, cover: Any) -> str:
+def _book_cell(fallback: str, title: Any, author: Any, cover: Any) -> str:
     """The book as a person finds it: a small cover (a file beside the page, in the results folder) and its title."""
     text = html.escape(shown_title(title if isinstance(title, str) else None,
-                                   author if isinstance(author, str) else None, book_id))
+                                   author if isinstance(author, str) else None, fallback))
     if not isinstance(cover, str) or not cover:
         return text
     source = html.escape(quote(cover), quote=True)
@@ -277,7 +277,9 @@ def books_table(frame: Any) -> str:
         if shown[column].dtype == object:
             shown[column] = shown[column].map(lambda value: html.escape(value) if isinstance(value, str) else value)
     names = [frame[column] if column in frame else [None] * len(frame) for column in BOOK_COLUMNS]
-    shown.insert(0, "book", [_book_cell(str(book_id), *named) for book_id, *named in zip(frame["id"], *names)])
+    # Without a title (a book refused before its metadata was read): its file name, else its id.
+    fallbacks = frame["file"] if "file" in frame else frame["id"]
+    shown.insert(0, "book", [_book_cell(str(fallback), *named) for fallback, *named in zip(fallbacks, *names)])
     return shown.to_html(index=False, na_rep="", escape=False, classes="books", border=0)
 
 
