@@ -21,7 +21,8 @@ DEFAULT_PORT = 8765
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 SERVE_EPILOG = """\
-The page lists every book of the batch in this folder with its state, phase,
+The page lists every book of the batch in this folder (by title and author,
+100 a page, the running ones on top) with its state, phase,
 chunk progress, elapsed time and an estimate; failed books with their reason
 and log; finished books with an audio player, chapters, loudness and speed;
 the run's summary, the report's plots and past runs. It updates itself every
@@ -44,7 +45,8 @@ HISTORY_EPILOG = """\
 The history is results/history.sqlite (SQLite): a row per run (start, end,
 command, settings digest, host, outcome, counts) and one per book of each run
 (status, phase durations, audio and CPU seconds, peak memory, error). A run
-killed before its end shows as "killed" once the next run starts.
+killed before its end shows as "killed" once the next run starts; a run that
+found every book finished shows as "nothing to do", its books counted as skipped.
 
 examples:
   batch-audiobook history                     # the latest runs
