@@ -56,7 +56,7 @@ examples:
 
 def _add_folder_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="the config.yaml of the batch, for its results_dir and pipeline_json "
+                        help="the config.yaml of the batch, for its results_dir, pipeline_json and log_file "
                         "(default: ./config.yaml if present, else the workflow's own)")
     parser.add_argument("--results-dir", type=Path, metavar="DIR",
                         help="the batch's results folder (default: results_dir of the config)")
