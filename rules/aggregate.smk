@@ -51,13 +51,17 @@ onstart:
     from audiobook.aggregate import start_batch
     from audiobook.batch_hooks import on_batch_start
 
-    start_batch(RESULTS, config["log_file"], [book.id for book in BOOKS], SKIPPED)
+    kept = books_kept()
+    start_batch(
+        RESULTS, config["log_file"], [book.id for book in BOOKS], SKIPPED, kept
+    )
     on_batch_start(
         RESULTS,
         config["log_file"],
         [book.id for book in BOOKS],
         shlex.join(sys.argv),
         config,
+        kept,
     )
 
 

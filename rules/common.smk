@@ -90,6 +90,13 @@ def remove_stale_locks(run):
     )
 
 
+def looks_only():
+    """A dry run or a look-only command: it writes nothing to batch.log or the history."""
+    return workflow.output_settings.dryrun or bool(
+        LOOK_ONLY_OPTIONS & {arg.split("=", 1)[0] for arg in sys.argv[1:]}
+    )
+
+
 def guard_the_folder():
     """One batch at a time in a folder, and nothing to do by hand after a killed one.
 
@@ -103,10 +110,7 @@ def guard_the_folder():
     alive = run.alive()
     if alive is False:
         remove_stale_locks(run)
-    looks_only = workflow.output_settings.dryrun or LOOK_ONLY_OPTIONS & {
-        arg.split("=", 1)[0] for arg in sys.argv[1:]
-    }
-    if alive and not looks_only:
+    if alive and not looks_only():
         print(run.refusal(), file=sys.stderr)
         raise SystemExit(1)
 
@@ -282,6 +286,61 @@ def book_runtime_min(wildcards):
 # every resource of every job, a fifth of a dry run of thousands of books.
 SPEAKS = bool({4, 5} & set(PHASES))
 BOOK_RESOURCES = {"mem_mb": book_mem_mb, "runtime": book_runtime_min} if SPEAKS else {}
+
+
+def books_kept():
+    """Books Snakemake will not make this run (finished earlier, up to date), in name order.
+
+    Snakemake's own decision, from its DAG: a book's job is in it but not
+    among the jobs that need to run. Known only once the DAG is built (onstart).
+    """
+    dag = workflow.dag
+    return sorted(
+        job.wildcards_dict["book"]
+        for job in dag.jobs
+        if job.rule.name == "audiobook" and not dag.needrun(job)
+    )
+
+
+def watch_for_nothing_to_do():
+    """Give a run that finds every book finished its [SKIP] lines and history row.
+
+    Snakemake runs no hook then (no onstart, onsuccess or onerror): it only
+    logs its "Nothing to be done" message, inside its lock, and returns. That
+    message is the moment; a filter on its logger sees it and lets it through.
+    """
+    if not workflow.is_main_process or looks_only():
+        return
+    from snakemake.common import NOTHING_TO_BE_DONE_MSG
+    from snakemake.logging import logger
+
+    def observe(record):
+        if record.msg != NOTHING_TO_BE_DONE_MSG or workflow.dryrun:
+            return True
+        if workflow.execution_settings.no_hooks:
+            return True  # --no-hooks: no onstart either way
+        from audiobook.batch_hooks import on_nothing_to_do, warn
+
+        try:
+            on_nothing_to_do(
+                RESULTS,
+                config["log_file"],
+                {book_id: BOOK_NAMES.get(book_id, book_id) for book_id in books_kept()},
+                SKIPPED,
+                shlex.join(sys.argv),
+                config,
+            )
+        except Exception as error:  # a log line must never stop Snakemake
+            warn(
+                config["log_file"],
+                f"nothing to do, but: {type(error).__name__}: {error}",
+            )
+        return True
+
+    logger.addFilter(observe)
+
+
+watch_for_nothing_to_do()
 
 
 def all_records():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,6 +61,15 @@ def wait_for(predicate, what: str, seconds: float = 120) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def skips_then_starts(log: str) -> tuple[list[str], list[str]]:
+    """The books of a batch.log's [SKIP] lines and [START] lines; fails unless every [SKIP] comes first."""
+    tags = [(match[1], match[2]) for match in re.finditer(r"\[(SKIP|START)\] (\S+)", log)]
+    skips = [book for tag, book in tags if tag == "SKIP"]
+    assert [tag for tag, _ in tags] == ["SKIP"] * len(skips) + ["START"] * (len(tags) - len(skips)), log
+    assert all(f"[SKIP] {book} already completed" in log for book in skips), log
+    return sorted(skips), sorted(book for tag, book in tags if tag == "START")
 
 
 def kill_group(process: subprocess.Popen) -> None:

@@ -17,11 +17,12 @@ import yaml
 from rich.console import Console
 from snakemake.cli import parse_config
 
-from audiobook import batch
+from audiobook import batch, history
 from audiobook.export import CLAIM_FILE, ExportError, export_book, safe_name
 from audiobook.progress import BatchWatcher, BookState, PlainLines, jobs_to_run, read_book_state
 from books import empty_book, epub_book, not_a_book, pdf_book
 from gates import describe_group, wait_for
+from runs import skips_then_starts
 
 BATCH = str(Path(sys.executable).parent / "batch-audiobook")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -87,8 +88,12 @@ def test_five_books_plain_lines_summary_and_a_failed_book_fails_the_run(workdir)
     assert table_row(out, "Status") == "PARTIAL"
     assert re.fullmatch(r"\d+\.\d%", table_row(out, "Avg CPU"))
     per_file = out.split("Files", 2)[-1]
+    # Each book by its title and author (a book that never got that far by its file name), then its id.
+    shown = {"blank-pdf": "blank.pdf", "letter-epub": "letter.epub", "meadow-epub": "Meadow — Test Author",
+             "river-epub": "River — Test Author", "river-pdf": "River — Test Author"}
     for book_id in ids:
-        assert re.search(rf"^\s+{book_id}\s+(success|failed)\s", per_file, re.MULTILINE), book_id
+        assert re.search(rf"^\s+{re.escape(shown[book_id])}\s+{book_id}\s+(success|failed)\s", per_file,
+                         re.MULTILINE), book_id
     assert "Errors (first 2 of 2)" in out
     # Snakemake's own output went to its log, not to the screen; the flags became its options.
     log = (workdir / "results" / "logs" / "snakemake.log").read_text()
@@ -105,6 +110,9 @@ def test_five_books_plain_lines_summary_and_a_failed_book_fails_the_run(workdir)
     assert started(proc.stdout) == ["blank-pdf", "letter-epub"]
     assert "3 already completed, 2 to make" in proc.stdout
     assert table_row(proc.stdout, "Already done") == "3"
+    # batch.log says it too, as the seed did: a [SKIP] per finished book, all before the first [START].
+    second_run = (workdir / "batch.log").read_text().split("Found 5 files to process")[-1]
+    assert skips_then_starts(second_run) == (["meadow-epub", "river-epub", "river-pdf"], ["blank-pdf", "letter-epub"])
 
 
 @pytest.mark.slow
@@ -122,10 +130,20 @@ def test_no_resume_makes_finished_books_again_and_all_good_exits_zero(workdir):
     assert proc.returncode == batch.EXIT_SUCCESS
     assert started(proc.stdout) == []
     assert json.loads(record.read_text())["finished_at"] == first["finished_at"]
+    # Nothing to do is still a run: a [SKIP] per book in batch.log, counted in the summary and the history.
+    runs = (workdir / "batch.log").read_text().split("Found 2 files to process")
+    assert len(runs) == 3 and skips_then_starts(runs[2]) == (["meadow-epub", "river-pdf"], [])
+    assert "Nothing to do: all 2 books already completed" in runs[2]
+    assert table_row(proc.stdout, "Already done") == "2"
+    kept = history.list_runs(workdir / "results")[0]
+    assert (kept["outcome"], kept["total"], kept["skipped"]) == (history.NOTHING_TO_DO, 2, 2)
 
     proc = run(workdir, *args, "--no-resume")
     assert proc.returncode == batch.EXIT_SUCCESS, proc.stdout
     assert started(proc.stdout) == ["meadow-epub", "river-pdf"]
+    third = (workdir / "batch.log").read_text().split("Found 2 files to process")[-1]
+    assert skips_then_starts(third) == ([], ["meadow-epub", "river-pdf"])
+    assert [run["outcome"] for run in history.list_runs(workdir / "results")] == ["success", "nothing to do", "success"]
     again = json.loads(record.read_text())
     assert again["finished_at"] > first["finished_at"]
     assert again["phases"]["1"]["reused"] is False

@@ -65,6 +65,13 @@ def browser(tmp_path):
     opened.close()
 
 
+# The smallest PNG: one transparent pixel, as a book's cover.
+PNG_PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
+
+
 def seconds(clock: str) -> int:
     """'1:05' -> 65, as the page writes times."""
     minutes, _, rest = clock.rpartition(":")
@@ -99,6 +106,8 @@ def test_chromium_sees_books_change_state_the_failed_reason_and_the_summary(tmp_
         first = next(b for b in GOOD_IDS if (gate / f"{b}.arrived").exists())
         (gate / f"{first}.open").write_text("")
         browser.wait_until(f"{row_state(first)} === 'success'", f"{first} shown as made")
+        title = browser.evaluate(f"document.querySelector('#books tr[data-book=\"{first}\"] .title').textContent")
+        assert title == {"river-pdf": "River \u2014 Test Author", "meadow-epub": "Meadow \u2014 Test Author"}[first]
         assert browser.evaluate("window.sameDocument") == "not reloaded"
         assert browser.evaluate("document.getElementById('run').dataset.running") == "yes"
         browser.screenshot(artifacts / "2-one-made.png")
@@ -250,9 +259,17 @@ def test_a_book_in_phase_4_shows_its_chunks_and_an_estimate_as_they_change(tmp_p
 
         write_json(work / "speak_progress.json", {"done": 7, "total": 10})
         browser.wait_until(f"{row}.querySelector('progress')?.value === 7", "the chunks moving on")
+        assert browser.evaluate(f"{row}.cells[0].textContent") == "slow-pdf", "no record yet: the id"
+        metrics = {"title": "The Slow River", "author": "A. Writer", "cover": True}
         write_json(results / "slow-pdf" / "book.json", {"status": "success", "finished_at": time.time(), "duration": 95.0,
-                                                        "file_name": "slow.pdf", "phases": {}, "outputs": []})
+                                                        "file_name": "slow.pdf", "phases": {"2": {"metrics": metrics}},
+                                                        "outputs": []})
+        (work / "cover.png").write_bytes(PNG_PIXEL)
         browser.wait_until(f"{row}.dataset.state === 'success'", "the book finished")
+        # Found by its title and author now, the id beneath, and its cover drawn beside.
+        assert browser.evaluate(f"{row}.querySelector('.title').textContent") == "The Slow River \u2014 A. Writer"
+        assert browser.evaluate(f"{row}.querySelector('.id').textContent") == "slow-pdf"
+        browser.wait_until(f"{row}.querySelector('img.cover')?.naturalWidth === 1", "the cover drawn")
         assert browser.evaluate("window.sameDocument") == "not reloaded"
     finally:
         dashboard.stop()
@@ -272,3 +289,48 @@ def test_serving_other_hosts_says_who_can_see_what(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_look_reads_again_only_the_books_that_can_change_and_sends_a_page_only_when_it_changed(tmp_path, monkeypatch):
+    import time
+
+    from audiobook.bench import dashboard_folder
+    from audiobook.dashboard import state
+    from audiobook.fileio import write_json
+
+    # 150 books kept from an earlier run and 2 speaking, as a real run leaves them (history, batch.log).
+    results, progress = dashboard_folder(tmp_path, 150, running=2)
+    looked: list[str] = []
+    real_view = state.book_view
+    monkeypatch.setattr(state, "book_view", lambda results, book_id, *rest: looked.append(book_id) or real_view(
+        results, book_id, *rest))
+    look = state.BatchLook(results, tmp_path / "pipeline.json", tmp_path / "batch.log")
+    now = time.time()
+    first = look.state(now=now)
+    assert len(looked) == 152, "the first look reads every book once"
+    assert first["page"] == {"number": 1, "pages": 2, "size": 100, "total": 152}
+    assert [book["id"] for book in first["books"]][:2] == ["done-00000-epub", "done-00001-epub"]
+    assert first["books"][0]["title"] == "A Book Kept From Before" and first["books"][0]["author"] == "Some Author"
+    assert [book["id"] for book in first["running"]] == ["speaking-0-pdf", "speaking-1-pdf"]
+    assert first["run"]["counts"] == {"success": 150, "running": 2}
+
+    looked.clear()
+    second = look.state(since=first["version"], now=now)
+    assert sorted(looked) == ["speaking-0-pdf", "speaking-1-pdf"], "only the running books are read again"
+    assert second["books"] is None, "nothing on page 1 changed"
+    assert look.state(since=first["version"], page=2, now=now)["books"] is None
+
+    # A running book moves on: it is sent in the running list; page 2, where it is listed, is sent again.
+    write_json(progress[0], {"done": 5, "total": 1000})
+    third = look.state(since=second["version"], page=2, now=now)
+    assert [book["chunks_done"] for book in third["running"]] == [5, 0]
+    assert third["books"] is not None and third["version"] > second["version"]
+    # It finishes: it leaves the running list and is never read again in this run.
+    write_json(results / "speaking-0-pdf" / "book.json", {"status": "success", "finished_at": time.time(),
+                                                           "duration": 3.0, "phases": {}, "outputs": []})
+    fourth = look.state(since=third["version"], now=now)
+    assert [book["id"] for book in fourth["running"]] == ["speaking-1-pdf"]
+    assert fourth["run"]["counts"] == {"success": 151, "running": 1}
+    looked.clear()
+    look.state(since=fourth["version"], now=now)
+    assert looked == ["speaking-1-pdf"]

@@ -42,6 +42,7 @@ def test_two_runs_are_both_listed_with_their_counts_and_every_book(tmp_path):
         runs = connection.execute("SELECT * FROM runs ORDER BY id").fetchall()
         assert [run["outcome"] for run in runs] == ["partial", "partial"]
         assert [(run["total"], run["successful"], run["failed"]) for run in runs] == [(3, 2, 1), (3, 2, 1)]
+        assert [run["skipped"] for run in runs] == [0, 2], "the second run kept the two good books"
         for run in runs:
             assert run["finished_at"] > run["started_at"]
             assert "snakemake" in run["command"] and "--cores 2" in run["command"]
@@ -144,6 +145,22 @@ def test_a_second_writer_waits_for_the_first_and_both_runs_are_kept(tmp_path):
     assert second.wait(timeout=60) == 0, second.stderr.read()
     assert sorted(run["host"] for run in history.list_runs(tmp_path)) == ["half", "there"]
     assert [row["book_id"] for row in history.run_books(tmp_path, history.list_runs(tmp_path)[0]["id"])] == ["b-pdf"]
+
+
+def test_a_database_of_the_first_schema_gains_the_skipped_count_and_keeps_its_runs(tmp_path):
+    old_schema = history.SCHEMA.replace("    skipped INTEGER,\n", "")
+    with sqlite3.connect(tmp_path / history.DB_NAME) as connection:
+        connection.executescript(old_schema + "PRAGMA user_version=1;")
+        connection.execute("INSERT INTO runs (host, pid, started_at, outcome, total) VALUES ('here', 1, 1.0, 'success', 2)")
+    key = history.RunKey("here", 2, 2.0)
+    history.record_nothing_to_do(tmp_path, key, {"a-pdf": "a.pdf", "b-epub": "b.epub"}, "snakemake", "d", 3.0)
+    runs = history.list_runs(tmp_path)
+    assert [(run["outcome"], run["total"], run["skipped"]) for run in runs] == [
+        (history.NOTHING_TO_DO, 2, 2), ("success", 2, None)]
+    assert [(row["book_id"], row["status"], row["ran_this_run"]) for row in history.run_books(tmp_path, runs[0]["id"])] \
+        == [("a-pdf", "success", 0), ("b-epub", "success", 0)]
+    with sqlite3.connect(tmp_path / history.DB_NAME) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
 
 
 def test_history_help_says_where_the_database_is():

@@ -96,6 +96,11 @@ def test_report_page_is_self_contained_with_every_book_and_every_plot(batch_run)
     assert not re.search(r'(src|href)="(https?:)?//', page), "nothing is fetched from elsewhere"
     for label, value in (("Total Files", "5"), ("Successful", "3"), ("Failed", "2"), ("Status", "partial")):
         assert f"<th>{label}</th><td>{value}</td>" in page
+    # Each book by its title and author first, the id beside it; the PDF's cover (its first page) as a thumbnail.
+    assert re.search(r"<td>Meadow — Test Author</td>\s*<td>meadow-epub</td>", page)
+    cover = re.search(r'<td><img class="cover" src="([^"]+)"[^>]*>River — Test Author</td>\s*<td>river-pdf</td>', page)
+    assert cover and (batch_run / "results" / cover[1]).is_file(), "the cover beside the page, in results/"
+    assert re.search(r"<td>blank\.pdf</td>\s*<td>blank-pdf</td>", page), "no title: the file name"
 
 
 def test_the_record_and_the_report_list_what_was_left_out_with_word_counts(batch_run):

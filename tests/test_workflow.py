@@ -14,9 +14,11 @@ import pandas as pd
 import psutil
 import pytest
 
+from audiobook import history
 from audiobook.ids import book_id
 from books import empty_book, epub_book, not_a_book, pdf_book
 from gates import Gates
+from runs import skips_then_starts
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -81,7 +83,7 @@ def test_mixed_batch_counts_reasons_report_and_rerun_of_failures_only(mixed_batc
     proc = snakemake(work, "--cores", "2", "--config", "input_dir=in", "phases_to_run=[1,2,3]")
     assert sorted(started(work)) == ["blank-pdf", "letter-epub"]
     log = (work / "batch.log").read_text()
-    assert "[SKIP] river-pdf already completed" in log
+    assert skips_then_starts(log) == (["meadow-epub", "river-epub", "river-pdf"], ["blank-pdf", "letter-epub"])
     assert json.loads((work / "pipeline.json").read_text())["batch"]["summary"]["skipped_files"] == 3
 
 
@@ -100,6 +102,15 @@ def test_finished_batch_does_nothing_next_time_and_resume_false_redoes_all(tmp_p
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stderr
     assert (tmp_path / "pipeline.json").stat().st_mtime_ns == before
+    # Still a run to the people who read batch.log and the history: every book skipped, none started.
+    second = (tmp_path / "batch.log").read_text().split("Found 2 files to process")[2]
+    assert skips_then_starts(second) == (["meadow-epub", "river-pdf"], [])
+    runs = history.list_runs(tmp_path / "results")
+    assert [(run["outcome"], run["skipped"]) for run in runs] == [(history.NOTHING_TO_DO, 2), ("success", 0)]
+    # A dry run is no run: nothing more in either.
+    logged = (tmp_path / "batch.log").read_text()
+    assert snakemake(tmp_path, "-n", "--cores", "2", "--config", "input_dir=in", "phases_to_run=[1,2,3]").returncode == 0
+    assert (tmp_path / "batch.log").read_text() == logged and len(history.list_runs(tmp_path / "results")) == 2
 
     # resume_enabled: false changes the rule's params, a rerun trigger: every book runs again.
     (tmp_path / "batch.log").unlink()

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import atomic_writer, read_json, write_json
-from .record import metric
+from .export import COVER_NAMES
+from .record import metric, title_and_author
 from .utf8 import printable
 
 RUN_MARKER = ".batch-run.json"
@@ -66,18 +67,28 @@ def append_log(batch_log: Path, lines: Iterable[str]) -> None:
             handle.write(text)
 
 
-def start_batch(results_dir: str, batch_log: str, book_ids: list[str], skipped: Iterable[Any]) -> None:
-    """Called when a real run starts: remember when and which process, and say what was found.
+def found_lines(book_ids: list[str], skipped: Iterable[Any], kept: Iterable[str]) -> list[str]:
+    """What a run found, in the seed's order: the count, the refused files, then a [SKIP] per finished book."""
+    lines = [f"[{stamp()}] [INFO] Found {len(book_ids)} files to process"]
+    lines += [f"[{stamp()}] [WARNING] {one_line(printable(entry.name))}: {entry.reason}" for entry in skipped]
+    lines += [f"[{stamp()}] [SKIP] {book_id} already completed" for book_id in kept]
+    return lines
 
+
+def start_batch(
+    results_dir: str, batch_log: str, book_ids: list[str], skipped: Iterable[Any], kept: Iterable[str] = ()
+) -> None:
+    """Called when a real run starts, before any book: remember when and which process, and say what was found.
+
+    ``kept`` are the books Snakemake will not make again (finished in an
+    earlier run); their [SKIP] lines come before the first [START].
     The pid and host let the next run tell a run still going (refused) from
     one that was killed (its stale lock is removed): see rules/common.smk.
     """
     results = Path(results_dir)
     marker = {"started_at": time.time(), "books": len(book_ids), "pid": os.getpid(), "host": socket.gethostname()}
     write_json(results / RUN_MARKER, marker)
-    lines = [f"[{stamp()}] [INFO] Found {len(book_ids)} files to process"]
-    lines += [f"[{stamp()}] [WARNING] {one_line(printable(entry.name))}: {entry.reason}" for entry in skipped]
-    append_log(Path(batch_log), lines)
+    append_log(Path(batch_log), found_lines(book_ids, skipped, kept))
 
 
 def load_record(paths: BatchPaths, book_id: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -125,12 +136,25 @@ def _tail_reason(paths: BatchPaths, book_id: str) -> str | None:
     return re.sub(rf"^\[[^\]]*\] \[[A-Z]+\] (?:{re.escape(book_id)}: )?", "", lines[-1])[:500]
 
 
+def cover_of(paths: BatchPaths, book_id: str, record: dict[str, Any] | None) -> str | None:
+    """The cover phase 2 saved, as a path under the results folder; looked for only when the record says there is one."""
+    if not record or not metric(record, 2, "cover"):
+        return None
+    for name in COVER_NAMES:
+        if (paths.results_dir / book_id / "work" / name).is_file():
+            return f"{book_id}/work/{name}"
+    return None
+
+
 def collect(paths: BatchPaths, books: list[list[str]], started_at: float | None) -> list[dict[str, Any]]:
-    """One entry per discovered book: its record (or why there is none)."""
+    """One entry per discovered book: its record (or why there is none), its title, author and cover."""
     entries = []
     for book_id, name, source in books:
         record, problem = load_record(paths, book_id)
         entry: dict[str, Any] = {"id": book_id, "name": printable(name), "source": printable(source), "record": record}
+        title, author = title_and_author(record or {})
+        entry.update(title=printable(title) if title else None, author=printable(author) if author else None,
+                     cover=cover_of(paths, book_id, record))
         if record is None:
             reason = problem or _tail_reason(paths, book_id)
             entry["status"] = "failed" if reason else "pending"
@@ -185,6 +209,9 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
         record = entry["record"] or {}
         files[entry["id"]] = {
             "status": entry["status"],
+            "title": entry["title"],
+            "author": entry["author"],
+            "cover": entry["cover"],
             "file_name": entry["name"],
             "source": entry["source"],
             "duration": record.get("duration"),
@@ -228,7 +255,7 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
 REPORT_COLUMNS = [
     "id", "file", "status", "phases_completed", "duration_s", "pages", "chapters", "words",
     "chunks", "audio_s", "real_time_factor", "loudness_lufs", "true_peak_dbtp", "acx_pass", "files", "error",
-    "language", "voice", "words_left_out",
+    "language", "voice", "words_left_out", "title", "author", "cover",
 ]
 # One row per section left out of a book's reading (contents, index, licence ...): report.html lists them.
 LEFT_OUT_COLUMNS = ["id", "section", "kind", "words", "reason"]
@@ -262,6 +289,9 @@ def report_frame(entries: list[dict[str, Any]]):
                 "language": metric(record, 1, "language"),
                 "voice": metric(record, 1, "voice"),
                 "words_left_out": metric(record, 2, "skipped_words"),
+                "title": entry["title"],
+                "author": entry["author"],
+                "cover": entry["cover"],
             }
         )
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
@@ -306,8 +336,8 @@ def batch_log_lines(entries: list[dict[str, Any]], summary: dict[str, Any]) -> l
         record = entry["record"] or {}
         when = stamp(record.get("finished_at"))
         if entry["status"] == "success" and not entry["fresh"]:
-            lines.append(f"[{stamp()}] [SKIP] {entry['id']} already completed")
-        elif entry["status"] == "success":
+            continue  # its [SKIP] line was written when the run started
+        if entry["status"] == "success":
             lines.append(f"[{when}] [SUCCESS] {entry['id']} in {record.get('duration', 0):.1f}s")
         elif entry["status"] == "pending":
             lines.append(f"[{stamp()}] [WARNING] {entry['id']} was not run (interrupted?); the next run makes it")
@@ -316,6 +346,7 @@ def batch_log_lines(entries: list[dict[str, Any]], summary: dict[str, Any]) -> l
     lines.append(
         f"[{stamp()}] [INFO] Batch {summary['status']}: {summary['successful_files']} of {summary['total_files']} "
         f"successful, {summary['partial_files']} partial, {summary['failed_files']} failed in {summary['duration']:.1f}s"
+        + (f" ({summary['skipped_files']} already completed)" if summary.get("skipped_files") else "")
     )
     return lines
 

@@ -30,6 +30,7 @@ from .discover import FoundBook, discover
 from .fileio import atomic_writer, read_json
 from .liveness import last_run
 from .progress import NOTHING_TO_DO, BatchWatcher, PlainLines, RichBar, watch
+from .record import shown_title
 
 EXIT_SUCCESS = 0
 EXIT_BOOKS_FAILED = 1
@@ -357,10 +358,16 @@ def _clock(seconds: float | None) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def book_title(book_id: str, entry: dict[str, Any]) -> str:
+    """A book of pipeline.json as a person finds it: "Title — Author", else its file name, else its id."""
+    return shown_title(entry.get("title"), entry.get("author"), entry.get("file_name") or book_id)
+
+
 def summary_renderables(pipeline: dict[str, Any]) -> list[Any]:
     """The seed's summary table, a table per file and the first errors, as Rich tables."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     summary = pipeline["batch"]["summary"]
     files: dict[str, dict[str, Any]] = pipeline["batch"]["files"]
@@ -386,7 +393,8 @@ def summary_renderables(pipeline: dict[str, Any]) -> list[Any]:
         overview.add_row(label, str(value))
 
     per_file = Table(title="Files", box=box.SIMPLE_HEAD)
-    per_file.add_column("Book", no_wrap=True)
+    per_file.add_column("Book", no_wrap=True, max_width=40, overflow="ellipsis")
+    per_file.add_column("Id", no_wrap=True)
     per_file.add_column("Status")
     per_file.add_column("Duration", justify="right")
     per_file.add_column("Audio", justify="right")
@@ -395,6 +403,7 @@ def summary_renderables(pipeline: dict[str, Any]) -> list[Any]:
     for book_id, entry in list(files.items())[:MAX_FILE_ROWS]:
         status = entry.get("status", "")
         per_file.add_row(
+            Text(book_title(book_id, entry)),
             book_id,
             f"[{colours.get(status, 'default')}]{status}[/]",
             _duration(entry.get("duration")),
@@ -405,14 +414,14 @@ def summary_renderables(pipeline: dict[str, Any]) -> list[Any]:
         per_file.caption = f"... and {len(files) - MAX_FILE_ROWS} more: every book is in results/report.csv"
     out: list[Any] = [overview, per_file]
 
-    errors = [(book_id, entry["error"]) for book_id, entry in files.items() if entry.get("error")]
+    errors = [(book_title(book_id, entry), entry["error"]) for book_id, entry in files.items() if entry.get("error")]
     errors += [(item["name"], item["reason"]) for item in summary.get("refused_inputs", [])]
     if errors:
         listed = Table(title=f"Errors (first {min(len(errors), MAX_ERRORS)} of {len(errors)})", box=box.SIMPLE_HEAD)
         listed.add_column("Book", no_wrap=True)
         listed.add_column("What is wrong, what to do", overflow="fold")
-        for book_id, error in errors[:MAX_ERRORS]:
-            listed.add_row(book_id, error)
+        for book, error in errors[:MAX_ERRORS]:
+            listed.add_row(Text(book), Text(error))
         out.append(listed)
     return out
 
@@ -442,13 +451,17 @@ def log_tail(log_text: str, lines: int = LOG_TAIL_LINES) -> list[str]:
 
 
 def load_summary(pipeline_json: Path, since: float, nothing_to_do: bool) -> dict[str, Any] | None:
-    """pipeline.json if this run wrote it (or found nothing to do, so the last one stands)."""
+    """pipeline.json if this run wrote it, or, when it found nothing to do, the last one with every book kept."""
     try:
         pipeline = read_json(pipeline_json)
         summary = pipeline["batch"]["summary"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if nothing_to_do or (summary.get("finished_at") or 0) >= since:
+    if nothing_to_do:
+        # This run made nothing: every book of the last run's summary is one it kept, as its [SKIP] lines say.
+        summary.update(skipped_files=summary.get("successful_files", 0), duration=time.time() - since, avg_cpu=0.0)
+        return pipeline
+    if (summary.get("finished_at") or 0) >= since:
         return pipeline
     return None
 

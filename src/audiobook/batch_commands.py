@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 from . import history
+from .fileio import read_json
+from .record import shown_title, title_and_author
 from .liveness import run_process_alive
 
 DEFAULT_HOST = "127.0.0.1"
@@ -19,7 +21,8 @@ DEFAULT_PORT = 8765
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 SERVE_EPILOG = """\
-The page lists every book of the batch in this folder with its state, phase,
+The page lists every book of the batch in this folder (by title and author,
+100 a page, the running ones on top) with its state, phase,
 chunk progress, elapsed time and an estimate; failed books with their reason
 and log; finished books with an audio player, chapters, loudness and speed;
 the run's summary, the report's plots and past runs. It updates itself every
@@ -42,7 +45,8 @@ HISTORY_EPILOG = """\
 The history is results/history.sqlite (SQLite): a row per run (start, end,
 command, settings digest, host, outcome, counts) and one per book of each run
 (status, phase durations, audio and CPU seconds, peak memory, error). A run
-killed before its end shows as "killed" once the next run starts.
+killed before its end shows as "killed" once the next run starts; a run that
+found every book finished shows as "nothing to do", its books counted as skipped.
 
 examples:
   batch-audiobook history                     # the latest runs
@@ -52,7 +56,7 @@ examples:
 
 def _add_folder_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="the config.yaml of the batch, for its results_dir and pipeline_json "
+                        help="the config.yaml of the batch, for its results_dir, pipeline_json and log_file "
                         "(default: ./config.yaml if present, else the workflow's own)")
     parser.add_argument("--results-dir", type=Path, metavar="DIR",
                         help="the batch's results folder (default: results_dir of the config)")
@@ -90,8 +94,8 @@ def history_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def batch_folders(args: argparse.Namespace) -> tuple[Path, Path]:
-    """The results folder and pipeline.json: from the flags, else the config as the batch reads it."""
+def folder_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The config as the batch in this folder reads it: ./config.yaml (else the workflow's), then --config."""
     from .batch import find_workflow
 
     base = Path("config.yaml") if Path("config.yaml").exists() else find_workflow().snakefile.parent / "config.yaml"
@@ -100,6 +104,12 @@ def batch_folders(args: argparse.Namespace) -> tuple[Path, Path]:
         if path is not None and Path(path).is_file():
             with open(path, encoding="utf-8") as handle:
                 config.update(yaml.safe_load(handle) or {})
+    return config
+
+
+def batch_folders(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The results folder and pipeline.json: from the flags, else the config as the batch reads it."""
+    config = folder_config(args)
     results = args.results_dir or Path(config.get("results_dir", "results"))
     pipeline = args.pipeline_json or Path(config.get("pipeline_json", "pipeline.json"))
     return results, pipeline
@@ -124,23 +134,39 @@ def print_runs(results: Path, limit: int) -> int:
         console.print(f"No runs recorded yet in {history.db_path(results)}.", markup=False, highlight=False)
         return 0
     table = Table(title=f"Runs in {results} (latest first)")
-    for column in ("Run", "Started", "Ended", "Outcome", "Books", "OK", "Partial", "Failed", "Duration", "Host", "Settings", "Command"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("Run", "Books", "OK", "Partial", "Failed") else "left")
+    counts = ("Books", "OK", "Partial", "Failed", "Skipped")
+    for column in ("Run", "Started", "Ended", "Outcome", *counts, "Duration", "Host", "Settings", "Command"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("Run", *counts) else "left")
     for run in runs:
         outcome = run["outcome"]
         if outcome == "running" and run_process_alive(run["host"], run["pid"], run["started_at"]) is False:
             outcome = "killed"  # the next run writes it down; its process is gone already
         table.add_row(
             str(run["id"]), _when(run["started_at"]), _when(run["finished_at"]), outcome,
-            *(("" if run[key] is None else str(run[key])) for key in ("total", "successful", "partial", "failed")),
+            *(("" if run.get(key) is None else str(run[key])) for key in ("total", "successful", "partial", "failed", "skipped")),
             _seconds(run["duration"]), run["host"], (run["settings_digest"] or "")[:8], run["command"] or "",
         )
     console.print(table)
     return 0
 
 
+def book_title(results: Path, book_id: str) -> str:
+    """ "Title — Author (id)" from the book's record when it has one; else the id."""
+    for record_path in (results / book_id / "book.json", results / "logs" / f"{book_id}.record.json"):
+        try:
+            record = read_json(record_path)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            title, author = title_and_author(record)
+            if title:
+                return f"{shown_title(title, author, book_id)} ({book_id})"
+    return book_id
+
+
 def print_book(results: Path, book_id: str, limit: int) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from .batch import make_console
 
@@ -150,7 +176,7 @@ def print_book(results: Path, book_id: str, limit: int) -> int:
         console.print(f"{book_id}: not in the history of {results} (ids are as in pipeline.json)",
                       markup=False, highlight=False)
         return 1
-    table = Table(title=f"{book_id} in every run (latest first)")
+    table = Table(title=Text(f"{book_title(results, book_id)} in every run (latest first)"))
     for column in ("Run", "Started", "Status", "Ran", "Duration", "Phases (s)", "Audio", "CPU", "Peak MB", "Error"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -179,7 +205,9 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.host not in LOCAL_HOSTS:
         print(f"batch-audiobook serve: listening on {args.host}: every machine that can reach port {args.port} "
               "sees this batch, its logs and its audiobooks, without a password", file=sys.stderr)
-    app = make_app(results, pipeline, refresh_s=args.refresh)
+    # The run's [START] lines tell the dashboard which books to look at again (see dashboard.state).
+    batch_log = Path(folder_config(args).get("log_file", "batch.log"))
+    app = make_app(results, pipeline, refresh_s=args.refresh, batch_log=batch_log)
     # Our own socket, so the address said below is the one bound (also with --port 0).
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)

@@ -3,6 +3,7 @@
     python -m audiobook.bench --quick                 # under 5 minutes on 2 cores
     python -m audiobook.bench --full --out bench.json # the sizes of issues 8 and 14 (about 20 minutes)
     python -m audiobook.bench --only scale --books 1000 # the batch at scale only, at a size you pick
+    python -m audiobook.bench --only dashboard          # the dashboard at 10,000 books against 100
 
 The work is CPU-bound speech, so a batch's limit is its CPU work over its cores.
 Absolute times drift on a shared machine; a ratio against a baseline measured
@@ -74,6 +75,8 @@ class Sizes:
     aggregate_records: int
     engine_words: int  # the book spoken whole on one and on two threads
     shipped_piper: bool  # also compare with Piper's command as shipped (its thread pool unheld)
+    dashboard_books: int = 10_000  # finished records the dashboard watches beside 2 running books
+    dashboard_window_s: float = 20.0  # how long the page polls each size, at its 2 s refresh
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +90,7 @@ QUICK = Sizes(
 FULL = Sizes(
     mode="full", reps=5, speech_words=400, speech_threads=(1, 2), batch_words=(150, 300, 600, 900, 1200, 1800),
     batch_reps=2, trivial_books=1000, lever_books=200, dry_small=1000, dry_large=10000, aggregate_records=10000,
-    engine_words=600, shipped_piper=True,
+    engine_words=600, shipped_piper=True, dashboard_window_s=60.0,
 )  # fmt: skip
 # The issue's sizes, which quick mode scales down (said so in the table).
 ISSUE_SIZES = {"trivial_books": 1000, "dry_small": 1000, "dry_large": 10000, "aggregate_records": 10000}
@@ -982,6 +985,149 @@ def aggregate_scale(report: Report, work: Path, record: dict[str, Any]) -> None:
     report.details["aggregate"] = {"records": count, "read_s": read_s, "runs": runs}
 
 
+# ---- 24: the dashboard at 10,000 books ----------------------------------------
+
+DASHBOARD_REFRESH_S = 2.0  # the page's default refresh
+DASHBOARD_BASELINE_BOOKS = 100
+
+
+def dashboard_folder(folder: Path, finished: int, running: int) -> tuple[Path, list[Path]]:
+    """A batch folder as the dashboard sees it mid-run: records kept from an earlier run, books speaking.
+
+    The run is this process (alive for as long as the measurement lasts); its
+    start is in the history with the kept books, and batch.log has the
+    [START] lines of the running ones, as a real run leaves them.
+    """
+    import socket
+
+    from . import history
+    from .aggregate import RUN_MARKER, append_log, stamp
+
+    results = folder / "results"
+    metrics = {"title": "A Book Kept From Before", "author": "Some Author", "chapters": 12, "cover": False}
+    kept = [f"done-{number:05d}-epub" for number in range(finished)]
+    for ident in kept:
+        record = {"file_id": ident, "file_name": f"{ident}.epub", "status": "success", "finished_at": 1.0,
+                  "duration": 60.0, "phases": {"2": {"status": "success", "metrics": metrics}}, "outputs": []}
+        write_json(results / ident / "book.json", record)
+    speaking = [f"speaking-{number}-pdf" for number in range(running)]
+    progress_files = []
+    now = time.time()
+    for ident in speaking:
+        work = results / ident / "work"
+        write_json(work / "progress.json", {"phase": 4, "name": "speak", "state": "running", "time": now})
+        write_json(work / "speak_progress.json", {"done": 0, "total": 1000})
+        (results / "logs").mkdir(parents=True, exist_ok=True)
+        (results / "logs" / f"{ident}.log").write_text(f"[{stamp(now)}] [START] {ident}\n", encoding="utf-8")
+        progress_files.append(work / "speak_progress.json")
+    marker = {"started_at": now - 1, "books": finished + running, "pid": os.getpid(), "host": socket.gethostname()}
+    write_json(results / RUN_MARKER, marker)
+    history.start_run(results, history.RunKey.from_marker(marker), kept + speaking, "bench", "bench", kept)
+    append_log(folder / "batch.log", [f"[{stamp(now)}] [START] {ident}" for ident in speaking])
+    return results, progress_files
+
+
+@dataclass
+class DashboardRun:
+    first_s: float  # the first request: every book read once
+    request_s: float  # median of the page's requests after it
+    cpu_per_min_s: float  # the server's CPU seconds (all its threads) per minute of the page refreshing
+    books_sent: int  # book views sent after the first request, in all
+
+
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds each live thread of a process has run, to the nanosecond (Linux: /proc/PID/task/*/schedstat).
+
+    psutil's user and system times count whole clock ticks (10 ms), too coarse
+    for requests of a few milliseconds. Per thread, so a worker thread that
+    ends in between takes only its own time out of the sum, not the others'.
+    """
+    seconds = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            seconds[task.name] = int((task / "schedstat").read_text(encoding="ascii").split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended while being read
+    return seconds
+
+
+def cpu_since(pid: int, before: dict[str, float]) -> float:
+    """CPU seconds the threads of ``pid`` ran since ``before`` (a thread_cpu_s of it)."""
+    return sum(now - before.get(tid, 0.0) for tid, now in thread_cpu_s(pid).items())
+
+
+def watch_dashboard(folder: Path, results: Path, progress_files: list[Path], window_s: float) -> DashboardRun:
+    """``batch-audiobook serve`` on the folder, asked as the page asks, while the running books move on."""
+    import urllib.request
+
+    (folder / "serve.yaml").write_text(f"log_file: {json.dumps(str(folder / 'batch.log'))}\n", encoding="utf-8")
+    server = subprocess.Popen(
+        [str(BIN / "batch-audiobook"), "serve", "--config", "serve.yaml", "--results-dir", str(results),
+         "--pipeline-json", str(folder / "pipeline.json"), "--port", "0"],
+        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        if "http://" not in line:
+            raise BenchError(f"batch-audiobook serve did not start: {line.strip()!r}")
+        url = "http://" + line.split("http://", 1)[1].split()[0].rstrip("/")
+
+        def ask(query: str) -> tuple[float, dict[str, Any]]:
+            began = time.perf_counter()
+            with urllib.request.urlopen(f"{url}/api/state{query}", timeout=120) as response:
+                data = json.load(response)
+            return time.perf_counter() - began, data
+
+        first_s, data = ask("?page=1")
+        cpu_before = thread_cpu_s(server.pid)
+        began = time.monotonic()
+        times, sent, done = [], 0, 0
+        while time.monotonic() - began < window_s:
+            done += 1
+            for path in progress_files:  # the books speak on: one more chunk between two looks
+                write_json(path, {"done": done, "total": 1000})
+            took, data = ask(f"?page=1&since={data['version']}")
+            times.append(took)
+            sent += len(data["books"] or []) + len(data["running"])
+            time.sleep(max(0.0, DASHBOARD_REFRESH_S - took))
+        cpu = cpu_since(server.pid, cpu_before)
+        elapsed = time.monotonic() - began
+        if len(data["running"]) != len(progress_files):
+            raise BenchError(f"the dashboard showed {len(data['running'])} running books, not {len(progress_files)}")
+        return DashboardRun(first_s, median(times), 60.0 * cpu / elapsed, sent)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def dashboard_scale(report: Report, work: Path) -> None:
+    """The dashboard's state request and its server's CPU with 10,000 finished books, beside 100 (goal: ≤ 3×)."""
+    sizes = report.sizes
+    runs = {}
+    for books in (DASHBOARD_BASELINE_BOOKS, sizes.dashboard_books):
+        folder = work / f"dashboard-{books}"
+        results, progress = dashboard_folder(folder, books, running=2)
+        runs[books] = watch_dashboard(folder, results, progress, sizes.dashboard_window_s)
+    big, small = runs[sizes.dashboard_books], runs[DASHBOARD_BASELINE_BOOKS]
+    label = f"{sizes.dashboard_books:,} finished + 2 running"
+    baseline = f"{DASHBOARD_BASELINE_BOOKS} books"
+    request_ratio = ratio(big.request_s, small.request_s)
+    report.add(Row(
+        "24", f"dashboard state request, {label}", 1000 * big.request_s, "ms", 1000 * small.request_s, baseline,
+        request_ratio, "≤ 3×", request_ratio is not None and request_ratio <= 3,
+        note=f"first request (every book read once) {big.first_s:.2f} s, at {DASHBOARD_BASELINE_BOOKS}: "
+        f"{small.first_s:.3f} s",
+    ))  # fmt: skip
+    cpu_ratio = ratio(big.cpu_per_min_s, small.cpu_per_min_s)
+    report.add(Row(
+        "24", f"  dashboard server CPU per minute, page refreshing every {DASHBOARD_REFRESH_S:g} s", big.cpu_per_min_s,
+        "s", small.cpu_per_min_s, baseline, cpu_ratio, "≤ 3×", cpu_ratio is not None and cpu_ratio <= 3,
+        note=f"book rows sent after the first request: {big.books_sent} (at {DASHBOARD_BASELINE_BOOKS}: "
+        f"{small.books_sent})",
+    ))  # fmt: skip
+    report.details["dashboard"] = {str(books): asdict(run) for books, run in runs.items()}
+
+
 # ---- 4 and 5: one book, whole ------------------------------------------------
 
 
@@ -1081,6 +1227,9 @@ def run_benchmarks(
     if only == "scale":
         workflow_scale(report, work / "scale", workflow)
         return _finish(report, started, busy_before, ours_before)
+    if only == "dashboard":
+        dashboard_scale(report, work / "dashboard")
+        return _finish(report, started, busy_before, ours_before)
     speech_overhead(report, work / "speech")
     if pdf is None:
         pdf = default_pdf() or make_book(work / "extract" / "built.pdf", 12000, seed=3)
@@ -1098,6 +1247,7 @@ def run_benchmarks(
                    note=f"fastest {max(speeds):.2f} (fixed start-up weighs on short books)"))  # fmt: skip
     report.add(Row("4", "  peak RSS of the mixed batch's book jobs (records)", max(batch["book_peak_rss_mb"].values()),
                    "MB", goal="≤ 600 MB", met=max(batch["book_peak_rss_mb"].values()) <= 600))  # fmt: skip
+    dashboard_scale(report, work / "dashboard")
     return _finish(report, started, busy_before, ours_before)
 
 
@@ -1159,8 +1309,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes, under 5 minutes (the default)")
     mode.add_argument("--full", action="store_true", help="the issue's sizes: 1,000 and 10,000 books")
-    parser.add_argument("--only", choices=["all", "scale"], default="all",
-                        help="'scale': only the batch at scale (workflow vs xargs, dry runs, aggregate)")
+    parser.add_argument("--only", choices=["all", "scale", "dashboard"], default="all",
+                        help="'scale': only the batch at scale (workflow vs xargs, dry runs, aggregate); "
+                        "'dashboard': only the dashboard at 10,000 books against 100")
     parser.add_argument("--books", type=int, metavar="N", help="one-line books in the workflow-vs-xargs run")
     parser.add_argument("--dry-books", type=int, metavar="N", help="books in the largest dry run")
     parser.add_argument("--aggregate-records", type=int, metavar="N", help="records the aggregate step merges")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import read_json, write_json
-from .record import metric
+from .record import title_and_author
 
 LAYOUTS = ("none", "audiobookshelf")
 UNKNOWN_AUTHOR = "Unknown Author"
@@ -79,8 +79,7 @@ def safe_name(text: str | None, fallback: str, max_bytes: int = MAX_NAME_BYTES) 
 
 def book_names(record: dict[str, Any]) -> tuple[str, str]:
     """(author, title) for the folders, from the book's metadata (phase 2, else phase 1), else its file name."""
-    title = metric(record, 2, "title") or metric(record, 1, "title")
-    author = metric(record, 2, "author") or metric(record, 1, "author")
+    title, author = title_and_author(record)
     stem = Path(record.get("file_name") or record.get("file_id") or "book").stem
     return safe_name(author, UNKNOWN_AUTHOR), safe_name(title, safe_name(stem, "Untitled"))
 

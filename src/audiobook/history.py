@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,8 @@ from typing import Any
 from .liveness import run_process_alive
 
 DB_NAME = "history.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+NOTHING_TO_DO = "nothing to do"
 BUSY_TIMEOUT_S = 60.0
 PHASES = (1, 2, 3, 4, 5)
 
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS runs (
     partial INTEGER,
     failed INTEGER,
     pending INTEGER,
+    skipped INTEGER,
     duration REAL,
     audio_seconds REAL,
     notified_at REAL,
@@ -69,6 +71,8 @@ CREATE TABLE IF NOT EXISTS run_books (
 );
 CREATE INDEX IF NOT EXISTS run_books_by_book ON run_books (book_id, run_id);
 """
+# Each step brings a database of the version before it up to the next one.
+MIGRATIONS = {2: "ALTER TABLE runs ADD COLUMN skipped INTEGER"}
 
 
 def db_path(results_dir: str | Path) -> Path:
@@ -103,10 +107,15 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA foreign_keys=ON")
     with transaction(connection):
-        if connection.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            if version == 0:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+            else:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    connection.execute(MIGRATIONS[step])
             connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     return connection
 
@@ -143,9 +152,11 @@ def mark_killed_runs(connection: sqlite3.Connection) -> int:
 
 
 def start_run(
-    results_dir: str | Path, key: RunKey, book_ids: list[str], command: str, digest: str
+    results_dir: str | Path, key: RunKey, book_ids: list[str], command: str, digest: str, kept: Iterable[str] = ()
 ) -> int:
-    """Add the run as 'running', with its books 'waiting'; returns the run's id."""
+    """Add the run as 'running', with its books 'waiting' (those it keeps from an earlier run: 'success',
+    not run); returns the run's id. The dashboard reads which books can still change from these rows."""
+    kept = set(kept)
     with contextlib.closing(connect(db_path(results_dir))) as connection, transaction(connection):
         mark_killed_runs(connection)
         connection.execute(
@@ -154,8 +165,8 @@ def start_run(
         )
         run_id = _run_id(connection, key)
         connection.executemany(
-            "INSERT OR IGNORE INTO run_books (run_id, book_id, status) VALUES (?, ?, 'waiting')",
-            [(run_id, book_id) for book_id in book_ids],
+            "INSERT OR IGNORE INTO run_books (run_id, book_id, status) VALUES (?, ?, ?)",
+            [(run_id, book_id, "success" if book_id in kept else "waiting") for book_id in book_ids],
         )
         return run_id
 
@@ -193,11 +204,12 @@ def finish_run(results_dir: str | Path, key: RunKey, pipeline: dict[str, Any], c
         run_id = _run_id(connection, key)
         connection.execute(
             "UPDATE runs SET finished_at = ?, outcome = ?, total = ?, successful = ?, partial = ?, failed = ?,"
-            " pending = ?, duration = ?, audio_seconds = ? WHERE id = ?",
+            " pending = ?, skipped = ?, duration = ?, audio_seconds = ? WHERE id = ?",
             (
                 summary.get("finished_at"), summary.get("status"), summary.get("total_files"),
                 summary.get("successful_files"), summary.get("partial_files"), summary.get("failed_files"),
-                summary.get("pending_files"), summary.get("duration"), summary.get("audio_seconds"), run_id,
+                summary.get("pending_files"), summary.get("skipped_files"), summary.get("duration"),
+                summary.get("audio_seconds"), run_id,
             ),
         )
         connection.execute("DELETE FROM run_books WHERE run_id = ?", (run_id,))
@@ -213,6 +225,26 @@ def finish_run(results_dir: str | Path, key: RunKey, pipeline: dict[str, Any], c
                 )
                 for book_id, entry in files.items()
             ],
+        )
+        return run_id
+
+
+def record_nothing_to_do(
+    results_dir: str | Path, key: RunKey, kept: dict[str, str], command: str, digest: str, finished_at: float
+) -> int:
+    """A run that found every book finished: one row, its books kept ({id: file name}); returns its id."""
+    with contextlib.closing(connect(db_path(results_dir))) as connection, transaction(connection):
+        mark_killed_runs(connection)
+        connection.execute(
+            "INSERT OR IGNORE INTO runs (host, pid, started_at, finished_at, command, settings_digest, outcome, total,"
+            " successful, partial, failed, pending, skipped, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?)",
+            (key.host, key.pid, key.started_at, finished_at, command, digest, NOTHING_TO_DO, len(kept), len(kept),
+             len(kept), round(finished_at - key.started_at, 3)),
+        )
+        run_id = _run_id(connection, key)
+        connection.executemany(
+            "INSERT OR IGNORE INTO run_books (run_id, book_id, file_name, status, ran_this_run) VALUES (?, ?, ?, 'success', 0)",
+            [(run_id, book_id, name) for book_id, name in kept.items()],
         )
         return run_id
 

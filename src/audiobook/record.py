@@ -61,3 +61,19 @@ class BookRecord:
 def metric(record: dict[str, Any], phase: int, name: str, default: Any = None) -> Any:
     """A metric of one phase from a record loaded as JSON."""
     return record.get("phases", {}).get(str(phase), {}).get("metrics", {}).get(name, default)
+
+
+def title_and_author(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The book's title and author as its metadata gives them (phase 2, else phase 1); None when unknown."""
+    title = metric(record, 2, "title") or metric(record, 1, "title")
+    author = metric(record, 2, "author") or metric(record, 1, "author")
+    return (str(title) if title else None), (str(author) if author else None)
+
+
+def shown_title(title: str | None, author: str | None, fallback: str) -> str:
+    """How a person finds a book in a list: "Title — Author", else the title, else ``fallback`` (its id)."""
+    words = " ".join((title or "").split())
+    if not words:
+        return fallback
+    author = " ".join((author or "").split())
+    return f"{words} \u2014 {author}" if author else words

@@ -17,8 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .fileio import atomic_writer
+from .record import shown_title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -254,7 +256,7 @@ def render_left_out(left_out: Any) -> str:
     )
 
 
-def render_words_to_check(words: dict[str, list[dict[str, Any]]] | None) -> str:
+def render_words_to_check(words: dict[str, list[dict[str, Any]]] | None, frame: Any = None) -> str:
     """Per book, collapsed: the words the voice may say wrong, most heard first, to fix in a lexicon."""
     if not words:
         return "<p>No book has words to check.</p>\n"
@@ -264,6 +266,7 @@ def render_words_to_check(words: dict[str, list[dict[str, Any]]] | None) -> str:
         "<code>input/&lt;book file name&gt;.lexicon.tsv</code>; try a respelling with "
         "<code>batch-audiobook say</code>.</p>\n"
     ]
+    titles = _titles_by_id(frame)
     for book, entries in sorted(words.items()):
         rows = "".join(
             "<tr>"
@@ -275,11 +278,50 @@ def render_words_to_check(words: dict[str, list[dict[str, Any]]] | None) -> str:
             for entry in entries
         )
         parts.append(
-            f"<details><summary>{html.escape(book)}: {len(entries)} word{'' if len(entries) == 1 else 's'}</summary>"
+            f"<details><summary>{html.escape(titles.get(book, book))} ({html.escape(book)}): {len(entries)} word{'' if len(entries) == 1 else 's'}</summary>"
             '<table class="words"><tr><th>word</th><th>heard</th><th>kind</th><th>the voice says</th>'
             f"<th>phonemes</th><th>first sentence</th></tr>{rows}</table></details>\n"
         )
     return "".join(parts)
+
+
+def _titles_by_id(frame: Any) -> dict[str, str]:
+    """Each book's "Title — Author" by its id, for the sections that list books outside the table."""
+    if frame is None or "id" not in frame:
+        return {}
+    titles = frame["title"] if "title" in frame else [None] * len(frame)
+    authors = frame["author"] if "author" in frame else [None] * len(frame)
+    return {
+        str(book): shown_title(title if isinstance(title, str) else None, author if isinstance(author, str) else None, str(book))
+        for book, title, author in zip(frame["id"], titles, authors)
+    }
+
+
+# Shown together in the table's first column ("Title — Author", the cover beside), not as columns of their own.
+BOOK_COLUMNS = ("title", "author", "cover")
+
+
+def _book_cell(fallback: str, title: Any, author: Any, cover: Any) -> str:
+    """The book as a person finds it: a small cover (a file beside the page, in the results folder) and its title."""
+    text = html.escape(shown_title(title if isinstance(title, str) else None,
+                                   author if isinstance(author, str) else None, fallback))
+    if not isinstance(cover, str) or not cover:
+        return text
+    source = html.escape(quote(cover), quote=True)
+    return f'<img class="cover" src="{source}" alt="" loading="lazy" height="48">{text}'
+
+
+def books_table(frame: Any) -> str:
+    """Every book's row: the book by its title first, then the id and the figures (every value escaped)."""
+    shown = frame.drop(columns=[column for column in BOOK_COLUMNS if column in frame])
+    for column in shown.columns:
+        if shown[column].dtype == object:
+            shown[column] = shown[column].map(lambda value: html.escape(value) if isinstance(value, str) else value)
+    names = [frame[column] if column in frame else [None] * len(frame) for column in BOOK_COLUMNS]
+    # Without a title (a book refused before its metadata was read): its file name, else its id.
+    fallbacks = frame["file"] if "file" in frame else frame["id"]
+    shown.insert(0, "book", [_book_cell(str(fallback), *named) for fallback, *named in zip(fallbacks, *names)])
+    return shown.to_html(index=False, na_rep="", escape=False, classes="books", border=0)
 
 
 def render_html(
@@ -296,7 +338,7 @@ def render_html(
         f"<figcaption>{html.escape(PLOT_TITLES[name])}</figcaption></figure>\n"
         for name, data in images.items()
     )
-    table = frame.to_html(index=False, na_rep="", escape=True, classes="books", border=0)
+    table = books_table(frame)
     written = time.strftime("%Y-%m-%d %H:%M:%S")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Audiobook batch report</title>
@@ -305,6 +347,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 2em; }}
 th, td {{ padding: .3em .7em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
 table.books td:last-child {{ max-width: 40em; }}
+img.cover {{ height: 48px; width: auto; margin-right: .5em; vertical-align: middle; }}
 figure {{ margin: 0 0 2em 0; }}
 figure img {{ max-width: 100%; height: auto; }}
 figcaption {{ color: #555; }}
@@ -317,7 +360,7 @@ figcaption {{ color: #555; }}
 {table}
 <h2>Left out of the reading</h2>
 {render_left_out(left_out)}<h2>Words to check</h2>
-{render_words_to_check(words)}</body></html>
+{render_words_to_check(words, frame)}</body></html>
 """
 
 

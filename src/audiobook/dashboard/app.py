@@ -2,9 +2,9 @@
 
 Only these files are served, each found by name, never by a path from the URL:
 the page's own static files, the report's plots (by their known names), a
-book's log (``logs/<id>.log``) and its audiobook (``<id>/<file>.m4b|.mp3``),
-where ``<id>`` must be a book id and the resolved file must lie in the
-results folder.
+book's log (``logs/<id>.log``), its audiobook (``<id>/<file>.m4b|.mp3``) and
+its cover (the one phase 2 saved in ``<id>/work/``), where ``<id>`` must be a
+book id and the resolved file must lie in the results folder.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from starlette.staticfiles import StaticFiles
 
 from ..ids import ID_PATTERN
 from ..report import PLOT_FILES
-from .state import AUDIO_SUFFIXES, batch_state
+from ..export import find_cover
+from .state import AUDIO_SUFFIXES, BatchLook, latest_record
 
 STATIC = Path(__file__).parent / "static"
 BOOK_ID = re.compile(ID_PATTERN)
@@ -53,14 +54,32 @@ def book_id_of(request: Request) -> str:
     return book_id
 
 
-def make_app(results: Path, pipeline_json: Path, refresh_s: float = 2.0) -> Starlette:
-    results = Path(results)
+def whole_number(request: Request, name: str) -> int | None:
+    """A query parameter that must be a whole number; None when absent or not one."""
+    value = request.query_params.get(name, "")
+    return int(value) if value.isdigit() else None
 
-    # A plain function: Starlette runs it in a worker thread, so reading many files never stalls the server.
+
+def make_app(results: Path, pipeline_json: Path, refresh_s: float = 2.0, batch_log: Path | None = None) -> Starlette:
+    results = Path(results)
+    look = BatchLook(results, Path(pipeline_json), batch_log)
+
+    # A plain function: Starlette runs it in a worker thread, so reading files never stalls the server.
+    # ?since=<version the page holds>&page=<n>: the page's books come only when one of them changed.
     def state(request: Request) -> JSONResponse:
-        data = batch_state(results, Path(pipeline_json))
+        data = look.state(since=whole_number(request, "since"), page=whole_number(request, "page") or 1)
         data["refresh_s"] = refresh_s
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    async def cover(request: Request) -> FileResponse:
+        book_id = book_id_of(request)
+        record = latest_record(results, book_id)
+        found = find_cover(record, results / book_id / "work") if record else None
+        if found is None:
+            raise HTTPException(404)
+        path = inside(results, book_id, "work", found.name)
+        kind = "image/png" if path.suffix == ".png" else "image/jpeg"
+        return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
 
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -95,6 +114,7 @@ def make_app(results: Path, pipeline_json: Path, refresh_s: float = 2.0) -> Star
             Route("/api/state", state),
             Route("/books/{book_id}/log", log),
             Route("/books/{book_id}/audio/{name}", audio),
+            Route("/books/{book_id}/cover", cover),
             Route("/plots/{name}", plot),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

@@ -1,15 +1,26 @@
-"""What the dashboard shows, read from the results folder only (and pipeline.json, read as data).
+"""What the dashboard shows, read from the results folder only (and pipeline.json and batch.log, read as data).
 
 Nothing here writes or locks: records and progress files are written whole
 (temp file + rename) by the books, the history is read through a read-only
 SQLite connection (WAL readers never block the writer), so looking can never
 disturb a run.
+
+The cost of a look grows with what changed, not with the batch
+(``BatchLook``): every book is read once when a run starts or ends; while it
+goes, only the books that can still change are read again, and of those only
+the ones that have started (the run's [START] lines in batch.log, read from
+where the last look stopped) or are running. The page asks for one page of
+books, and only when something on it changed since the version it holds.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +31,7 @@ from ..fileio import read_json
 from ..ids import ID_PATTERN
 from ..liveness import run_process_alive
 from ..progress import PHASE_NAMES
-from ..record import metric
+from ..record import metric, title_and_author
 from ..report import PLOT_FILES, PLOT_TITLES
 
 BOOK_ID = re.compile(ID_PATTERN)
@@ -28,6 +39,9 @@ AUDIO_SUFFIXES = (".m4b", ".mp3")
 LOG_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\]")
 MAX_HISTORY_RUNS = 20
 MAX_CHAPTERS = 200
+PAGE_SIZE = 100
+START_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\] \[START\] (\S+)$")
+FINISHED = ("success", "partial", "failed")
 
 
 @dataclass
@@ -36,6 +50,9 @@ class BookView:
     state: str = "waiting"  # waiting, running, success, partial, failed, not run
     earlier: bool = False  # the state is from an earlier run, kept by this one
     file_name: str | None = None
+    title: str | None = None
+    author: str | None = None
+    cover: bool = False  # phase 2 saved a cover: /books/<id>/cover
     phase: int | None = None
     phase_name: str | None = None
     chunks_done: int | None = None
@@ -105,6 +122,9 @@ def book_view(results: Path, book_id: str, since: float | None, running: bool, n
               past_durations: dict[str, float]) -> BookView:
     view = BookView(book_id, has_log=(results / "logs" / f"{book_id}.log").is_file())
     record = latest_record(results, book_id)
+    if record is not None:
+        view.title, view.author = title_and_author(record)
+        view.cover = bool(metric(record, 2, "cover"))
     progress = _json(results / book_id / "work" / "progress.json")
     fresh_record = record is not None and since is not None and (record.get("finished_at") or 0) >= since
     fresh_progress = progress is not None and since is not None and (progress.get("time") or 0) >= since
@@ -171,42 +191,187 @@ def run_is_going(marker: dict[str, Any] | None, summary: dict[str, Any] | None, 
         return True
 
 
-def batch_state(results: Path, pipeline_json: Path, now: float | None = None) -> dict[str, Any]:
-    now = time.time() if now is None else now
-    marker = _json(results / RUN_MARKER)
-    pipeline = _json(pipeline_json)
-    summary = (pipeline or {}).get("batch", {}).get("summary")
-    runs = history.list_runs(results, MAX_HISTORY_RUNS)
-    since = marker.get("started_at") if marker else None
-    current = next((r for r in runs if since is not None and r["started_at"] == since), None)
-    running = run_is_going(marker, summary, current)
-    listed = [row["book_id"] for row in history.run_books(results, current["id"])] if current else []
-    ids = book_ids(results, pipeline, listed)
-    past = history.last_durations(results) if running else {}
-    books = [asdict(book_view(results, book_id, since, running, now, past)) for book_id in ids]
-    counts: dict[str, int] = {}
-    for book in books:
-        counts[book["state"]] = counts.get(book["state"], 0) + 1
-    plots = [
-        {"name": name, "title": PLOT_TITLES[name], "url": f"plots/{file_name}"}
-        for name, file_name in PLOT_FILES.items()
-        if (results / "plots" / file_name).is_file()
-    ]
-    return {
-        "now": now,
-        "results_dir": str(results),
-        "run": {
-            "running": running,
-            "started_at": since,
-            "elapsed_s": round(now - since, 1) if running and since else None,
-            "host": (marker or {}).get("host"),
-            "books": len(ids),
-            "counts": counts,
-        },
-        "summary": summary,
-        "summary_is_current": bool(summary and since is not None and summary.get("started_at") == since),
-        "books": books,
-        "plots": plots,
-        # Not the command: a --config on it may carry a password.
-        "history": [{key: value for key, value in run.items() if key != "command"} for run in runs],
-    }
+
+def started_books(text: str, since: float | None) -> set[str]:
+    """Books with a [START] line in ``text`` stamped at or after ``since`` (None: every one)."""
+    found = set()
+    for line in text.splitlines():
+        match = START_LINE.match(line)
+        if match and (since is None or time.mktime(time.strptime(match[1], "%Y-%m-%d %H:%M:%S")) >= int(since)):
+            found.add(match[2])
+    return found
+
+
+class LogTail:
+    """The lines appended to a file since the last read; the whole file again when it was replaced or cut."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.offset = 0
+        self.identity: tuple[int, int] | None = None
+
+    def read(self, from_start: bool = False) -> str | None:
+        """New complete lines (all of them with ``from_start``), or None when there is no such file."""
+        if self.path is None:
+            return None
+        try:
+            with open(self.path, "rb") as handle:
+                facts = os.fstat(handle.fileno())
+                identity = (facts.st_dev, facts.st_ino)
+                if from_start or identity != self.identity or facts.st_size < self.offset:
+                    self.identity, self.offset = identity, 0
+                handle.seek(self.offset)
+                data = handle.read(max(facts.st_size - self.offset, 0))
+        except OSError:
+            return None
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written is read whole next time
+        self.offset += len(complete)
+        return complete.decode("utf-8", errors="replace")
+
+
+class BatchLook:
+    """The dashboard's memory between requests: every book's view, and which views can still change.
+
+    Each view carries the version at which it last changed; versions start
+    at the server's start time in milliseconds and only grow, so a page that
+    holds a version from an earlier server is always sent everything again.
+    """
+
+    def __init__(self, results: Path, pipeline_json: Path, batch_log: Path | None = None) -> None:
+        self.results = Path(results)
+        self.pipeline_json = Path(pipeline_json)
+        self.log = LogTail(batch_log)
+        self.lock = threading.Lock()
+        self.version = int(time.time() * 1000)
+        self.epoch: tuple[Any, ...] | None = None
+        self.pipeline_stamp: tuple[int, int] | None = None
+        self.pipeline: dict[str, Any] | None = None
+        self.ids: list[str] = []
+        self.ids_version = self.version
+        self.views: dict[str, dict[str, Any]] = {}
+        self.changed: dict[str, int] = {}
+        self.counts: Counter[str] = Counter()
+        self.running: set[str] = set()
+        self.open: set[str] = set()  # books of a going run not finished in it: their view can change
+        self.started: set[str] = set()
+        self.since: float | None = None
+        self.past: dict[str, float] = {}
+
+    def read_pipeline(self) -> dict[str, Any] | None:
+        """pipeline.json, parsed again only when the file changed (at 10,000 books it is megabytes)."""
+        try:
+            facts = self.pipeline_json.stat()
+        except OSError:
+            self.pipeline_stamp, self.pipeline = None, None
+            return None
+        stamp = (facts.st_mtime_ns, facts.st_size)
+        if stamp != self.pipeline_stamp:
+            self.pipeline_stamp, self.pipeline = stamp, _json(self.pipeline_json)
+        return self.pipeline
+
+    def put(self, book_id: str, view: dict[str, Any]) -> None:
+        """Keep a book's view; a view that differs from the last one gets a new version."""
+        old = self.views.get(book_id)
+        if old == view:
+            return
+        if old is not None:
+            self.counts[old["state"]] -= 1
+        self.counts[view["state"]] += 1
+        self.views[book_id] = view
+        self.version += 1
+        self.changed[book_id] = self.version
+        if view["state"] == "running":
+            self.running.add(book_id)
+        else:
+            self.running.discard(book_id)
+
+    def look_at(self, book_id: str, running: bool, now: float) -> None:
+        view = asdict(book_view(self.results, book_id, self.since, running, now, self.past))
+        self.put(book_id, view)
+        if view["state"] in FINISHED and not view["earlier"]:
+            self.open.discard(book_id)  # made (or failed) in this run: it stays as it is
+
+    def read_everything(self, pipeline: dict[str, Any] | None, current: dict[str, Any] | None, running: bool,
+                        now: float) -> None:
+        """Every book, when a run starts or ends (or the server starts): the one look that costs the batch."""
+        rows = history.run_books(self.results, current["id"]) if current else []
+        ids = book_ids(self.results, pipeline, [row["book_id"] for row in rows])
+        self.past = history.last_durations(self.results) if running else {}
+        for gone in set(self.views) - set(ids):
+            self.counts[self.views.pop(gone)["state"]] -= 1
+            self.changed.pop(gone, None)
+            self.running.discard(gone)
+        if ids != self.ids:
+            self.ids = ids
+            self.version += 1
+            self.ids_version = self.version
+        # Kept from an earlier run (so the run said when it started): nothing will change them now.
+        kept = {row["book_id"] for row in rows if row["status"] == "success" and not row["ran_this_run"]}
+        self.open = set(ids) - kept if running else set()
+        for book_id in ids:
+            self.look_at(book_id, running, now)
+        text = self.log.read(from_start=True)
+        self.started = started_books(text, self.since) if text is not None else set()
+
+    def follow(self, running: bool, now: float) -> None:
+        """Only what can have changed: the open books that have started or are running."""
+        if not running:
+            return
+        text = self.log.read()
+        if text is None:  # no batch.log to follow: every open book is looked at
+            watched = set(self.open)
+        else:
+            self.started |= started_books(text, None)
+            watched = self.open & (self.started | self.running)
+        for book_id in watched:
+            self.look_at(book_id, running, now)
+
+    def state(self, since: int | None = None, page: int = 1, now: float | None = None) -> dict[str, Any]:
+        with self.lock:
+            return self._state(since, page, time.time() if now is None else now)
+
+    def _state(self, since: int | None, page: int, now: float) -> dict[str, Any]:
+        marker = _json(self.results / RUN_MARKER)
+        pipeline = self.read_pipeline()
+        summary = (pipeline or {}).get("batch", {}).get("summary")
+        runs = history.list_runs(self.results, MAX_HISTORY_RUNS)
+        started_at = marker.get("started_at") if marker else None
+        current = next((r for r in runs if started_at is not None and r["started_at"] == started_at), None)
+        running = run_is_going(marker, summary, current)
+        epoch = (started_at, running, current["id"] if current else None, (summary or {}).get("finished_at"))
+        if epoch != self.epoch:
+            self.epoch, self.since = epoch, started_at
+            self.read_everything(pipeline, current, running, now)
+        else:
+            self.follow(running, now)
+        pages = max(1, math.ceil(len(self.ids) / PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        shown = self.ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        fresh = since is None or self.ids_version > since or any(self.changed.get(b, 0) > since for b in shown)
+        plots = [
+            {"name": name, "title": PLOT_TITLES[name], "url": f"plots/{file_name}"}
+            for name, file_name in PLOT_FILES.items()
+            if (self.results / "plots" / file_name).is_file()
+        ]
+        return {
+            "version": self.version,
+            "now": now,
+            "results_dir": str(self.results),
+            "run": {
+                "running": running,
+                "started_at": started_at,
+                "elapsed_s": round(now - started_at, 1) if running and started_at else None,
+                "host": (marker or {}).get("host"),
+                "books": len(self.ids),
+                "counts": {state: count for state, count in self.counts.items() if count},
+            },
+            "summary": summary,
+            "summary_is_current": bool(summary and started_at is not None and summary.get("started_at") == started_at),
+            "page": {"number": page, "pages": pages, "size": PAGE_SIZE, "total": len(self.ids)},
+            # The page's books only when one of them changed since the version the page holds.
+            "books": [self.views[book_id] for book_id in shown] if fresh else None,
+            "running": [self.views[book_id] for book_id in sorted(self.running)],
+            "plots": plots,
+            # Not the command: a --config on it may carry a password.
+            "history": [{key: value for key, value in run.items() if key != "command"} for run in runs],
+        }

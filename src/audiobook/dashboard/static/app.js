@@ -1,8 +1,12 @@
 // The dashboard: asks /api/state every few seconds and redraws. Every value from the
-// batch goes into the page as text (textContent), never as markup.
+// batch goes into the page as text (textContent), never as markup. It asks for one page
+// of books and says which version it holds: the books come back only when one changed.
 "use strict";
 
 let refreshSeconds = 2;
+let page = 1;
+let heldVersion = null; // the version of the books on the page; null: send them all
+let timer = null;
 
 function el(tag, text, attrs) {
   const node = document.createElement(tag);
@@ -45,12 +49,25 @@ function drawRun(data) {
     " from " + data.results_dir + "; refreshes every " + refreshSeconds + " s";
 }
 
-function drawBooks(books) {
-  const body = document.querySelector("#books tbody");
+function shownTitle(book) {
+  if (!book.title) return book.id;
+  return book.title + (book.author ? " \u2014 " + book.author : "");
+}
+
+function bookCell(book) {
+  // "Title — Author" with a small cover, the id beneath it (the id is what file names and pipeline.json use).
+  const cell = el("td", null, { class: "book", title: book.file_name || "" });
+  if (book.cover) cell.append(el("img", null, { class: "cover", src: bookUrl(book.id, "cover"), alt: "", loading: "lazy" }));
+  cell.append(el("span", shownTitle(book), { class: "title" }));
+  if (book.title) cell.append(el("div", book.id, { class: "id muted" }));
+  return cell;
+}
+
+function drawRows(body, books) {
   body.replaceChildren();
   for (const book of books) {
     const row = el("tr", null, { "data-book": book.id, "data-state": book.state });
-    row.append(el("td", book.id, { title: book.file_name || "" }));
+    row.append(bookCell(book));
     const state = book.state + (book.earlier ? " (earlier run)" : "");
     row.append(el("td", state, { class: "state state-" + book.state.replace(" ", "-") }));
     row.append(el("td", book.phase ? book.phase + " " + book.phase_name : ""));
@@ -68,6 +85,22 @@ function drawBooks(books) {
     row.append(details);
     body.append(row);
   }
+}
+
+function drawPager(info) {
+  const pager = document.getElementById("pager");
+  pager.hidden = info.pages <= 1;
+  document.getElementById("page-info").textContent =
+    "Page " + info.number + " of " + info.pages + " (" + info.total + " books, " + info.size + " a page)";
+  document.getElementById("prev").disabled = info.number <= 1;
+  document.getElementById("next").disabled = info.number >= info.pages;
+  page = info.number;
+}
+
+function turnPage(step) {
+  page += step;
+  heldVersion = null;
+  refreshNow();
 }
 
 const SUMMARY_ROWS = [
@@ -113,7 +146,7 @@ function drawFinished(books) {
   if (!made.length) box.append(el("p", "No audiobook made yet.", { class: "muted" }));
   for (const book of made) {
     const card = el("div", null, { class: "book-card", "data-book": book.id });
-    card.append(el("h3", book.id));
+    card.append(el("h3", shownTitle(book)));
     card.append(el("audio", null, { controls: "", preload: "none", src: bookUrl(book.id, "audio/" + encodeURIComponent(book.audio)) }));
     const facts = [];
     if (book.audio_seconds) facts.push("length " + clock(book.audio_seconds));
@@ -148,7 +181,7 @@ function drawHistory(runs) {
   for (const run of runs) {
     const row = el("tr", null, { "data-run": run.id, "data-outcome": run.outcome });
     for (const value of [run.id, when(run.started_at), when(run.finished_at), run.outcome, run.total, run.successful,
-      run.partial, run.failed, clock(run.duration), run.host]) {
+      run.partial, run.failed, run.skipped, clock(run.duration), run.host]) {
       row.append(el("td", value));
     }
     body.append(row);
@@ -157,21 +190,35 @@ function drawHistory(runs) {
 
 async function refresh() {
   try {
-    const response = await fetch("/api/state", { cache: "no-store" });
+    const query = "?page=" + page + (heldVersion === null ? "" : "&since=" + heldVersion);
+    const response = await fetch("/api/state" + query, { cache: "no-store" });
     if (!response.ok) throw new Error("HTTP " + response.status);
     const data = await response.json();
     refreshSeconds = data.refresh_s || refreshSeconds;
     drawRun(data);
-    drawBooks(data.books);
+    drawPager(data.page);
+    document.getElementById("running-section").hidden = !data.running.length;
+    drawRows(document.querySelector("#running tbody"), data.running);
+    if (data.books !== null) {
+      drawRows(document.querySelector("#books tbody"), data.books);
+      drawFinished(data.books);
+      heldVersion = data.version;
+    }
     drawSummary(data);
-    drawFinished(data.books);
     drawPlots(data.plots, data.summary ? data.summary.finished_at : null);
     drawHistory(data.history);
     document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
   } catch (error) {
     document.getElementById("updated").textContent = "Cannot reach the dashboard server (" + error.message + "); retrying.";
   }
-  setTimeout(refresh, refreshSeconds * 1000);
+  timer = setTimeout(refresh, refreshSeconds * 1000);
 }
 
+function refreshNow() {
+  clearTimeout(timer);
+  refresh();
+}
+
+document.getElementById("prev").addEventListener("click", () => turnPage(-1));
+document.getElementById("next").addEventListener("click", () => turnPage(1));
 refresh();
