@@ -80,10 +80,12 @@ def drop_equations(pages: list[Page]) -> int:
     return dropped
 
 
-def drop_figures(pages: list[Page]) -> int:
-    """Remove text inside pictures, their captions, and captions opening "Figure N"/"Table N"; return lines."""
+def drop_figures(pages: list[Page], blocks: dict[int, tuple[float, float]] | None = None) -> int:
+    """Remove text inside pictures, their captions, and captions opening "Figure N"/"Table N"; return lines.
+    ``blocks`` is the book's text block by page parity: a page full of table has no usual left edge of its own."""
     dropped = 0
     for page in pages:
+        left_edge = min(page.left or 0.0, (blocks or {}).get(page.index % 2, (page.left or 0.0, 0.0))[0])
         doomed: set[int] = set()
         pitch = page.pitch or 14.0
         for box in page.images:
@@ -116,7 +118,7 @@ def drop_figures(pages: list[Page]) -> int:
                     break  # a caption below: there is none above as well
         for i, line in enumerate(page.lines):
             if _CAPTION.match(line.text) and i not in doomed:
-                doomed.update(_caption_block(page, i))
+                doomed.update(_caption_block(page, i, left_edge))
         dropped += len(doomed)
         page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
     return dropped
@@ -137,25 +139,32 @@ def _ends_sentence_block(page: Page, i: int) -> bool:
     return page.lines[i].y_last - following.y_first > 1.45 * (page.pitch or 14.0)
 
 
-def _caption_block(page: Page, start: int) -> list[int]:
+def _caption_block(page: Page, start: int, left_edge: float) -> list[int]:
     """A caption line, the lines that continue it (no gap, same size), and the figure or table it labels:
-    the lines next to it (above, else below) that stand in from the text's left edge."""
+    the lines next to it (above, else below) that stand in from the text's left edge or are set small."""
     block = [start]
     for i in range(start + 1, len(page.lines)):
         prev, line = page.lines[i - 1], page.lines[i]
         if not (prev.placed and line.placed) or prev.y_last - line.y_first > 1.3 * (page.pitch or 14.0) or line.size != prev.size:
             break
         block.append(i)
-    above = _set_in(page, range(start - 1, -1, -1))
-    return block + (above or _set_in(page, range(block[-1] + 1, len(page.lines))))
+    above = _set_in(page, range(start - 1, -1, -1), left_edge)
+    return block + (above or _set_in(page, range(block[-1] + 1, len(page.lines)), left_edge))
 
 
-def _set_in(page: Page, order: range) -> list[int]:
-    """Consecutive lines, walking in ``order``, that do not start at the page's text edge (cells, labels)."""
+# Table cells set this much smaller than the page's body belong to the table wherever they start.
+CELL_SIZE_RATIO = 0.9
+
+
+def _set_in(page: Page, order: range, left_edge: float) -> list[int]:
+    """Consecutive lines, walking in ``order``, that do not start at the text's left edge or are set
+    smaller than the body (cells, labels)."""
     found: list[int] = []
     for i in order:
         line = page.lines[i]
-        if not line.placed or page.left is None or line.x0 - page.left < 1.5 * (line.size or 10.0):
+        size = line.size or 10.0
+        small = bool(page.body_size) and size <= CELL_SIZE_RATIO * page.body_size
+        if not line.placed or (line.x0 - left_edge < 1.5 * size and not small):
             break
         if page.body_size and line.size and line.size > 1.15 * page.body_size:
             break  # a heading

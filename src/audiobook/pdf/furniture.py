@@ -44,6 +44,10 @@ def _shape(text: str) -> str:
     return " ".join(words)
 
 
+def _same(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def _edge_positions(page: Page) -> list[int]:
     count = len(page.lines)
     return sorted({i for i in range(min(EDGE_LINES, count))} | {count - 1 - i for i in range(min(EDGE_LINES, count))})
@@ -82,6 +86,7 @@ def drop_running_lines(pages: list[Page]) -> int:
     often inside pages as well (a speaker's name above each speech in a play).
     """
     shapes: dict[str, set[int]] = defaultdict(set)
+    texts: dict[str, set[int]] = defaultdict(set)  # the very same words, numbers and all ("OWASP Top 10 2007")
     inside: Counter[str] = Counter()  # shapes met away from the edges: text, not furniture
     offsets: Counter[tuple[str, int]] = Counter()
     for page in pages:
@@ -91,6 +96,7 @@ def drop_running_lines(pages: list[Page]) -> int:
             text = page.lines[position].text
             if _shape(text).strip("# "):
                 shapes[_shape(text)].add(page.index)
+                texts[_same(text)].add(page.index)
             seen_offsets.update(_edge_offsets(text, page.index))
         offsets.update(seen_offsets)
         inside.update(_shape(line.text) for position, line in enumerate(page.lines) if position not in edges)
@@ -100,6 +106,8 @@ def drop_running_lines(pages: list[Page]) -> int:
     running = {
         shape for shape, where in shapes.items() if _runs(shape, sorted(where)) and inside[shape] < max(3, 0.5 * len(where))
     }
+    # A number that never changes is part of the head, not a page number: "OWASP Top 10 2007" on every page.
+    repeated = {text for text, where in texts.items() if _shape(text) in running and len(where) >= max(3, 0.3 * len(pages))}
     removed = 0
     for page in pages:
         doomed = set()
@@ -109,7 +117,7 @@ def drop_running_lines(pages: list[Page]) -> int:
             shape = _shape(line.text)
             if (shape in running and not (shape.startswith("#") or shape.endswith("#"))) or (
                 fits and len(line.text.split()) <= 16
-            ):
+            ) or _same(line.text) in repeated:
                 doomed.add(position)  # (a), (b)
             elif _bare_page_number(line, page) or (fits and " " not in line.text):
                 doomed.add(position)  # (c)
@@ -147,17 +155,14 @@ def drop_gutenberg_frame(pages: list[Page]) -> int:
 
 
 
-def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
-    """Remove lines that start left of the book's text block, or right of it: margin line numbers,
-    printers' slugs, marginal notes, tables set wider than the text. The block is measured on
-    left and right pages apart (a two-sided book shifts it)."""
-    if not body_size:
-        return 0
+def text_blocks(pages: list[Page], body_size: float | None) -> dict[int, tuple[float, float]]:
+    """The book's text block, (left, right) edges for left and right pages apart (a two-sided book shifts
+    it), keyed by page index % 2: where most full lines of body type start and end."""
     lefts: dict[int, Counter[int]] = {0: Counter(), 1: Counter()}
     rights: dict[int, list[float]] = {0: [], 1: []}
     for page in pages:
         for line in page.lines:
-            if line.placed and line.size and abs(line.size - body_size) <= 0.06 * body_size and len(line.text) >= 30:
+            if line.placed and line.size and body_size and abs(line.size - body_size) <= 0.06 * body_size and len(line.text) >= 30:
                 lefts[page.index % 2][round(line.x0)] += 1
                 rights[page.index % 2].append(line.x1)
     block = {}
@@ -168,6 +173,15 @@ def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
             busiest = lefts[parity].most_common(1)[0][1]
             edge = min(x for x, count in lefts[parity].items() if count >= 0.15 * busiest)
             block[parity] = (edge, ends[int(0.98 * (len(ends) - 1))])
+    return block
+
+
+def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
+    """Remove lines that start left of the book's text block, or right of it: margin line numbers,
+    printers' slugs, marginal notes, tables set wider than the text."""
+    if not body_size:
+        return 0
+    block = text_blocks(pages, body_size)
     tolerance = max(6.0, 0.8 * body_size)
     removed = 0
     for page in pages:

@@ -37,6 +37,7 @@ from .furniture import (
     drop_running_lines,
     drop_titled_matter,
     page_number,
+    text_blocks,
 )
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
@@ -118,7 +119,7 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection(f"{KINDS[kind].capitalize()} (page {first + 1})", kind, words, "most lines point to page numbers"))
     for what, count in (
         ("lines outside the text block (margin numbers, slugs, wide tables)", drop_outside_block(pages, body_size)),
-        ("lines of figures and their captions", drop_figures(pages)),
+        ("lines of figures and their captions", drop_figures(pages, text_blocks(pages, body_size))),
         ("lines of tables", drop_tables(pages, body_size)),
         ("lines of display equations", drop_equations(pages)),
         ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code)),
