@@ -40,6 +40,7 @@ from .furniture import (
     text_blocks,
 )
 from .layout import Line, Page, book_body_size, read_pages, set_foot
+from .linklists import drop_link_lists
 from .notes import mark_footnotes
 from .opening import open_pdf
 from .paragraphs import reflow
@@ -112,6 +113,7 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
     skipped += drop_titled_matter(pages, body_size, _skip(settings))
+    skipped += drop_link_lists(pages, body_size, _skip(settings))
     if is_skipped("copyright", _skip(settings)):
         for index, words in drop_imprint_pages(pages):
             skipped.append(SkippedSection(f"Copyright page (page {index + 1})", "copyright", words, "copyright and imprint wording"))
