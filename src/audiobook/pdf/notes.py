@@ -13,7 +13,9 @@ from .layout import Page
 
 # Text this much smaller than the body is not body text (footnotes are set at about 80 % or less).
 NOTE_SIZE_RATIO = 0.88
-_NOTE_MARK = re.compile(r"^(?:\d{1,3}|[*†‡§¶]+|[a-z])(?:[.)]|\s|$)")
+# A mark, then a space or the note's first word: some typesetters (Typst) set the mark against the note's
+# text ("3My first book", "1https://..."), a capital or a quote after it.
+_NOTE_MARK = re.compile(r"^(?:\d{1,3}|[*†‡§¶]+|[a-z])(?:[.)]|\s|$)|^\d{1,3}(?=[A-Z“‘\"']|https?:)")
 
 
 def mark_footnotes(pages: list[Page], body_size: float | None) -> int:
