@@ -251,8 +251,9 @@ def strip_heading(lines: list[Line], title: str) -> list[Line]:
         text = line.text.strip()
         if _LABELLED_HEADING.fullmatch(text) or re.fullmatch(r"[IVXLC]{1,7}\.?|\d{1,3}\.?", text):
             continue
-        key = _key(text)
-        if not key or not any(want.startswith(got + key) for want in wants):
+        # The line may carry a number the bookmark leaves out ("2   A Merry Feast" under "A Merry Feast").
+        key = next((key for key in (_key(text), _key(_LABEL.sub("", text, count=1))) if key and any(want.startswith(got + key) for want in wants)), "")
+        if not key:
             return lines[position:]
         got += key
     return lines[5:]
