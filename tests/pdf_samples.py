@@ -478,3 +478,38 @@ def make_run_in_prose_pdf(path: Path, chapters: list[list[tuple[str, str, str]]]
             pdf.ln(3)
     pdf.output(str(path))
     return path
+
+
+def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]]]) -> Path:
+    """A novel as Pandoc's default LaTeX template sets it: page one holds the title, the author and date,
+    a copyright line and the contents (its heading set larger than the chapters' own headings), and the
+    first chapter starts under the contents; chapters run on without page breaks, bookmarked."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=25)
+    pdf.set_margins(35, 30, 35)
+    pdf.add_page()
+    pdf.set_font("Times", "", 17)
+    pdf.cell(0, 10, "The Green Forest", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Times", "", 12)
+    pdf.cell(0, 7, "Ann Example", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, "2020", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Times", "", 10)
+    pdf.cell(0, 6, "Copyright (c) 2020 Ann Example. All rights reserved.", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("Times", "B", 14.4)
+    pdf.cell(0, 9, "Contents", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Times", "B", 10)
+    for number, (title, _) in enumerate(chapters, start=1):
+        pdf.cell(120, 5.5, f"{number}   {title}")
+        pdf.cell(0, 5.5, str(number), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    for number, (title, paragraphs) in enumerate(chapters, start=1):
+        pdf.start_section(title)
+        pdf.set_font("Times", "B", 12)
+        pdf.cell(0, 8, f"{number}   {title}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Times", "", 10)
+        for paragraph in paragraphs:
+            pdf.multi_cell(0, 5, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+    pdf.output(str(path))
+    return path

@@ -118,12 +118,25 @@ def section_kind(title: str, paragraphs: list[str]) -> tuple[str | None, str]:
     wording, a contents or an index by most of its lines ending in page numbers.
     """
     kind = classify_title(title)
+    entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
+    if kind in _LISTING_KINDS and _is_prose(paragraphs, entries):
+        kind = None  # a contents heading over a page that goes on into the story: the text decides
     if kind:
         return kind, f'heading "{title}"'
     opening = paragraphs[:5]
     if any(is_licence_text(p) for p in opening):
         return "licence", "Project Gutenberg licence wording"
-    entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
     if len(paragraphs) >= 5 and len(entries) >= 0.6 * len(paragraphs):
         return "contents", "most of its lines end in page numbers"
     return None, ""
+
+
+_LISTING_KINDS = ("contents", "index", "figures")
+# Prose: this many words or more, in paragraphs of which few are entries pointing to a page.
+PROSE_WORDS = 300
+MAX_PROSE_ENTRY_SHARE = 0.3
+
+
+def _is_prose(paragraphs: list[str], entries: list[str]) -> bool:
+    """Whether a section is prose rather than a list of entries (what a contents or an index holds)."""
+    return word_count(paragraphs) >= PROSE_WORDS and len(entries) < MAX_PROSE_ENTRY_SHARE * len(paragraphs)

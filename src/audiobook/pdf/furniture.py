@@ -225,31 +225,64 @@ def drop_reference_pages(pages: list[Page], skip: tuple[str, ...] | list[str]) -
     return [(kind, first, words) for kind, first, words, _ in runs]
 
 
+# Matter under a skipped heading is left out only while it is this share of the book's words or less:
+# a heading's word never takes a book's body with it (a contents heading set larger than the chapters').
+MAX_TITLED_SHARE = 0.15
+# A contents, index or list of figures ends where prose starts: this many lines running that are no entry.
+PROSE_RUN_LINES = 2
+PROSE_LINE_WORDS = 7
+_LISTING_KINDS = ("contents", "index", "figures")
+
+
 def drop_titled_matter(pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str]) -> list[SkippedSection]:
     """Remove matter under a heading that names a skipped kind ("Related Resources", "Index", "Copyright")
     up to the next heading as large; return what was left out. Bookmarked sections are also judged as
-    chapters; this finds those the outline does not name."""
+    chapters; this finds those the outline does not name.
+
+    What the heading says is checked against what follows it: a contents, index or list of figures ends
+    at the first prose under it, and matter larger than MAX_TITLED_SHARE of the book is read after all."""
     if not body_size:
         return []
-    found: list[SkippedSection] = []
-    current: SkippedSection | None = None
+    sections: list[tuple[SkippedSection, list[Line]]] = []
+    current: tuple[SkippedSection, list[Line]] | None = None
     level = 0.0
     for page in pages:
-        kept = []
         for line in page.lines:
             heading = bool(line.size) and line.size >= 1.15 * body_size and not line.note
             if heading and (current is None or line.size >= 0.95 * level):
                 kind = classify_title(line.text)
                 current = None
                 if is_skipped(kind, skip):
-                    current, level = SkippedSection(line.text, kind, 0, f'heading "{line.text}"'), line.size
-                    found.append(current)
-            if current is None:
-                kept.append(line)
-            else:
-                current.words += len(line.text.split())
-        page.lines = kept
+                    current, level = (SkippedSection(line.text, kind, 0, f'heading "{line.text}"'), []), line.size
+                    sections.append(current)
+            if current is not None:
+                current[1].append(line)
+    total = sum(len(line.text.split()) for page in pages for line in page.lines)
+    doomed: set[int] = set()
+    found = []
+    for section, lines in sections:
+        if section.kind in _LISTING_KINDS:
+            lines = lines[: _prose_start(lines, body_size)]
+        section.words = sum(len(line.text.split()) for line in lines)
+        if section.words > MAX_TITLED_SHARE * total:
+            continue  # read: the heading alone does not decide that much of the book
+        doomed.update(id(line) for line in lines)
+        found.append(section)
+    for page in pages:
+        page.lines = [line for line in page.lines if id(line) not in doomed]
     return found
+
+
+def _prose_start(lines: list[Line], body_size: float) -> int:
+    """Where prose begins under a contents-like heading: the first of a run of full lines that are no
+    entry (no page number, no dot leaders) and no heading; len(lines) when there is none."""
+    run = 0
+    for position, line in enumerate(lines[1:], start=1):
+        entry = bool(_REFERENCE_LINE.search(line.text)) or (line.size or 0) >= 1.15 * body_size
+        run = 0 if entry or len(line.text.split()) < PROSE_LINE_WORDS else run + 1
+        if run == PROSE_RUN_LINES:
+            return position - PROSE_RUN_LINES + 1
+    return len(lines)
 
 
 # What an imprint page says; a page among the book's first or last few that says it, and little else, is one.
