@@ -513,3 +513,49 @@ def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]
             pdf.ln(2)
     pdf.output(str(path))
     return path
+
+
+PROOF_SLUG = "green-forest.qxd 10/5/04 2:14 PM Page {page}"
+PROOF_PASS = "4TH PASS PAGES"
+
+
+def make_proof_pdf(path: Path, *, pages: int = 6, trim_box: bool = True) -> Path:
+    """A printer's proof: the page a reader holds sits inside a larger sheet, with crop marks at its
+    corners, a slug line above and below it on every page, and a ruler of line numbers (1-24, as large as
+    the text) down the margin; a paragraph runs on over every page break. With ``trim_box`` each page
+    says where the trimmed page is (TrimBox); without it only the repetition gives the marks away."""
+    import pypdfium2
+
+    sheet, trim = (170.0, 232.0), 11.0  # mm: a 148 x 210 page with 11 mm around it
+    pdf = FPDF(format=sheet)
+    pdf.set_auto_page_break(False)
+    for number in range(pages):
+        pdf.add_page()
+        pdf.set_font("Times", "", 11)
+        lines = _prose_lines(7 * number + 3, 24)
+        for position, line in enumerate(lines):
+            text = line[0].upper() + line[1:] if position in (0, 12) and number == 0 else line
+            if position == 11:
+                text = text.rstrip(".") + "."
+            pdf.text(trim + 20 + (4 if position == 12 else 0), trim + 22 + 7.2 * position, text)
+        for position in range(len(lines)):  # the ruler, set after the text as its own column
+            pdf.text(trim - 8, trim + 22 + 7.2 * position, str(position + 1))
+        pdf.set_line_width(0.2)
+        for x in (trim, sheet[0] - trim):  # crop marks: short rules outside each corner
+            for y in (trim, sheet[1] - trim):
+                pdf.line(x, y - 9 if y == trim else y + 3, x, y - 3 if y == trim else y + 9)
+                pdf.line(x - 9 if x == trim else x + 3, y, x - 3 if x == trim else x + 9, y)
+        pdf.set_font("Helvetica", "", 7)  # the slugs line up with the text, above and below the trimmed page
+        pdf.text(trim + 20, 6, PROOF_PASS)
+        pdf.text(trim + 20, sheet[1] - 5, PROOF_SLUG.format(page=number + 47))
+    pdf.output(str(path))
+    if trim_box:
+        doc = pypdfium2.PdfDocument(str(path))
+        points = 72 / 25.4
+        for index in range(len(doc)):
+            page = doc[index]
+            page.set_trimbox(trim * points, trim * points, (sheet[0] - trim) * points, (sheet[1] - trim) * points)
+            page.close()
+        doc.save(str(path))
+        doc.close()
+    return path

@@ -451,6 +451,22 @@ def test_margin_line_numbers_headers_and_copyright_footers_are_not_read(tmp_path
     assert len(text.split()) == len(_text(read(plain, tmp_path / "work2")).split())
 
 
+@pytest.mark.parametrize("trim_box", [True, False], ids=["trim-box", "no-trim-box"])
+def test_printers_proof_reads_no_mark_slug_or_ruler_number(tmp_path: Path, trim_box: bool) -> None:
+    path = pdf_samples.make_proof_pdf(tmp_path / "proof.pdf", trim_box=trim_box)
+    book = read(path, tmp_path / "work")
+    text = _text(book)
+    assert not re.search(r"\d", text)  # no ruler number, no "Page 47", no "2:14"
+    assert "PASS" not in text and "qxd" not in text and "PM" not in text
+    # Every body line is read, and the paragraph that runs over each page break stays one.
+    body = " ".join(" ".join(pdf_samples._prose_lines(7 * n + 3, 24)) for n in range(6))
+    assert text.lower().replace(".", "").split() == body.lower().replace(".", "").split()
+    assert len(all_paragraphs(book)) == 2
+    # The page boxes decide where they are set; else the marks repeat at one spot on every page.
+    said = "outside the trimmed page" if trim_box else "at one spot with the same words"
+    assert any(said in note for note in book.notes), book.notes
+
+
 def test_two_column_page_reads_column_by_column(tmp_path: Path) -> None:
     path = pdf_samples.make_two_column_pdf(tmp_path / "columns.pdf")
     text = _text(read(path, tmp_path / "work"))

@@ -41,6 +41,7 @@ from .furniture import (
 )
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .linklists import drop_link_lists
+from .marks import drop_fixed_lines, drop_outside_trim, trimmed_pages
 from .notes import mark_footnotes
 from .opening import open_pdf
 from .paragraphs import reflow
@@ -67,9 +68,7 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         notes: list[str] = []
         skipped: list[SkippedSection] = []
         pages = read_pages(doc)
-        removed = drop_running_lines(pages)
-        if removed:
-            notes.append(f"removed {removed} running header, footer and page-number lines")
+        _drop_proof_marks(doc, pages, notes)
         frame_words = drop_gutenberg_frame(pages)
         if frame_words:
             notes.append("dropped the Project Gutenberg header and licence outside the START/END markers")
@@ -99,6 +98,18 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         notes=notes,
         skipped=[asdict(section) for section in skipped],
     )
+
+
+def _drop_proof_marks(doc: pdfium.PdfDocument, pages: list[Page], notes: list[str]) -> None:
+    """Printer's marks, slugs and rulers outside the trimmed page (before the running heads are looked for
+    at the pages' edges), running heads and page numbers, then what stays at one spot on most pages."""
+    for what, count in (
+        ("lines outside the trimmed page (printer's marks, slugs, rulers)", drop_outside_trim(pages, trimmed_pages(doc))),
+        ("running header, footer and page-number lines", drop_running_lines(pages)),
+        ("lines at one spot with the same words on most pages (slugs, rulers)", drop_fixed_lines(pages)),
+    ):
+        if count:
+            notes.append(f"left out {count} {what}")
 
 
 def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str], skipped: list[SkippedSection]) -> None:
