@@ -106,8 +106,9 @@ def drop_running_lines(pages: list[Page]) -> int:
     running = {
         shape for shape, where in shapes.items() if _runs(shape, sorted(where)) and inside[shape] < max(3, 0.5 * len(where))
     }
-    # A number that never changes is part of the head, not a page number: "OWASP Top 10 2007" on every page.
-    repeated = {text for text, where in texts.items() if _shape(text) in running and len(where) >= max(3, 0.3 * len(pages))}
+    # The very same words, numbers and all, running over the pages' edges: a number that never changes is
+    # part of the head ("OWASP Top 10 2007"; "2. The Gnat" on every right-hand page of chapter 2).
+    repeated = {text for text, where in texts.items() if _shape(text) in running and _runs(text, sorted(where))}
     removed = 0
     for page in pages:
         doomed = set()
