@@ -509,6 +509,24 @@ def test_title_copyright_and_contents_on_page_one_leave_every_chapter_read(tmp_p
     assert [section["kind"] for section in book.skipped] == ["contents"] and book.skipped[0]["words"] < 40
 
 
+def test_an_authors_appeal_after_the_story_is_left_out_by_what_it_says(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(n, 12) for n in range(8)]
+    appeal = [
+        "This book is free. But if you enjoyed this book, here are some things you could do.",
+        "Pass the book on to a friend. Sign up for the mailing list: there will be no spam.",
+    ]
+    # The same words inside the story are the story's: only what comes after it is judged so.
+    early = [f"She said: {appeal[1]}", *story[4:]]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "appeal.pdf",
+        [(0, "The Forest", story[:4]), (0, "The Letter", early), (0, "The Castle", story), (0, "Thanks for Reading", appeal)],
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["The Forest", "The Letter", "The Castle"]
+    assert [(section["title"], section["kind"]) for section in book.skipped] == [("Thanks for Reading", "advertisement")]
+    assert "after the story" in book.skipped[0]["reason"]
+
+
 def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
     chapter = [pdf_samples.prose(n, 30) for n in range(8)]  # several pages each
     path = pdf_samples.make_sectioned_pdf(

@@ -111,11 +111,12 @@ def is_skipped(kind: str | None, skip: tuple[str, ...] | list[str]) -> bool:
 _REFERENCE_LINE = re.compile(r"(?:\.\s*){3,}\s*\w+$|[\w)’'”,;:]\s+(?:\d{1,4}|[ivxlc]{1,6})(?:\s*[,–-]\s*\d{1,4})*$")
 
 
-def section_kind(title: str, paragraphs: list[str]) -> tuple[str | None, str]:
+def section_kind(title: str, paragraphs: list[str], at_back: bool = False) -> tuple[str | None, str]:
     """The kind of a whole section (a KINDS key or None) and how it was recognised.
 
     By its heading first; else by its text: the Project Gutenberg licence by its
-    wording, a contents or an index by most of its lines ending in page numbers.
+    wording, a contents or an index by most of its lines ending in page numbers,
+    and (``at_back``: after the story) the author's appeals and advertisements.
     """
     kind = classify_title(title)
     entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
@@ -128,7 +129,32 @@ def section_kind(title: str, paragraphs: list[str]) -> tuple[str | None, str]:
         return "licence", "Project Gutenberg licence wording"
     if len(paragraphs) >= 5 and len(entries) >= 0.6 * len(paragraphs):
         return "contents", "most of its lines end in page numbers"
+    if at_back and (reason := appeal_reason(title, paragraphs)):
+        return "advertisement", reason
     return None, ""
+
+
+def appeal_reason(title: str, paragraphs: list[str]) -> str:
+    """Why a short section after the story is the author's appeal or an advertisement ("" when it is not):
+    two or more of the things such pages ask of a reader. The caller knows the section is after the story."""
+    if word_count(paragraphs) > MAX_APPEAL_WORDS:
+        return ""
+    asks = sorted({match.group().lower() for match in _APPEAL.finditer(" ".join([title, *paragraphs[:12]]))})
+    return f"an appeal to the reader after the story ({', '.join(asks[:3])})" if len(asks) >= MIN_APPEAL_MARKS else ""
+
+
+# What an author's appeal or a publisher's advertisement says after the story: "Three things to do if you
+# enjoyed this book", "sign up for the mailing list", "Also by ...", "leave a review".
+_APPEAL = re.compile(
+    r"\bif you (?:have )?(?:enjoy(?:ed)?|liked|loved) (?:this|the|my) (?:book|novel|story)|\bmailing list\b|\bnewsletter\b"
+    r"|\bsign up\b|\b(?:leave|write|post) (?:a|an honest) review\b|\bdonate\b|\balso by\b|\bother (?:books|titles|novels) by\b"
+    r"|\bcoming soon\b|\bavailable (?:now|wherever)\b|\bpre-?order\b|\bpass (?:the|this) book on\b",
+    re.I,
+)
+MIN_APPEAL_MARKS = 2
+# Sections that start after this share of the book's words are after the story (appeals, advertisements).
+BACK_MATTER_SHARE = 0.8
+MAX_APPEAL_WORDS = 1500
 
 
 _LISTING_KINDS = ("contents", "index", "figures")

@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
-from ..sections import KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
+from ..sections import BACK_MATTER_SHARE, KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
 from .chapters import (
     PAGES_PER_PART,
     fill_sections,
@@ -193,8 +193,11 @@ def _leave_out_sections(
         _cut_leading_header(chapters, skipped)
         _cut_trailing_licence(chapters, skipped)
     kept = []
+    total, seen = sum(word_count(chapter.paragraphs) for chapter in chapters), 0
     for chapter in chapters:
-        kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs)
+        at_back = seen > BACK_MATTER_SHARE * total
+        seen += word_count(chapter.paragraphs)
+        kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs, at_back)
         if is_skipped(kind, _skip(settings)):
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
