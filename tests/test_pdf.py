@@ -507,6 +507,7 @@ def test_title_copyright_and_contents_on_page_one_leave_every_chapter_read(tmp_p
         # Every word, and no heading, page number or contents entry (a paragraph may run on over a page break).
         assert " ".join(chapter.paragraphs).split() == " ".join(paragraphs).split()
     assert [section["kind"] for section in book.skipped] == ["contents"] and book.skipped[0]["words"] < 40
+    assert book.title == "The Green Forest"  # no metadata: the title page's largest type, not the file's name
 
 
 def test_an_authors_appeal_after_the_story_is_left_out_by_what_it_says(tmp_path: Path) -> None:
