@@ -559,3 +559,40 @@ def make_proof_pdf(path: Path, *, pages: int = 6, trim_box: bool = True) -> Path
         doc.save(str(path))
         doc.close()
     return path
+
+
+# Each chapter's exercises name its own thing (a textbook's exercises differ from chapter to chapter).
+EXERCISES = ["Change the name from {} to plus.", "Write a loop that counts the {} in the quiver.", "Explain why the {} waited."]
+EXERCISE_THINGS = ["arrows", "sheriff", "castle"]
+
+
+def make_textbook_pdf(path: Path, chapters: int = 3) -> Path:
+    """A textbook without an outline: a cover whose title is set large in a typewriter face, then
+    chapters opening with "Chapter N" over their title, prose, a rule typed in hyphens between two
+    paragraphs, and a page of numbered exercises ("1. Change the name ...") in body type."""
+    mono = matplotlib_font("DejaVuSansMono.ttf")
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(True, margin=20)
+    if mono:
+        pdf.add_font("mono", "", str(mono))
+    pdf.add_page()
+    pdf.set_font("mono" if mono else "Courier", "", 30)
+    pdf.multi_cell(0, 16, "Think Forest", align="C", new_x="LMARGIN", new_y="NEXT")
+    for number in range(1, chapters + 1):
+        pdf.add_page()
+        pdf.set_font("Times", "B", 16)
+        pdf.cell(0, 9, f"Chapter {number}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 9, f"The {['First', 'Second', 'Third', 'Fourth'][number - 1]} Lesson", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Times", "", 11)
+        for part in range(2):
+            pdf.multi_cell(0, 5.5, prose(50 * number + part, 10), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+            if part == 0:
+                pdf.cell(0, 5.5, "- - - - - - - - - -", align="C", new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(3)
+        pdf.add_page()
+        for item, exercise in enumerate(EXERCISES, start=1):
+            pdf.multi_cell(0, 5.5, f"{item}. {exercise.format(EXERCISE_THINGS[number - 1])}", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+    pdf.output(str(path))
+    return path

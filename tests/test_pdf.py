@@ -528,6 +528,21 @@ def test_an_authors_appeal_after_the_story_is_left_out_by_what_it_says(tmp_path:
     assert "after the story" in book.skipped[0]["reason"]
 
 
+def test_textbook_without_outline_keeps_its_chapters_and_reads_no_rule_or_cover_cue(tmp_path: Path) -> None:
+    """Numbered exercises opening a page are not chapters; a rule typed in hyphens is not "minus minus";
+    a cover's title in a typewriter face is display type, not a code listing."""
+    book = read(pdf_samples.make_textbook_pdf(tmp_path / "textbook.pdf"), tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters][-3:] == [
+        "Chapter 1: The First Lesson", "Chapter 2: The Second Lesson", "Chapter 3: The Third Lesson"
+    ]
+    text = _text(book)
+    assert "(Code omitted.)" not in text and not re.search(r"- -|--", text)
+    for exercise in pdf_samples.EXERCISES:
+        for thing in pdf_samples.EXERCISE_THINGS:
+            assert exercise.format(thing) in text  # read in its chapter, as its text
+    assert not any("Think Forest" in chapter.title for chapter in book.chapters[-3:])
+
+
 def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
     chapter = [pdf_samples.prose(n, 30) for n in range(8)]  # several pages each
     path = pdf_samples.make_sectioned_pdf(

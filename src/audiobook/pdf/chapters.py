@@ -141,13 +141,19 @@ _BARE_HEADING = re.compile(r"(?:[IVXLC]{1,7}\.?|\d{1,3}\.\s+[A-Z\u00c0-\u00de].{
 
 
 def heading_sections(pages: list[Page]) -> list[Section]:
-    """Chapters from heading lines that open a page ("CHAPTER IV", "Chapter 3", "3. Title")."""
+    """Chapters from heading lines that open a page ("CHAPTER IV", "Chapter 3", "3. Title").
+
+    A numbered line that is a sentence ("1. Change the name from addTime to Time::add.") is an exercise
+    or a list item, not a chapter; so are numbered lines in body type whose numbers start over."""
     sections = []
+    bare: list[tuple[Section, str, bool]] = []  # numbered headings without a label: (section, number, set large)
     for page in pages:
         for position, line in enumerate(page.lines[:3]):
             text = line.text.strip()
             labelled = _LABELLED_HEADING.fullmatch(text)
             if not (labelled or _BARE_HEADING.fullmatch(text)) or len(text.split()) > 12 or text.endswith((",", ";")):
+                continue
+            if not labelled and _SENTENCE.search(text):
                 continue
             title = text
             following = page.lines[position + 1].text.strip() if position + 1 < len(page.lines) else ""
@@ -159,8 +165,19 @@ def heading_sections(pages: list[Page]) -> list[Section]:
             ):
                 title = f"{text.rstrip('.:')}: {following}"
             sections.append(Section(" ".join(clean_text(title).split()), page.index, line.y_first))
+            if not labelled:
+                large = bool(line.size and page.body_size and line.size >= 1.1 * page.body_size)
+                bare.append((sections[-1], text.split(".")[0], large))
             break
+    numbers = [number for _, number, _ in bare]
+    if len(set(numbers)) < len(numbers):  # numbers that start over: a list's items, unless set as headings
+        doubtful = {id(section) for section, _, large in bare if not large}
+        sections = [section for section in sections if id(section) not in doubtful]
     return sections
+
+
+# A numbered line that reads as a sentence: four words or more after the number, ending in a stop.
+_SENTENCE = re.compile(r"^\d{1,3}\.\s+(?:\S+\s+){3,}\S*\.$")
 
 
 # A line this much larger than the body, among a page's first lines, may be a heading.

@@ -39,9 +39,11 @@ def is_equation(line: Line) -> bool:
     return line.math >= 0.5 and not line.mono
 
 
-def handle_code(pages: list[Page], read_code: bool) -> int:
-    """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings."""
+def handle_code(pages: list[Page], read_code: bool, body_size: float | None = None) -> int:
+    """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings.
+    Type set well above the body's size is display type (a cover's title in a typewriter face), not code."""
     lines = [line for page in pages for line in page.lines]
+    display = DISPLAY_SIZE_RATIO * body_size if body_size else float("inf")
     if read_code or sum(is_code(line) for line in lines) > 0.4 * len(lines):
         return 0  # asked for, or a book set in a typewriter face throughout: then that face is its prose
     listings = 0
@@ -59,7 +61,7 @@ def handle_code(pages: list[Page], read_code: bool) -> int:
     for page in pages:
         out: list[Line] = []
         for line in page.lines:
-            if is_code(line) and not line.note:
+            if is_code(line) and not line.note and (line.size or 0.0) < display:
                 run.append(line)
                 continue
             close(out)
@@ -68,6 +70,23 @@ def handle_code(pages: list[Page], read_code: bool) -> int:
     if pages:
         close(pages[-1].lines)
     return listings
+
+
+# Lines set this much larger than the body are display type, never code.
+DISPLAY_SIZE_RATIO = 1.3
+# A line of nothing but these, three or more, is a drawn rule ("-----", "* * *", "~~~"): nothing to say.
+_RULE = re.compile(r"[-‐‑‒–—―_=~*·•.…⁂\s]{3,}")
+
+
+def drop_rules(pages: list[Page]) -> int:
+    """Remove lines that are a rule or an ornament typed in characters; return how many. The space they
+    leave still parts the paragraphs around them."""
+    dropped = 0
+    for page in pages:
+        kept = [line for line in page.lines if line.alone or not _RULE.fullmatch(line.text)]
+        dropped += len(page.lines) - len(kept)
+        page.lines = kept
+    return dropped
 
 
 def drop_equations(pages: list[Page]) -> int:

@@ -28,7 +28,7 @@ from .chapters import (
     size_heading_sections,
     strip_heading,
 )
-from .displays import drop_equations, drop_figures, drop_tables, handle_code
+from .displays import drop_equations, drop_figures, drop_rules, drop_tables, handle_code
 from .furniture import (
     drop_gutenberg_frame,
     drop_imprint_pages,
@@ -135,7 +135,8 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         ("lines of figures and their captions", drop_figures(pages, text_blocks(pages, body_size))),
         ("lines of tables", drop_tables(pages, body_size)),
         ("lines of display equations", drop_equations(pages)),
-        ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code)),
+        ("lines that are rules or ornaments typed in characters", drop_rules(pages)),
+        ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code, body_size)),
     ):
         if count:
             notes.append(f"left out {count} {what}")
