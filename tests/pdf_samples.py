@@ -217,6 +217,7 @@ def make_furniture_pdf(
     equation: bool = False,
     margin_numbers: bool = False,
     footers: bool = False,
+    flat_note: bool = False,
 ) -> Path:
     """A typeset-looking book of placed lines: 11 pt body at a fixed left edge, and on request a footnote
     (a raised mark in the text, a 7 pt note at the foot), a six-line code listing and a two-line snippet in a
@@ -264,6 +265,8 @@ def make_furniture_pdf(
             if footnote and number == 1 and position == 3:
                 pdf.set_font("Times", "", 7)
                 pdf.text(20 + pdf.get_string_width(text) * 11 / 7 + 1, y - 2, "1")
+            if flat_note and number == 1 and position == 3:  # the mark on the line, in the text's own size
+                pdf.text(20 + pdf.get_string_width(text), y, "1")
             if margin_numbers and (position + 1) % 5 == 0:
                 pdf.set_font("Helvetica", "", 7)
                 pdf.text(8, y, str(position + 1))
@@ -271,6 +274,9 @@ def make_furniture_pdf(
         if footnote and number == 1:
             pdf.set_font("Times", "", 7)
             pdf.text(20, 192, f"1 {NOTE_TEXT}.")
+        if flat_note and number == 1:  # a little smaller than the text, below it past a gap
+            pdf.set_font("Times", "", 10.5)
+            pdf.text(20, 158, f"1 {NOTE_TEXT}, set nearly as large as the text and flat.")
     pdf.output(str(path))
     return path
 

@@ -411,6 +411,15 @@ def test_footnote_is_left_out_and_counted_by_default(tmp_path: Path) -> None:
     assert not re.search(r"\d", _text(book))  # the raised mark is gone from its sentence
 
 
+def test_footnote_set_flat_and_nearly_body_size_is_told_by_position_and_number(tmp_path: Path) -> None:
+    """A print driver flattens the mark onto the line and the note is barely smaller than the text."""
+    path = pdf_samples.make_furniture_pdf(tmp_path / "flat.pdf", flat_note=True)
+    text = _text(read(path, tmp_path / "work"))
+    assert "narrator reads after" not in text and not re.search(r"\d", text)  # no note, and no "1" in its sentence
+    plain = pdf_samples.make_furniture_pdf(tmp_path / "plain.pdf")
+    assert len(text.split()) == len(_text(read(plain, tmp_path / "work2")).split())
+
+
 def test_footnote_is_read_after_its_paragraph_when_asked(tmp_path: Path) -> None:
     path = pdf_samples.make_furniture_pdf(tmp_path / "notes.pdf", footnote=True)
     paragraphs = all_paragraphs(read(path, tmp_path / "work", EngineSettings(read_notes=True)))
