@@ -20,9 +20,13 @@ from conftest import CORPUS
 
 PAIRS = CORPUS / "pairs"
 TOOL = CORPUS.parent / "tools" / "fidelity.py"
-# The bars of issue 11, per 1,000 reference words.
+# The bars of issues 11 and 22, per 1,000 reference words.
 MAX_INSERTED = 8.0
 MAX_DELETED = 2.0
+# Where a pair keeps more body words unread by the reader's own choices (docs/benchmarks.md): the Word
+# report's addresses in prose are said as their site ("owasp dot org", not its path: 56 words) and its
+# HTML and Java in a typewriter face are code (30 words).
+MAX_DELETED_BY_PAIR = {"owasp-top10-2007": 10.0}
 ROBIN = "pg_robin_hood_xelatex.pdf"
 
 
@@ -57,7 +61,7 @@ def test_pair_reads_the_body_and_little_else(name: str, tmp_path: Path, on_path:
     inserted, deleted = score["ins"] * per_1000, score["dele"] * per_1000
     top = "; ".join(f"{count} x {run}" for run, count in score["top"])
     assert inserted <= MAX_INSERTED, f"{name}: ins {inserted:.1f}/1k (most inserted: {top})"
-    assert deleted <= MAX_DELETED, f"{name}: del {deleted:.1f}/1k"
+    assert deleted <= MAX_DELETED_BY_PAIR.get(name, MAX_DELETED), f"{name}: del {deleted:.1f}/1k"
 
 
 def test_robin_hood_chunks_hold_24_chapters_and_no_licence(corpus: Path, tmp_path: Path) -> None:

@@ -26,20 +26,25 @@ MAX_SPOT_WORDS = 12
 
 
 def trimmed_pages(doc: pdfium.PdfDocument) -> list[Box | None]:
-    """Per page, the trimmed page where the PDF sets one smaller than its media; None where it does not."""
-    boxes: list[Box | None] = []
-    for index in range(len(doc)):
-        try:
-            page = doc[index]
-        except pdfium.PdfiumError:
-            boxes.append(None)
-            continue
-        media = page.get_mediabox()
-        box = page.get_trimbox(fallback_ok=False) or page.get_artbox(fallback_ok=False) or page.get_bleedbox(fallback_ok=False)
-        page.close()
-        cuts = box is not None and max(box[0] - media[0], box[1] - media[1], media[2] - box[2], media[3] - box[3]) > MIN_TRIM_MARGIN
-        boxes.append(box if cuts else None)
-    return boxes
+    """Per page, the trimmed page where the PDF sets one smaller than its media; None where it does not.
+    A print-ready PDF sets it on every page, so three pages spread over the book are asked first (loading
+    a page again costs as much as reading its text)."""
+    count = len(doc)
+    if not any(_trimmed(doc, index) for index in sorted({0, count // 2, count - 1}) if count):
+        return [None] * count
+    return [_trimmed(doc, index) for index in range(count)]
+
+
+def _trimmed(doc: pdfium.PdfDocument, index: int) -> Box | None:
+    try:
+        page = doc[index]
+    except pdfium.PdfiumError:
+        return None
+    media = page.get_mediabox()
+    box = page.get_trimbox(fallback_ok=False) or page.get_artbox(fallback_ok=False) or page.get_bleedbox(fallback_ok=False)
+    page.close()
+    cuts = box is not None and max(box[0] - media[0], box[1] - media[1], media[2] - box[2], media[3] - box[3]) > MIN_TRIM_MARGIN
+    return box if cuts else None
 
 
 def drop_outside_trim(pages: list[Page], boxes: list[Box | None]) -> int:
