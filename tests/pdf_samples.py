@@ -308,12 +308,17 @@ def make_sectioned_pdf(path: Path, sections: list[tuple[int, str, list[str]]], *
             pdf.start_section(title, level=level)
         pdf.set_font("Helvetica", "B", 15)
         pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Times", "", 11)
-        for paragraph in paragraphs:
-            pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(3)
+        _write_paragraphs(pdf, paragraphs, 11, 5.5, 3)
     pdf.output(str(path))
     return path
+
+
+def _write_paragraphs(pdf: FPDF, paragraphs: list[str], size: float, leading: float, gap: float) -> None:
+    """Paragraphs in Times at ``size`` pt, ``leading`` mm apart, with ``gap`` mm between them."""
+    pdf.set_font("Times", "", size)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, leading, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
 
 
 def make_japanese_pdf(path: Path, font: Path, pages: int = 3) -> Path:
@@ -513,10 +518,7 @@ def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]
         pdf.start_section(title)
         pdf.set_font("Times", "B", 12)
         pdf.cell(0, 8, f"{number}   {title}", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Times", "", 10)
-        for paragraph in paragraphs:
-            pdf.multi_cell(0, 5, paragraph, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(2)
+        _write_paragraphs(pdf, paragraphs, 10, 5, 2)
     pdf.output(str(path))
     return path
 
