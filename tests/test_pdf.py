@@ -640,6 +640,19 @@ def test_copyright_page_is_left_out_and_listed(tmp_path: Path) -> None:
     assert section["kind"] == "copyright" and section["words"] >= 12  # the whole page, its title line too
 
 
+def test_licence_notice_on_the_title_verso_is_left_out(tmp_path: Path) -> None:
+    names = ["The Outlaw of Sherwood", "A Merry Feast"]
+    notice = [
+        "This book is free software; you can redistribute it under the terms of the GNU General Public License "
+        "as published by the Free Software Foundation.",
+        "It is distributed in the hope that it will be useful, but WITHOUT ANY WARRANTY.",
+    ]
+    sections = [(0, "The Green Forest", notice)] + [(0, name, [pdf_samples.prose(n, 40)]) for n, name in enumerate(names)]
+    book = read(pdf_samples.make_sectioned_pdf(tmp_path / "gpl.pdf", sections, outline=False), tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names and "GNU" not in _text(book)
+    assert [section["kind"] for section in book.skipped] == ["copyright"]
+
+
 def test_endnotes_section_is_read_when_notes_are_asked_for(tmp_path: Path) -> None:
     story = [pdf_samples.prose(n, 10) for n in range(3)]
     path = pdf_samples.make_sectioned_pdf(tmp_path / "endnotes.pdf", [(0, "The Forest", story), (0, "Notes", ["1. The forest is Sherwood."])])

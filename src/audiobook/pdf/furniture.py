@@ -287,7 +287,13 @@ def _prose_start(lines: list[Line], body_size: float) -> int:
 
 
 # What an imprint page says; a page among the book's first or last few that says it, and little else, is one.
-_IMPRINT = re.compile(r"©|\bcopyright\b|\ball rights reserved\b|\bisbn\b|\bprinted in\b|\bfirst published\b|\bcreative commons\b", re.I)
+# A licence notice on the title's verso says it too ("... under the terms of the GNU General Public License").
+_IMPRINT = re.compile(
+    r"©|\bcopyright\b|\ball rights reserved\b|\bisbn\b|\bprinted in\b|\bfirst published\b|\bcreative commons\b"
+    r"|\bgnu (?:lesser |library )?(?:general public|free documentation) licen[cs]e\b|\bpermission is granted to copy\b"
+    r"|\b(?:is|are) (?:free software|licensed under)\b|\bwithout any warranty\b",
+    re.I,
+)
 MAX_IMPRINT_WORDS = 400
 
 
