@@ -552,6 +552,19 @@ def test_textbook_without_outline_keeps_its_chapters_and_reads_no_rule_or_cover_
     assert not any("Think Forest" in chapter.title for chapter in book.chapters[-3:])
 
 
+def test_a_bookmark_named_contents_over_prose_is_read_and_said_so(tmp_path: Path) -> None:
+    """A title page bookmarked "Contents" that runs on into the first chapter: the heading does not decide."""
+    story = [pdf_samples.prose(n, 14) for n in range(6)]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "misnamed.pdf", [(0, "Contents", ["The Forest 1", "The Castle 2", *story[:3]]), (0, "The Castle", story[3:])]
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["Contents", "The Castle"]
+    assert " ".join(book.chapters[0].paragraphs).split() == " ".join(story[:3]).split()  # the prose, not the entries
+    assert [(section["kind"], section["words"]) for section in book.skipped] == [("contents", 7)]
+    assert any('read "Contents"' in note for note in book.notes)
+
+
 def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
     chapter = [pdf_samples.prose(n, 30) for n in range(8)]  # several pages each
     path = pdf_samples.make_sectioned_pdf(

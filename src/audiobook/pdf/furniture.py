@@ -235,13 +235,16 @@ PROSE_LINE_WORDS = 7
 _LISTING_KINDS = ("contents", "index", "figures")
 
 
-def drop_titled_matter(pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str]) -> list[SkippedSection]:
+def drop_titled_matter(
+    pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str], notes: list[str] | None = None
+) -> list[SkippedSection]:
     """Remove matter under a heading that names a skipped kind ("Related Resources", "Index", "Copyright")
     up to the next heading as large; return what was left out. Bookmarked sections are also judged as
     chapters; this finds those the outline does not name.
 
     What the heading says is checked against what follows it: a contents, index or list of figures ends
-    at the first prose under it, and matter larger than MAX_TITLED_SHARE of the book is read after all."""
+    at the first prose under it, and matter larger than MAX_TITLED_SHARE of the book is read after all
+    (said in ``notes``)."""
     if not body_size:
         return []
     sections: list[tuple[SkippedSection, list[Line]]] = []
@@ -266,7 +269,9 @@ def drop_titled_matter(pages: list[Page], body_size: float | None, skip: tuple[s
             lines = lines[: _prose_start(lines, body_size)]
         section.words = sum(len(line.text.split()) for line in lines)
         if section.words > MAX_TITLED_SHARE * total:
-            continue  # read: the heading alone does not decide that much of the book
+            if notes is not None:  # read: the heading alone does not decide that much of the book
+                notes.append(f'read {section.words} words under the heading "{section.title}": too much of the book to leave out on its say')
+            continue
         doomed.update(id(line) for line in lines)
         found.append(section)
     for page in pages:

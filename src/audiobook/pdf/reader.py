@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
-from ..sections import BACK_MATTER_SHARE, KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
+from ..sections import BACK_MATTER_SHARE, KINDS, SkippedSection, classify_title, first_words, is_licence_text, is_skipped, section_kind, word_count
 from .chapters import (
     PAGES_PER_PART,
     fill_sections,
@@ -85,7 +85,7 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         doc.close()
     if front:
         chapters.insert(0, Chapter(0, "Front matter", front))
-    chapters = _leave_out_sections(chapters, settings, skipped, named)
+    chapters = _leave_out_sections(chapters, settings, skipped, notes, named)
     for position, chapter in enumerate(chapters):
         chapter.index = position
     return ExtractedBook(
@@ -123,7 +123,7 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection("Footnotes", "notes", words, f"{marked} lines set small at the foot of their pages"))
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
-    skipped += drop_titled_matter(pages, body_size, _skip(settings))
+    skipped += drop_titled_matter(pages, body_size, _skip(settings), notes)
     skipped += drop_link_lists(pages, body_size, _skip(settings))
     if is_skipped("copyright", _skip(settings)):
         for index, words in drop_imprint_pages(pages):
@@ -187,7 +187,7 @@ def _skip(settings: EngineSettings) -> tuple[str, ...]:
 
 
 def _leave_out_sections(
-    chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection], named: bool = True
+    chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection], notes: list[str], named: bool = True
 ) -> list[Chapter]:
     """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
     if is_skipped("licence", _skip(settings)):
@@ -199,6 +199,8 @@ def _leave_out_sections(
         at_back = seen > BACK_MATTER_SHARE * total
         seen += word_count(chapter.paragraphs)
         kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs, at_back)
+        if named and kind is None and is_skipped(classify_title(chapter.title), _skip(settings)):
+            notes.append(f'read "{chapter.title}": its heading names matter left out, but it holds prose')
         if is_skipped(kind, _skip(settings)):
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
