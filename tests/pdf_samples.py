@@ -491,10 +491,11 @@ def make_run_in_prose_pdf(path: Path, chapters: list[list[tuple[str, str, str]]]
     return path
 
 
-def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]]]) -> Path:
+def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]]], *, outline: bool = True) -> Path:
     """A novel as Pandoc's default LaTeX template sets it: page one holds the title, the author and date,
     a copyright line and the contents (its heading set larger than the chapters' own headings), and the
-    first chapter starts under the contents; chapters run on without page breaks, bookmarked."""
+    first chapter starts under the contents; chapters run on without page breaks, bookmarked unless
+    ``outline`` is false (as a print driver leaves it)."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=25)
     pdf.set_margins(35, 30, 35)
@@ -515,7 +516,8 @@ def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]
         pdf.cell(0, 5.5, str(number), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     for number, (title, paragraphs) in enumerate(chapters, start=1):
-        pdf.start_section(title)
+        if outline:
+            pdf.start_section(title)
         pdf.set_font("Times", "B", 12)
         pdf.cell(0, 8, f"{number}   {title}", new_x="LMARGIN", new_y="NEXT")
         _write_paragraphs(pdf, paragraphs, 10, 5, 2)

@@ -505,12 +505,15 @@ def test_sections_of_non_narrative_kinds_are_skipped_and_listed(tmp_path: Path) 
     assert len(everything.chapters) == 6 and everything.skipped == []
 
 
-def test_title_copyright_and_contents_on_page_one_leave_every_chapter_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("outline", [True, False], ids=["bookmarked", "no-outline"])
+def test_title_copyright_and_contents_on_page_one_leave_every_chapter_read(tmp_path: Path, outline: bool) -> None:
     """Pandoc's default template: a contents heading set larger than the chapters' headings, on the page
-    that also holds the title and the copyright line, must not take the chapters under it with it."""
+    that also holds the title and the copyright line, must not take the chapters under it with it; without
+    bookmarks (a print driver drops them) the numbered headings running 1, 2, 3 ... are the chapters."""
     names = ["The Outlaw", "A Merry Feast", "The Silver Arrow", "The Sheriff", "The Fair"]
     chapters = [(name, [pdf_samples.prose(10 * n + i, 12) for i in range(8)]) for n, name in enumerate(names)]
-    book = read(pdf_samples.make_title_page_contents_pdf(tmp_path / "novel.pdf", chapters), tmp_path / "work")
+    path = pdf_samples.make_title_page_contents_pdf(tmp_path / "novel.pdf", chapters, outline=outline)
+    book = read(path, tmp_path / "work")
     assert [chapter.title for chapter in book.chapters] == names
     for (_, paragraphs), chapter in zip(chapters, book.chapters):
         # Every word, and no heading, page number or contents entry (a paragraph may run on over a page break).

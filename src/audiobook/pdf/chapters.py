@@ -214,6 +214,43 @@ def size_heading_sections(pages: list[Page], body_size: float | None) -> list[Se
     return [section for size, section in found if round(size) >= chapter_size]
 
 
+# "1   The Outlaw", "12. A Merry Feast": a numbered heading in a line of its own, anywhere on the page.
+_NUMBERED = re.compile(r"(\d{1,3})\.?\s+(\S.{0,70})")
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|-bd\b|\bbd\b", re.I)
+MIN_NUMBERED_CHAPTERS = 3
+
+
+def numbered_sections(pages: list[Page], body_size: float | None) -> list[Section]:
+    """Chapters from numbered headings that run 1, 2, 3 ... through the book, each set apart from the
+    body by its size or a bold face, wherever on the page they stand (sections that run on without a
+    page break, as LaTeX's article class sets them). Numbers that start over (exercises, lists) or
+    lines in body type are not chapters; the longest run from 1 is taken."""
+    if not body_size:
+        return []
+    runs: list[list[Section]] = []
+    for page in pages:
+        for line in page.lines:
+            found = _NUMBERED.fullmatch(line.text.strip())
+            if not found or not _set_apart(line, body_size) or len(line.text.split()) > 10:
+                continue
+            title = " ".join(clean_text(found.group(2)).split())
+            if title.endswith((".", ",", ";", ":")) or not title[:1].isupper() or title.split()[-1].isdigit():
+                continue  # a sentence, or a contents entry with its page number
+            number = int(found.group(1))
+            if number == 1:
+                runs.append([])
+            elif not runs or len(runs[-1]) != number - 1:
+                continue
+            runs[-1].append(Section(title, page.index, line.y_first))
+    best = max(reversed(runs), key=len, default=[])  # of two as long, the later: a contents lists them first
+    return best if len(best) >= MIN_NUMBERED_CHAPTERS else []
+
+
+def _set_apart(line: Line, body_size: float) -> bool:
+    bold = bool(line.fonts) and all(_BOLD_FONT.search(name) for _, name, _ in line.fonts)
+    return bool(line.size) and (line.size >= 1.1 * body_size or (bold and line.size >= 0.95 * body_size))
+
+
 def page_sections(pages: list[Page], title: str) -> list[Section]:
     if len(pages) <= PAGES_PER_PART:
         return [Section(title, 0)]

@@ -287,7 +287,11 @@ def _prose_start(lines: list[Line], body_size: float) -> int:
         entry = bool(_REFERENCE_LINE.search(line.text)) or (line.size or 0) >= 1.15 * body_size
         run = 0 if entry or len(line.text.split()) < PROSE_LINE_WORDS else run + 1
         if run == PROSE_RUN_LINES:
-            return position - PROSE_RUN_LINES + 1
+            start = position - PROSE_RUN_LINES + 1
+            # The prose's own heading ("1 The Outlaw", no page number after it) goes with it.
+            while start > 1 and (lines[start - 1].size or 0) >= 1.15 * body_size and not _REFERENCE_LINE.search(lines[start - 1].text):
+                start -= 1
+            return start
     return len(lines)
 
 

@@ -23,6 +23,7 @@ from .chapters import (
     PAGES_PER_PART,
     fill_sections,
     heading_sections,
+    numbered_sections,
     outline_sections,
     page_sections,
     size_heading_sections,
@@ -223,6 +224,8 @@ def _chapters(
         sections = heading_sections(pages)
         if len(sections) < 2:
             sections = size_heading_sections(pages, book_body_size(pages))
+        if len(sections) < 2:
+            sections = numbered_sections(pages, book_body_size(pages))
         if len(sections) >= 2:
             notes.append("no usable outline: chapters found from headings")
         else:
