@@ -606,3 +606,36 @@ def make_textbook_pdf(path: Path, chapters: int = 3) -> Path:
             pdf.ln(2)
     pdf.output(str(path))
     return path
+
+
+DIAGRAM_LABELS = ["rank", "suit", "Queen", "Hearts"]
+
+
+def make_diagram_pdf(path: Path) -> Path:
+    """Prose around a state diagram drawn in vector paths (boxes and an arrow, each label beside or in its
+    box), and a framed box of prose whose paragraph ends in a short line."""
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("Times", "", 11)
+    lines = _prose_lines(31, 20)
+    y = 22.0
+    for position, line in enumerate(lines):
+        pdf.text(20, y, line)
+        y += 5.2
+        if position == 5:  # the diagram: two labelled boxes and an arrow between them
+            y += 4
+            for row, (label, value) in enumerate(zip(DIAGRAM_LABELS[:2], DIAGRAM_LABELS[2:])):
+                pdf.text(48, y + 5 + 12 * row, label)
+                pdf.rect(62, y + 12 * row, 24, 7)
+                pdf.text(64, y + 5 + 12 * row, value)
+            pdf.line(86, y + 3.5, 96, y + 15.5)
+            y += 30
+        if position == 12:  # a framed aside: prose, its last line short
+            pdf.rect(18, y - 4, 112, 18)
+            pdf.text(20, y, "An aside in a frame, which is prose and read as prose")
+            pdf.text(20, y + 5.2, "by anyone who reads the page, so it stays in the")
+            pdf.text(20, y + 10.4, "reading.")
+            y += 24
+    pdf.output(str(path))
+    return path

@@ -476,6 +476,14 @@ def test_printers_proof_reads_no_mark_slug_or_ruler_number(tmp_path: Path, trim_
     assert any(said in note for note in book.notes), book.notes
 
 
+def test_labels_of_a_vector_drawing_are_not_read_but_a_framed_aside_is(tmp_path: Path) -> None:
+    book = read(pdf_samples.make_diagram_pdf(tmp_path / "diagram.pdf"), tmp_path / "work")
+    words = _text(book).split()
+    assert not set(pdf_samples.DIAGRAM_LABELS) & set(words)  # no "rank Queen suit Hearts" in the flow
+    assert "An aside in a frame" in _text(book) and "reading." in words
+    assert any("labels inside drawings" in note for note in book.notes)
+
+
 def test_two_column_page_reads_column_by_column(tmp_path: Path) -> None:
     path = pdf_samples.make_two_column_pdf(tmp_path / "columns.pdf")
     text = _text(read(path, tmp_path / "work"))

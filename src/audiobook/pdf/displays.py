@@ -16,6 +16,9 @@ import re
 from collections import Counter
 from dataclasses import replace
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
 from ..sections import CODE_CUE
 from .layout import Line, Page
 
@@ -213,3 +216,65 @@ def drop_tables(pages: list[Page], body_size: float | None) -> int:
         dropped += len(doomed)
         page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
     return dropped
+
+
+# Labels of a drawing (a state diagram's boxes, a plot's axes): short lines across a cluster of vector
+# paths that holds no line of prose. Paths this close are one drawing; smaller clusters are
+# underlines or link boxes, larger than this share of the page a background.
+DRAWING_JOIN_POINTS = 12.0
+MIN_DRAWING_POINTS = 24.0
+MAX_DRAWING_PAGE_SHARE = 0.5
+MAX_LABEL_WORDS = 4
+PROSE_WORDS = 6
+
+
+def drop_drawing_labels(doc: pdfium.PdfDocument, pages: list[Page]) -> int:
+    """Remove the text of vector drawings; return how many lines. Only pages with short lines away from
+    the text's left edge are asked for their drawings (loading a page again costs as much as its text)."""
+    dropped = 0
+    for page in pages:
+        if page.left is None or len([line for line in page.lines if _label_like(line, page)]) < 2:
+            continue
+        drawings = _drawings(doc, page)
+        doomed: set[int] = set()
+        for left, bottom, right, top in drawings:
+            # A label may stand beside its box ("message" left of the box holding "Hello!"): what overlaps it.
+            inside = [
+                i for i, line in enumerate(page.lines)
+                if line.placed and line.x0 <= right and (line.x1 or line.x0) >= left and bottom - 3 <= line.y_first <= top + 3
+            ]  # fmt: skip
+            if inside and all(len(page.lines[i].text.split()) <= MAX_LABEL_WORDS for i in inside):
+                doomed.update(inside)
+        dropped += len(doomed)
+        page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
+    return dropped
+
+
+def _label_like(line: Line, page: Page) -> bool:
+    size = line.size or 10.0
+    return line.placed and len(line.text.split()) <= MAX_LABEL_WORDS and line.x0 - (page.left or 0.0) > 2 * size and not is_code(line)
+
+
+def _drawings(doc: pdfium.PdfDocument, page: Page) -> list[tuple[float, float, float, float]]:
+    """Boxes around clusters of vector paths on a page (left, bottom, right, top)."""
+    try:
+        pdf_page = doc[page.index]
+    except pdfium.PdfiumError:
+        return []
+    try:
+        boxes = [obj.get_bounds() for obj in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)]
+    except pdfium.PdfiumError:
+        boxes = []
+    finally:
+        pdf_page.close()
+    area = (page.width or 612.0) * (page.height or 792.0)
+    boxes = [box for box in boxes if (box[2] - box[0]) * (box[3] - box[1]) < MAX_DRAWING_PAGE_SHARE * area]
+    clusters: list[list[float]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for cluster in clusters:
+            if box[0] <= cluster[2] + DRAWING_JOIN_POINTS and cluster[0] <= box[2] + DRAWING_JOIN_POINTS and box[1] <= cluster[3] + DRAWING_JOIN_POINTS and cluster[1] <= box[3] + DRAWING_JOIN_POINTS:
+                cluster[:] = [min(cluster[0], box[0]), min(cluster[1], box[1]), max(cluster[2], box[2]), max(cluster[3], box[3])]
+                break
+        else:
+            clusters.append(list(box))
+    return [tuple(c) for c in clusters if c[2] - c[0] >= MIN_DRAWING_POINTS and c[3] - c[1] >= MIN_DRAWING_POINTS]

@@ -29,7 +29,7 @@ from .chapters import (
     size_heading_sections,
     strip_heading,
 )
-from .displays import drop_equations, drop_figures, drop_rules, drop_tables, handle_code
+from .displays import drop_drawing_labels, drop_equations, drop_figures, drop_rules, drop_tables, handle_code
 from .furniture import (
     drop_gutenberg_frame,
     drop_imprint_pages,
@@ -103,11 +103,13 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
 
 def _drop_proof_marks(doc: pdfium.PdfDocument, pages: list[Page], notes: list[str]) -> None:
     """Printer's marks, slugs and rulers outside the trimmed page (before the running heads are looked for
-    at the pages' edges), running heads and page numbers, then what stays at one spot on most pages."""
+    at the pages' edges), running heads and page numbers, what stays at one spot on most pages, and the
+    labels inside vector drawings (the page's objects tell where they are)."""
     for what, count in (
         ("lines outside the trimmed page (printer's marks, slugs, rulers)", drop_outside_trim(pages, trimmed_pages(doc))),
         ("running header, footer and page-number lines", drop_running_lines(pages)),
         ("lines at one spot with the same words on most pages (slugs, rulers)", drop_fixed_lines(pages)),
+        ("labels inside drawings", drop_drawing_labels(doc, pages)),
     ):
         if count:
             notes.append(f"left out {count} {what}")
