@@ -576,6 +576,16 @@ def test_a_bookmark_named_contents_over_prose_is_read_and_said_so(tmp_path: Path
     assert any('read "Contents"' in note for note in book.notes)
 
 
+def test_a_book_whose_every_section_looks_skippable_is_read_whole(tmp_path: Path) -> None:
+    """Bookmarks named "Index" and "Notes" over a story: leaving all of it out would leave no book."""
+    story = [pdf_samples.prose(n, 3) for n in range(4)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "misnamed.pdf", [(0, "Index", story[:2]), (0, "Notes", story[2:])])
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["Index", "Notes"]
+    assert _text(book).split() == " ".join(story).split()
+    assert any("all of it is read" in note for note in book.notes)
+
+
 def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
     chapter = [pdf_samples.prose(n, 30) for n in range(8)]  # several pages each
     path = pdf_samples.make_sectioned_pdf(

@@ -197,6 +197,7 @@ def _leave_out_sections(
         _cut_leading_header(chapters, skipped)
         _cut_trailing_licence(chapters, skipped)
     kept = []
+    judged = len(skipped)  # the sections judged below start here in the list of what was left out
     total, seen = sum(word_count(chapter.paragraphs) for chapter in chapters), 0
     for chapter in chapters:
         at_back = seen > BACK_MATTER_SHARE * total
@@ -209,6 +210,11 @@ def _leave_out_sections(
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
         elif chapter.paragraphs:
             kept.append(chapter)
+    if not kept and any(chapter.paragraphs for chapter in chapters):
+        # Every section looked like matter a narrator skips: a guess that wrong is worse than reading it all.
+        del skipped[judged:]
+        notes.append("every section looked like matter a narrator skips (contents, index ...): all of it is read")
+        kept = [chapter for chapter in chapters if chapter.paragraphs]
     return kept
 
 
