@@ -540,12 +540,20 @@ def test_an_authors_appeal_after_the_story_is_left_out_by_what_it_says(tmp_path:
     early = [f"She said: {appeal[1]}", *story[4:]]
     path = pdf_samples.make_sectioned_pdf(
         tmp_path / "appeal.pdf",
-        [(0, "The Forest", story[:4]), (0, "The Letter", early), (0, "The Castle", story), (0, "Thanks for Reading", appeal)],
+        [
+            (0, "The Forest", story[:4]),
+            (0, "The Letter", early),
+            (0, "The Castle", story),
+            (0, "Thanks for Reading", appeal),
+            (0, "More", ["Also by Ann Example", "The Green Forest. The Silver Arrow. The Merry Feast."]),
+        ],
     )
     book = read(path, tmp_path / "work")
     assert [chapter.title for chapter in book.chapters] == ["The Forest", "The Letter", "The Castle"]
-    assert [(section["title"], section["kind"]) for section in book.skipped] == [("Thanks for Reading", "advertisement")]
-    assert "after the story" in book.skipped[0]["reason"]
+    assert [(section["title"], section["kind"]) for section in book.skipped] == [
+        ("Thanks for Reading", "advertisement"), ("More", "advertisement")
+    ]
+    assert all("after the story" in section["reason"] for section in book.skipped)
 
 
 def test_textbook_without_outline_keeps_its_chapters_and_reads_no_rule_or_cover_cue(tmp_path: Path) -> None:

@@ -139,6 +139,8 @@ def appeal_reason(title: str, paragraphs: list[str]) -> str:
     two or more of the things such pages ask of a reader. The caller knows the section is after the story."""
     if word_count(paragraphs) > MAX_APPEAL_WORDS:
         return ""
+    if paragraphs and (opening := _OTHER_BOOKS.match(paragraphs[0])):
+        return f'opens "{opening.group()}" after the story'  # "ALSO BY JANE DOE" set as a line, not a heading
     asks = sorted({match.group().lower() for match in _APPEAL.finditer(" ".join([title, *paragraphs[:12]]))})
     return f"an appeal to the reader after the story ({', '.join(asks[:3])})" if len(asks) >= MIN_APPEAL_MARKS else ""
 
@@ -152,6 +154,7 @@ _APPEAL = re.compile(
     re.I,
 )
 MIN_APPEAL_MARKS = 2
+_OTHER_BOOKS = re.compile(r"(?:also by|(?:other|more) (?:books|titles|novels) (?:by|from))\b[^.:\n]{0,40}", re.I)
 # Sections that start after this share of the book's words are after the story (appeals, advertisements).
 BACK_MATTER_SHARE = 0.8
 MAX_APPEAL_WORDS = 1500
