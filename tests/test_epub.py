@@ -929,3 +929,15 @@ def test_list_of_links_under_its_own_heading_is_a_bibliography(tmp_path: Path) -
     assert "Samples" not in text and "CVE" not in text and "Klein" not in text
     [section] = book.skipped
     assert (section["title"], section["kind"]) == ("Samples", "bibliography") and "2 of its 3 items" in section["reason"]
+
+
+def test_a_chapter_named_contents_that_holds_prose_is_read(tmp_path: Path) -> None:
+    """A heading's word does not decide alone: "Contents" over the first chapter's prose is read."""
+    prose = [f"The outlaws rode through the green forest on day {n} and the sheriff waited in vain." * 3 for n in range(8)]
+    book_file = make_epub(
+        DraftBook("Forest", "A. Writer", [DraftChapter("Contents", prose), DraftChapter("Index", ["arrows, 3", "castle, 5"])]),
+        tmp_path / "f.epub",
+    )
+    _, book = read(book_file, tmp_path / "w")
+    assert [chapter.title for chapter in book.chapters] == ["Contents"] and book.chapters[0].paragraphs == prose
+    assert [section["kind"] for section in book.skipped] == ["index"]

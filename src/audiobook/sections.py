@@ -120,7 +120,7 @@ def section_kind(title: str, paragraphs: list[str], at_back: bool = False) -> tu
     """
     kind = classify_title(title)
     entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
-    if kind in _LISTING_KINDS and _is_prose(paragraphs, entries):
+    if prose_under_listing_heading(kind, paragraphs, len(entries)):
         kind = None  # a contents heading over a page that goes on into the story: the text decides
     if kind:
         return kind, f'heading "{title}"'
@@ -166,9 +166,14 @@ PROSE_WORDS = 300
 MAX_PROSE_ENTRY_SHARE = 0.3
 
 
-def _is_prose(paragraphs: list[str], entries: list[str]) -> bool:
-    """Whether a section is prose rather than a list of entries (what a contents or an index holds)."""
-    return word_count(paragraphs) >= PROSE_WORDS and len(entries) < MAX_PROSE_ENTRY_SHARE * len(paragraphs)
+def prose_under_listing_heading(kind: str | None, paragraphs: list[str], entries: int) -> bool:
+    """Whether a section whose heading names a contents, index or list of figures holds prose instead
+    of the ``entries`` (lines pointing to a page or a link) such a list is made of: then it is read."""
+    return (
+        kind in _LISTING_KINDS
+        and word_count(paragraphs) >= PROSE_WORDS
+        and entries < MAX_PROSE_ENTRY_SHARE * len(paragraphs)
+    )
 
 
 # A list is a bibliography of links when at least this share of its items holds a web address and it is

@@ -6,7 +6,15 @@ import re
 from dataclasses import dataclass
 
 from ..model import Chapter
-from ..sections import BACK_MATTER_SHARE, SkippedSection, appeal_reason, first_words, is_licence_text, word_count
+from ..sections import (
+    BACK_MATTER_SHARE,
+    SkippedSection,
+    appeal_reason,
+    first_words,
+    is_licence_text,
+    prose_under_listing_heading,
+    word_count,
+)
 from .flatten import Paragraph, Start
 from .markup import comparable
 from .sections import Reading, heading_kind
@@ -136,16 +144,17 @@ def section_kind(title: str, paragraphs: list[Paragraph], at_back: bool = False)
     """The kind of non-narrative section a chapter is, by its title, its own first heading, or its
     words (the Project Gutenberg licence; after the story, an author's appeal or advertisement); None
     for a chapter of the book."""
+    texts, entries = [p.text for p in paragraphs], sum(1 for p in paragraphs if p.link_only)
     kind = heading_kind(title)
-    if kind:
+    if kind and not prose_under_listing_heading(kind, texts, entries):
         return kind, f'heading "{title}"'
     heading = next((p.text.replace("\n", " ") for p in paragraphs[:3] if p.heading), "")
     kind = heading_kind(heading)
-    if kind:
+    if kind and not prose_under_listing_heading(kind, texts, entries):
         return kind, f'heading "{heading}"'
     marked = sum(1 for p in paragraphs if is_licence_text(p.text))
     if marked >= 2 and marked * LICENCE_SHARE >= len(paragraphs):
         return "licence", "Project Gutenberg licence text"
-    if at_back and (reason := appeal_reason(title, [p.text for p in paragraphs])):
+    if at_back and (reason := appeal_reason(title, texts)):
         return "advertisement", reason
     return None
