@@ -384,22 +384,31 @@ def make_table_pdf(path: Path) -> Path:
     return path
 
 
+# Lines of prose with a typewriter-face piece in the middle: (before, code, after).
+INLINE_CODE_LINES = {
+    6: ("Then we call", "System.out.println(total);", "to show the sum of the outlaws."),
+    10: ("The map is at", "http://www.example.org/wiki/Sherwood_Forest", "for all."),
+    14: ("Print it with", "<c:out value=\"${name}\">", "in the page."),
+}
+
+
 def make_inline_code_pdf(path: Path, mono: Path) -> Path:
-    """Prose with inline code in a typewriter face in the middle of a line: "call System.out.println(total); now"."""
+    """Prose with inline code in a typewriter face in the middle of lines (INLINE_CODE_LINES)."""
     pdf = FPDF(format=(148, 210))
     pdf.add_page()
     pdf.add_font("mono", "", str(mono))
     y = 22.0
     for n, line in enumerate(_prose_lines(4, 20)):
         pdf.set_font("Times", "", 11)
-        if n == 6:
-            pdf.text(20, y, "Then we call")
-            x = 20 + pdf.get_string_width("Then we call ")
-            pdf.set_font("mono", "", 10)
-            pdf.text(x, y, "System.out.println(total);")
-            x += pdf.get_string_width("System.out.println(total); ")
+        if n in INLINE_CODE_LINES:
+            before, code, after = INLINE_CODE_LINES[n]
+            pdf.text(20, y, before)
+            x = 20 + pdf.get_string_width(before + " ")
+            pdf.set_font("mono", "", 8)
+            pdf.text(x, y, code)
+            x += pdf.get_string_width(code + " ")
             pdf.set_font("Times", "", 11)
-            pdf.text(x, y, "to show the sum of the outlaws.")
+            pdf.text(x, y, after)
         else:
             pdf.text(20, y, line)
         y += 5.2

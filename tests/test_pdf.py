@@ -20,6 +20,7 @@ from audiobook import pdf
 from audiobook.bookmaker import EARNEST_SCENE, make_pdf
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
+from audiobook.normalize import normalize_text
 from audiobook.plays import closed
 from audiobook.settings import EngineSettings
 
@@ -747,6 +748,11 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
         pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
     text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
     assert "Then we call System out println total to show the sum of the outlaws." in text
+    # A web address in the typewriter face keeps its dots and slashes, so phase 3 can say it shortly.
+    assert "The map is at http://www.example.org/wiki/Sherwood_Forest for all." in text
+    spoken = normalize_text(text)
+    assert "The map is at example dot org, Sherwood Forest for all." in spoken
+    assert "Print it with c out value name in the page." in spoken
 
 
 # ---------------------------------------------------------------- plays (issue 11 item 5)

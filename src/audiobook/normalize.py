@@ -20,6 +20,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from .links import speak_links
+
 # ---------------------------------------------------------------- numbers
 
 _ONES = (
@@ -225,41 +227,6 @@ _FUNCTION_WORDS = frozenset(
     "when while as if until till after before since in on at to of for by with from into onto upon "
     "during through against among about which who whom whose where what why how not no".split()
 )
-
-# -------------------------------------------------------------------- links
-
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_TOP_LEVEL_DOMAIN = re.compile(r"\.(?:com|org|net|edu|gov|io|uk)\b")
-_BARE_DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co\.uk|uk)\b(?:/[^\s<>\"']*)?")
-_TRAILING_PUNCTUATION = ".,;:!?)]'\""
-
-
-def _spoken_host(host: str) -> str:
-    return " dot ".join(part for part in host.lower().split(".") if part)
-
-
-def _speak_url(match: re.Match[str]) -> str:
-    url = match.group()
-    stripped = url.rstrip(_TRAILING_PUNCTUATION)
-    host = re.sub(r"^(?:https?://)?(?:www\.)?", "", stripped, flags=re.IGNORECASE).split("/")[0].split(":")[0]
-    return _spoken_host(host) + url[len(stripped) :]  # the path is noise when heard; the site is not
-
-
-def _speak_email(match: re.Match[str]) -> str:
-    user, _, host = match.group().partition("@")
-    return f"{_spoken_host(user)} at {_spoken_host(host)}"
-
-
-def _speak_links(text: str) -> str:
-    if "@" in text:
-        text = _EMAIL.sub(_speak_email, text)
-    if "www" in text or "http" in text.lower():
-        text = _URL.sub(_speak_url, text)
-    if _TOP_LEVEL_DOMAIN.search(text):
-        text = _BARE_DOMAIN.sub(_speak_url, text)
-    return text
-
 
 # ----------------------------------------------------- roman numerals in text
 
@@ -789,7 +756,7 @@ def _tidy_punctuation(text: str) -> str:
 
 _STEPS: tuple[Callable[[str], str], ...] = (
     _drop_marks,
-    _speak_links,
+    speak_links,
     _speak_roman_numerals,  # before _uncap, which would turn "CHAPTER IV" into "Chapter Iv"
     _uncap,
     _expand_abbreviations,
