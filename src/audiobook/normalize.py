@@ -711,12 +711,47 @@ _EMPTY_BRACKETS = re.compile(r"\(\s*\)")
 _NOTE_MARKS = re.compile(r"\[(?:\d+|[a-z]|\*+|†|Illustration[^\]]*)\]|\{\d+\}|(?<=[a-z][.,;:!?\"'])\d{1,3}(?=\s|$)")
 
 
-_MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,200}>")  # a tag that slipped through extraction is not words
+_TAG = re.compile(r"<(?P<close>/?)(?P<name>[A-Za-z][\w:.-]*)(?P<rest>[^<>]{0,200})>")
+# HTML's own formatting: such a tag closed around words in the same paragraph ("<em>she</em>"),
+# or one that holds nothing ("<br/>"), slipped through extraction and is not words.
+_FORMATTING_TAGS = frozenset(
+    "a abbr b big br cite code del dfn div em font hr i img ins kbd mark p q s samp small span strike strong "
+    "sub sup tt u var wbr".split()
+)
+_EMPTY_TAGS = frozenset("br hr img wbr".split())
+# Inside a tag the book shows, its punctuation is not said: "<bean:write>" is "bean write".
+_TAG_PUNCTUATION = re.compile(r"[<>/=:.\"'“”‘’…]+")
+# A long run of hex digits mixing digits and letters is a hash or an id: nobody reads it out.
+_HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{16,}\b", re.IGNORECASE)
+
+
+def _leaked_tag(match: re.Match[str]) -> bool:
+    name = match.group("name").lower()
+    if name not in _FORMATTING_TAGS:
+        return False
+    if name in _EMPTY_TAGS or match.group("rest").rstrip().endswith("/"):
+        return True
+    text = match.string
+    if match.group("close"):
+        return re.search(rf"<{re.escape(name)}\b[^<>]*>", text[: match.start()], re.IGNORECASE) is not None
+    return re.search(rf"</{re.escape(name)}\s*>", text[match.end() :], re.IGNORECASE) is not None
+
+
+def _read_tag(match: re.Match[str]) -> str:
+    """A tag the book shows (inline code: "<c:out>", '<option value="English">') is read as its words;
+    HTML formatting that slipped through extraction is dropped."""
+    if _leaked_tag(match):
+        return " "
+    text, start, end = match.string, match.start(), match.end()
+    before = " " if start and text[start - 1].isalnum() else ""
+    after = " " if end < len(text) and text[end].isalnum() else ""
+    return before + " ".join(_TAG_PUNCTUATION.sub(" ", match.group()).split()) + after
 
 
 def _drop_marks(text: str) -> str:
     if "<" in text:
-        text = _MARKUP.sub("", text)
+        text = _TAG.sub(_read_tag, text)
+    text = _HEX_ID.sub("", text)
     return _NOTE_MARKS.sub("", text)
 
 
