@@ -767,6 +767,8 @@ def test_deep_document_declaring_entities_is_refused(tmp_path):
 
 CODE_BODY = (
     "<p>Call <code>print</code> and then <code>x = x + 1;</code> again.</p>"
+    "<p>Escape it with <code>&lt;c:out value=\"${name}\"&gt;</code> or <code>os.path.join()</code>, "
+    "see <code>http://www.example.org/wiki/Sherwood_Forest</code>.</p>"
     "<pre><code>for (i = 0; i &lt; 10; i++) {\n    x = x + 1;\n}</code></pre>"
     "<pre>Roses are red,\nViolets are blue.</pre>"
     "<div class='sourceCode'><p>int main() { return 0; }</p></div>"
@@ -779,7 +781,8 @@ def test_code_listings_become_a_cue_unless_read_code(tmp_path):
                           tmp_path / "code.epub")  # fmt: skip
     _, book = read(book_file, tmp_path / "w")
     assert book.chapters[0].paragraphs == [
-        "Call print and then again.",  # a name is read, an expression is not
+        "Call print and then x x 1 again.",  # inline code is read as its words, its punctuation silent
+        "Escape it with c out value name or os path join, see http://www.example.org/wiki/Sherwood_Forest.",
         CODE_CUE,
         "Roses are red,\nViolets are blue.",  # a <pre> of verse is not code
         CODE_CUE,
@@ -789,6 +792,7 @@ def test_code_listings_become_a_cue_unless_read_code(tmp_path):
     _, as_is = read(book_file, tmp_path / "w", EngineSettings(read_code=True))
     assert as_is.chapters[0].paragraphs == [
         "Call print and then x = x + 1; again.",
+        'Escape it with <c:out value="${name}"> or os.path.join(), see http://www.example.org/wiki/Sherwood_Forest.',
         "for (i = 0; i < 10; i++) {\nx = x + 1;\n}",
         "Roses are red,\nViolets are blue.",
         "int main() { return 0; }",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..links import link_spans
+from ..inline_code import silent_symbols
 from .text import HYPHEN_MARKS
 
 # Font names that mark a line as code (typewriter faces) or as mathematics (TeX's and other maths fonts).
@@ -332,18 +332,10 @@ def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int)
     return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
 
 
-# Operators and punctuation of code: spoken, they become "plus", "equals", "dot", which no one follows.
-_CODE_SYMBOLS = set("+-*/=%<>!&|^~;:{}[]()#@$\\\".")
-
-
 def _inline_code_symbols(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> list[int]:
-    """Operators and brackets of inline code in a prose line (set in a typewriter face): its words stay.
-    A web address keeps its dots and slashes (often set in a typewriter face): phase 3 says it shortly."""
-    symbols = [i for i in range(first, last + 1) if text[i] in _CODE_SYMBOLS and _in_typewriter(textpage, i)]
-    if not symbols:
-        return symbols
-    links = {first + i for start, end in link_spans(text[first : last + 1]) for i in range(start, end)}
-    return [i for i in symbols if i not in links]
+    """Operators and brackets of inline code in a prose line (set in a typewriter face): its words stay,
+    and so does a web address in that face (phase 3 says it shortly)."""
+    return [first + i for i in silent_symbols(text[first : last + 1], lambda i: _in_typewriter(textpage, first + i))]
 
 
 def _in_typewriter(textpage: pdfium.PdfTextPage, index: int) -> bool:
