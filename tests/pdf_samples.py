@@ -357,6 +357,37 @@ def make_text_over_picture_pdf(path: Path, paragraphs: list[str]) -> Path:
     return path
 
 
+FIGURE_CAPTION = "The old oak where the band would meet"
+LOGO_HEADING = "SUMMARY"
+
+
+def make_logo_and_figure_pdf(path: Path) -> Path:
+    """A report's page: a small logo at the top corner with a section heading just under it and a little to
+    the right (Word's running logo), then prose, a picture and its caption centred under it, prose again."""
+    from PIL import Image
+
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (60, 60), (30, 60, 120)), x=19, y=8, w=12, h=12)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.text(20, 26, LOGO_HEADING)  # its middle 5 mm right of the logo's: within a caption's slack on a page
+    pdf.set_font("Times", "", 11)
+    lines = _prose_lines(6, 20)
+    y = 34.0
+    for line in lines[:8]:
+        pdf.text(20, y, line)
+        y += 5.2
+    pdf.image(Image.new("RGB", (240, 160), (90, 140, 60)), x=44, y=y, w=60, h=40)
+    y += 46
+    pdf.text(74 - pdf.get_string_width(FIGURE_CAPTION) / 2, y, FIGURE_CAPTION)
+    y += 10
+    for line in lines[8:]:
+        pdf.text(20, y, line)
+        y += 5.2
+    pdf.output(str(path))
+    return path
+
+
 TABLE_CELLS = [("Robin", "longbow"), ("John", "quarterstaff"), ("Tuck", "cudgel")]
 
 

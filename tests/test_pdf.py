@@ -724,6 +724,13 @@ def test_gutenberg_header_without_markers_is_left_out(tmp_path: Path) -> None:
     assert [section["kind"] for section in book.skipped] == ["licence"]
 
 
+def test_caption_under_a_picture_goes_and_a_heading_under_a_logo_stays(tmp_path: Path) -> None:
+    """A caption is centred on its picture; a heading that starts under a small logo only overlaps it."""
+    text = _text(read(pdf_samples.make_logo_and_figure_pdf(tmp_path / "report.pdf"), tmp_path / "work"))
+    assert pdf_samples.LOGO_HEADING in text
+    assert pdf_samples.FIGURE_CAPTION not in text
+
+
 def test_table_under_its_caption_is_left_out(tmp_path: Path) -> None:
     book = read(pdf_samples.make_table_pdf(tmp_path / "table.pdf"), tmp_path / "work")
     text = _text(book)

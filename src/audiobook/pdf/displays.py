@@ -147,11 +147,12 @@ def drop_figures(pages: list[Page], blocks: dict[int, tuple[float, float]] | Non
 
 
 def _centred_under(line: Line, left: float, right: float, page: Page) -> bool:
-    """A caption is centred on its picture and narrower than the text: a justified body line is neither both."""
+    """A caption is centred on its picture and narrower than the text: a justified body line is neither both.
+    The slack is a quarter of a small picture's width: a heading beside a logo is not its caption."""
     middle = ((line.x1 or line.x0) + line.x0) / 2
     text_width = (page.right or right) - (page.left or left)
     narrow = (line.x1 or line.x0) - line.x0 < 0.85 * text_width
-    return narrow and abs(middle - (left + right) / 2) < 0.04 * (page.width or 600)
+    return narrow and abs(middle - (left + right) / 2) < min(0.04 * (page.width or 600), 0.25 * (right - left))
 
 
 def _ends_sentence_block(page: Page, i: int) -> bool:
