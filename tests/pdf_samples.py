@@ -357,6 +357,14 @@ def make_text_over_picture_pdf(path: Path, paragraphs: list[str]) -> Path:
     return path
 
 
+def _set_lines(pdf: FPDF, lines: list[str], y: float) -> float:
+    """Lines of prose at the text's left edge from baseline ``y`` down; the baseline after the last."""
+    for line in lines:
+        pdf.text(20, y, line)
+        y += 5.2
+    return y
+
+
 FIGURE_CAPTION = "The old oak where the band would meet"
 LOGO_HEADING = "SUMMARY"
 
@@ -373,17 +381,11 @@ def make_logo_and_figure_pdf(path: Path) -> Path:
     pdf.text(20, 26, LOGO_HEADING)  # its middle 5 mm right of the logo's: within a caption's slack on a page
     pdf.set_font("Times", "", 11)
     lines = _prose_lines(6, 20)
-    y = 34.0
-    for line in lines[:8]:
-        pdf.text(20, y, line)
-        y += 5.2
+    y = _set_lines(pdf, lines[:8], 34.0)
     pdf.image(Image.new("RGB", (240, 160), (90, 140, 60)), x=44, y=y, w=60, h=40)
     y += 46
     pdf.text(74 - pdf.get_string_width(FIGURE_CAPTION) / 2, y, FIGURE_CAPTION)
-    y += 10
-    for line in lines[8:]:
-        pdf.text(20, y, line)
-        y += 5.2
+    _set_lines(pdf, lines[8:], y + 10)
     pdf.output(str(path))
     return path
 
@@ -397,20 +399,13 @@ def make_table_pdf(path: Path) -> Path:
     pdf.add_page()
     pdf.set_font("Times", "", 11)
     lines = _prose_lines(3, 24)
-    y = 22.0
-    for line in lines[:10]:
-        pdf.text(20, y, line)
-        y += 5.2
-    y += 4
+    y = _set_lines(pdf, lines[:10], 22.0) + 4
     for name, weapon in TABLE_CELLS:
         pdf.text(40, y, name)
         pdf.text(80, y, weapon)
         y += 6
     pdf.text(45, y + 2, "Table 1: Outlaws and what they carry")
-    y += 12
-    for line in lines[10:]:
-        pdf.text(20, y, line)
-        y += 5.2
+    _set_lines(pdf, lines[10:], y + 12)
     pdf.output(str(path))
     return path
 
