@@ -751,7 +751,8 @@ def _read_tag(match: re.Match[str]) -> str:
 def _drop_marks(text: str) -> str:
     if "<" in text:
         text = _TAG.sub(_read_tag, text)
-    text = _HEX_ID.sub("", text)
+    if _DIGIT.search(text):
+        text = _HEX_ID.sub("", text)
     return _NOTE_MARKS.sub("", text)
 
 
