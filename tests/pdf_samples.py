@@ -415,6 +415,9 @@ INLINE_CODE_LINES = {
     6: ("Then we call", "System.out.println(total);", "to show the sum of the outlaws."),
     10: ("The map is at", "http://www.example.org/wiki/Sherwood_Forest", "for all."),
     14: ("Print it with", "<c:out value=\"${name}\">", "in the page."),
+    # an address cut at the line's end and carried on at the next line's start
+    16: ("The band's rules were kept at", "http://www.example.", ""),
+    17: ("", "org/guides/Outlaw_Style.html", "for all."),
 }
 
 
@@ -429,8 +432,8 @@ def make_inline_code_pdf(path: Path, mono: Path) -> Path:
         if n in INLINE_CODE_LINES:
             before, code, after = INLINE_CODE_LINES[n]
             pdf.text(20, y, before)
-            x = 20 + pdf.get_string_width(before + " ")
-            pdf.set_font("mono", "", 8)
+            x = 20 + (pdf.get_string_width(before + " ") if before else 0)
+            pdf.set_font("mono", "", 10)
             pdf.text(x, y, code)
             x += pdf.get_string_width(code + " ")
             pdf.set_font("Times", "", 11)

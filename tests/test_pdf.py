@@ -760,6 +760,7 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
     spoken = normalize_text(text)
     assert "The map is at example dot org, Sherwood Forest for all." in spoken
     assert "Print it with c out value name in the page." in spoken
+    assert "kept at example dot org, Outlaw Style for all." in spoken  # cut at the line's end
 
 
 # ---------------------------------------------------------------- plays (issue 11 item 5)

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .links import link_spans
+from .links import link_rest, link_spans
 
 CODE_SYMBOLS = frozenset("+-*/=%<>!&|^~;:{}[]()#@$\\\".")
 
 
-def silent_symbols(text: str, in_code: Callable[[int], bool] = lambda index: True) -> list[int]:
+def silent_symbols(text: str, in_code: Callable[[int], bool] = lambda index: True, before: str = "") -> list[int]:
     """Where the code's punctuation is in ``text`` (at the places ``in_code`` says are code), outside any
-    web or e-mail address."""
+    web or e-mail address, also one cut at the end of the line ``before`` and carried on here."""
     symbols = [i for i, ch in enumerate(text) if ch in CODE_SYMBOLS and in_code(i)]
     if not symbols:
         return symbols
-    links = {i for start, end in link_spans(text) for i in range(start, end)}
+    links = {i for start, end in link_spans(text) for i in range(start, end)} | set(range(link_rest(before, text)))
     return [i for i in symbols if i not in links]
 
 

@@ -76,6 +76,21 @@ def link_spans(text: str) -> list[tuple[int, int]]:
     return [match.span() for pattern in (_URL, _EMAIL) for match in pattern.finditer(text)]
 
 
+# An address cut at the end of a line (LaTeX breaks a long one after a dot or slash), and what carries it on
+# at the next line's start: a host or path piece ("github.io/styleguide/guide.html"), not a new sentence
+# or a section's number ("1.6.1 Command-line interface").
+_CUT_LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"'”“]*[./_-]$", re.IGNORECASE)
+_LINK_REST = re.compile(r"(?=\S*[A-Za-z])[\w-]+(?:[./][\w-]+)+/?(?=[\s.,;:!?)\"'”’]|$)")
+
+
+def link_rest(before: str, line: str) -> int:
+    """How many characters at the start of ``line`` carry on an address cut at the end of ``before``; 0 if none."""
+    if not _CUT_LINK.search(before[-300:].rstrip()):
+        return 0
+    rest = _LINK_REST.match(line)
+    return rest.end() if rest else 0
+
+
 def speak_links(text: str) -> str:
     """Every e-mail and web address in a paragraph, as said aloud."""
     if "@" in text:

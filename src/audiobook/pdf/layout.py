@@ -334,8 +334,9 @@ def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int)
 
 def _inline_code_symbols(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> list[int]:
     """Operators and brackets of inline code in a prose line (set in a typewriter face): its words stay,
-    and so does a web address in that face (phase 3 says it shortly)."""
-    return [first + i for i in silent_symbols(text[first : last + 1], lambda i: _in_typewriter(textpage, first + i))]
+    and so does a web address in that face (phase 3 says it shortly), also the rest of one cut at the line above."""
+    line, before = text[first : last + 1], text[max(0, first - 300) : first]
+    return [first + i for i in silent_symbols(line, lambda i: _in_typewriter(textpage, first + i), before)]
 
 
 def _in_typewriter(textpage: pdfium.PdfTextPage, index: int) -> bool:
