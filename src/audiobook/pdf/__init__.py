@@ -8,7 +8,8 @@ A behaviour is found by its module's name:
   is text), compressed streams PDFium reads around;
 - layout.py: pages into lines with positions, fonts (code, maths, runs of
   typefaces and italics), pictures,
-  two-column pages in column order, margin numbers and note marks apart;
+  two-column pages in column order, margin numbers and note marks apart; inline
+  code's punctuation silent, web addresses kept whole (``audiobook.inline_code``);
 - furniture.py: running heads and footers, the Gutenberg frame, text outside
   the text block, contents/index/imprint pages, matter under a skipped heading
   (bounded by what it holds);
