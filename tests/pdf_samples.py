@@ -217,6 +217,7 @@ def make_furniture_pdf(
     equation: bool = False,
     margin_numbers: bool = False,
     footers: bool = False,
+    flat_note: bool = False,
 ) -> Path:
     """A typeset-looking book of placed lines: 11 pt body at a fixed left edge, and on request a footnote
     (a raised mark in the text, a 7 pt note at the foot), a six-line code listing and a two-line snippet in a
@@ -264,6 +265,8 @@ def make_furniture_pdf(
             if footnote and number == 1 and position == 3:
                 pdf.set_font("Times", "", 7)
                 pdf.text(20 + pdf.get_string_width(text) * 11 / 7 + 1, y - 2, "1")
+            if flat_note and number == 1 and position == 3:  # the mark on the line, in the text's own size
+                pdf.text(20 + pdf.get_string_width(text), y, "1")
             if margin_numbers and (position + 1) % 5 == 0:
                 pdf.set_font("Helvetica", "", 7)
                 pdf.text(8, y, str(position + 1))
@@ -271,6 +274,9 @@ def make_furniture_pdf(
         if footnote and number == 1:
             pdf.set_font("Times", "", 7)
             pdf.text(20, 192, f"1 {NOTE_TEXT}.")
+        if flat_note and number == 1:  # a little smaller than the text, below it past a gap
+            pdf.set_font("Times", "", 10.5)
+            pdf.text(20, 158, f"1 {NOTE_TEXT}, set nearly as large as the text and flat.")
     pdf.output(str(path))
     return path
 
@@ -302,12 +308,17 @@ def make_sectioned_pdf(path: Path, sections: list[tuple[int, str, list[str]]], *
             pdf.start_section(title, level=level)
         pdf.set_font("Helvetica", "B", 15)
         pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Times", "", 11)
-        for paragraph in paragraphs:
-            pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(3)
+        _write_paragraphs(pdf, paragraphs, 11, 5.5, 3)
     pdf.output(str(path))
     return path
+
+
+def _write_paragraphs(pdf: FPDF, paragraphs: list[str], size: float, leading: float, gap: float) -> None:
+    """Paragraphs in Times at ``size`` pt, ``leading`` mm apart, with ``gap`` mm between them."""
+    pdf.set_font("Times", "", size)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, leading, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
 
 
 def make_japanese_pdf(path: Path, font: Path, pages: int = 3) -> Path:
@@ -346,6 +357,39 @@ def make_text_over_picture_pdf(path: Path, paragraphs: list[str]) -> Path:
     return path
 
 
+def _set_lines(pdf: FPDF, lines: list[str], y: float) -> float:
+    """Lines of prose at the text's left edge from baseline ``y`` down; the baseline after the last."""
+    for line in lines:
+        pdf.text(20, y, line)
+        y += 5.2
+    return y
+
+
+FIGURE_CAPTION = "The old oak where the band would meet"
+LOGO_HEADING = "SUMMARY"
+
+
+def make_logo_and_figure_pdf(path: Path) -> Path:
+    """A report's page: a small logo at the top corner with a section heading just under it and a little to
+    the right (Word's running logo), then prose, a picture and its caption centred under it, prose again."""
+    from PIL import Image
+
+    pdf = FPDF(format=(148, 210))
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (60, 60), (30, 60, 120)), x=19, y=8, w=12, h=12)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.text(20, 26, LOGO_HEADING)  # its middle 5 mm right of the logo's: within a caption's slack on a page
+    pdf.set_font("Times", "", 11)
+    lines = _prose_lines(6, 20)
+    y = _set_lines(pdf, lines[:8], 34.0)
+    pdf.image(Image.new("RGB", (240, 160), (90, 140, 60)), x=44, y=y, w=60, h=40)
+    y += 46
+    pdf.text(74 - pdf.get_string_width(FIGURE_CAPTION) / 2, y, FIGURE_CAPTION)
+    _set_lines(pdf, lines[8:], y + 10)
+    pdf.output(str(path))
+    return path
+
+
 TABLE_CELLS = [("Robin", "longbow"), ("John", "quarterstaff"), ("Tuck", "cudgel")]
 
 
@@ -355,40 +399,45 @@ def make_table_pdf(path: Path) -> Path:
     pdf.add_page()
     pdf.set_font("Times", "", 11)
     lines = _prose_lines(3, 24)
-    y = 22.0
-    for line in lines[:10]:
-        pdf.text(20, y, line)
-        y += 5.2
-    y += 4
+    y = _set_lines(pdf, lines[:10], 22.0) + 4
     for name, weapon in TABLE_CELLS:
         pdf.text(40, y, name)
         pdf.text(80, y, weapon)
         y += 6
     pdf.text(45, y + 2, "Table 1: Outlaws and what they carry")
-    y += 12
-    for line in lines[10:]:
-        pdf.text(20, y, line)
-        y += 5.2
+    _set_lines(pdf, lines[10:], y + 12)
     pdf.output(str(path))
     return path
 
 
+# Lines of prose with a typewriter-face piece in the middle: (before, code, after).
+INLINE_CODE_LINES = {
+    6: ("Then we call", "System.out.println(total);", "to show the sum of the outlaws."),
+    10: ("The map is at", "http://www.example.org/wiki/Sherwood_Forest", "for all."),
+    14: ("Print it with", "<c:out value=\"${name}\">", "in the page."),
+    # an address cut at the line's end and carried on at the next line's start
+    16: ("The band's rules were kept at", "http://www.example.", ""),
+    17: ("", "org/guides/Outlaw_Style.html", "for all."),
+}
+
+
 def make_inline_code_pdf(path: Path, mono: Path) -> Path:
-    """Prose with inline code in a typewriter face in the middle of a line: "call System.out.println(total); now"."""
+    """Prose with inline code in a typewriter face in the middle of lines (INLINE_CODE_LINES)."""
     pdf = FPDF(format=(148, 210))
     pdf.add_page()
     pdf.add_font("mono", "", str(mono))
     y = 22.0
     for n, line in enumerate(_prose_lines(4, 20)):
         pdf.set_font("Times", "", 11)
-        if n == 6:
-            pdf.text(20, y, "Then we call")
-            x = 20 + pdf.get_string_width("Then we call ")
+        if n in INLINE_CODE_LINES:
+            before, code, after = INLINE_CODE_LINES[n]
+            pdf.text(20, y, before)
+            x = 20 + (pdf.get_string_width(before + " ") if before else 0)
             pdf.set_font("mono", "", 10)
-            pdf.text(x, y, "System.out.println(total);")
-            x += pdf.get_string_width("System.out.println(total); ")
+            pdf.text(x, y, code)
+            x += pdf.get_string_width(code + " ")
             pdf.set_font("Times", "", 11)
-            pdf.text(x, y, "to show the sum of the outlaws.")
+            pdf.text(x, y, after)
         else:
             pdf.text(20, y, line)
         y += 5.2
@@ -476,5 +525,155 @@ def make_run_in_prose_pdf(path: Path, chapters: list[list[tuple[str, str, str]]]
                 pdf.write(5.5, piece)
             pdf.ln(5.5)
             pdf.ln(3)
+    pdf.output(str(path))
+    return path
+
+
+def make_title_page_contents_pdf(path: Path, chapters: list[tuple[str, list[str]]], *, outline: bool = True) -> Path:
+    """A novel as Pandoc's default LaTeX template sets it: page one holds the title, the author and date,
+    a copyright line and the contents (its heading set larger than the chapters' own headings), and the
+    first chapter starts under the contents; chapters run on without page breaks, bookmarked unless
+    ``outline`` is false (as a print driver leaves it)."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=25)
+    pdf.set_margins(35, 30, 35)
+    pdf.add_page()
+    pdf.set_font("Times", "", 17)
+    pdf.cell(0, 10, "The Green Forest", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Times", "", 12)
+    pdf.cell(0, 7, "Ann Example", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, "2020", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Times", "", 10)
+    pdf.cell(0, 6, "Copyright (c) 2020 Ann Example. All rights reserved.", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("Times", "B", 14.4)
+    pdf.cell(0, 9, "Contents", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Times", "B", 10)
+    for number, (title, _) in enumerate(chapters, start=1):
+        pdf.cell(120, 5.5, f"{number}   {title}")
+        pdf.cell(0, 5.5, str(number), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    for number, (title, paragraphs) in enumerate(chapters, start=1):
+        if outline:
+            pdf.start_section(title)
+        pdf.set_font("Times", "B", 12)
+        pdf.cell(0, 8, f"{number}   {title}", new_x="LMARGIN", new_y="NEXT")
+        _write_paragraphs(pdf, paragraphs, 10, 5, 2)
+    pdf.output(str(path))
+    return path
+
+
+PROOF_SLUG = "green-forest.qxd 10/5/04 2:14 PM Page {page}"
+PROOF_PASS = "4TH PASS PAGES"
+
+
+def make_proof_pdf(path: Path, *, pages: int = 6, trim_box: bool = True) -> Path:
+    """A printer's proof: the page a reader holds sits inside a larger sheet, with crop marks at its
+    corners, a slug line above and below it on every page, and a ruler of line numbers (1-24, as large as
+    the text) down the margin; a paragraph runs on over every page break. With ``trim_box`` each page
+    says where the trimmed page is (TrimBox); without it only the repetition gives the marks away."""
+    import pypdfium2
+
+    sheet, trim = (170.0, 232.0), 11.0  # mm: a 148 x 210 page with 11 mm around it
+    pdf = FPDF(format=sheet)
+    pdf.set_auto_page_break(False)
+    for number in range(pages):
+        pdf.add_page()
+        pdf.set_font("Times", "", 11)
+        lines = _prose_lines(7 * number + 3, 24)
+        for position, line in enumerate(lines):
+            text = line[0].upper() + line[1:] if position in (0, 12) and number == 0 else line
+            if position == 11:
+                text = text.rstrip(".") + "."
+            pdf.text(trim + 20 + (4 if position == 12 else 0), trim + 22 + 7.2 * position, text)
+        for position in range(len(lines)):  # the ruler, set after the text as its own column
+            pdf.text(trim - 8, trim + 22 + 7.2 * position, str(position + 1))
+        pdf.set_line_width(0.2)
+        for x in (trim, sheet[0] - trim):  # crop marks: short rules outside each corner
+            for y in (trim, sheet[1] - trim):
+                pdf.line(x, y - 9 if y == trim else y + 3, x, y - 3 if y == trim else y + 9)
+                pdf.line(x - 9 if x == trim else x + 3, y, x - 3 if x == trim else x + 9, y)
+        pdf.set_font("Helvetica", "", 7)  # the slugs line up with the text, above and below the trimmed page
+        pdf.text(trim + 20, 6, PROOF_PASS)
+        pdf.text(trim + 20, sheet[1] - 5, PROOF_SLUG.format(page=number + 47))
+    pdf.output(str(path))
+    if trim_box:
+        doc = pypdfium2.PdfDocument(str(path))
+        points = 72 / 25.4
+        for index in range(len(doc)):
+            page = doc[index]
+            page.set_trimbox(trim * points, trim * points, (sheet[0] - trim) * points, (sheet[1] - trim) * points)
+            page.close()
+        doc.save(str(path))
+        doc.close()
+    return path
+
+
+# Each chapter's exercises name its own thing (a textbook's exercises differ from chapter to chapter).
+EXERCISES = ["Change the name from {} to plus.", "Write a loop that counts the {} in the quiver.", "Explain why the {} waited."]
+EXERCISE_THINGS = ["arrows", "sheriff", "castle"]
+
+
+def make_textbook_pdf(path: Path, chapters: int = 3) -> Path:
+    """A textbook without an outline: a cover whose title is set large in a typewriter face, then
+    chapters opening with "Chapter N" over their title, prose, a rule typed in hyphens between two
+    paragraphs, and a page of numbered exercises ("1. Change the name ...") in body type."""
+    mono = matplotlib_font("DejaVuSansMono.ttf")
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(True, margin=20)
+    if mono:
+        pdf.add_font("mono", "", str(mono))
+    pdf.add_page()
+    pdf.set_font("mono" if mono else "Courier", "", 30)
+    pdf.multi_cell(0, 16, "Think Forest", align="C", new_x="LMARGIN", new_y="NEXT")
+    for number in range(1, chapters + 1):
+        pdf.add_page()
+        pdf.set_font("Times", "B", 16)
+        pdf.cell(0, 9, f"Chapter {number}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 9, f"The {['First', 'Second', 'Third', 'Fourth'][number - 1]} Lesson", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Times", "", 11)
+        for part in range(2):
+            pdf.multi_cell(0, 5.5, prose(50 * number + part, 10), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+            if part == 0:
+                pdf.cell(0, 5.5, "- - - - - - - - - -", align="C", new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(3)
+        pdf.add_page()
+        for item, exercise in enumerate(EXERCISES, start=1):
+            pdf.multi_cell(0, 5.5, f"{item}. {exercise.format(EXERCISE_THINGS[number - 1])}", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+    pdf.output(str(path))
+    return path
+
+
+DIAGRAM_LABELS = ["rank", "suit", "Queen", "Hearts"]
+
+
+def make_diagram_pdf(path: Path) -> Path:
+    """Prose around a state diagram drawn in vector paths (boxes and an arrow, each label beside or in its
+    box), and a framed box of prose whose paragraph ends in a short line."""
+    pdf = FPDF(format=(148, 210))
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("Times", "", 11)
+    lines = _prose_lines(31, 20)
+    y = 22.0
+    for position, line in enumerate(lines):
+        pdf.text(20, y, line)
+        y += 5.2
+        if position == 5:  # the diagram: two labelled boxes and an arrow between them
+            y += 4
+            for row, (label, value) in enumerate(zip(DIAGRAM_LABELS[:2], DIAGRAM_LABELS[2:])):
+                pdf.text(48, y + 5 + 12 * row, label)
+                pdf.rect(62, y + 12 * row, 24, 7)
+                pdf.text(64, y + 5 + 12 * row, value)
+            pdf.line(86, y + 3.5, 96, y + 15.5)
+            y += 30
+        if position == 12:  # a framed aside: prose, its last line short
+            pdf.rect(18, y - 4, 112, 18)
+            pdf.text(20, y, "An aside in a frame, which is prose and read as prose")
+            pdf.text(20, y + 5.2, "by anyone who reads the page, so it stays in the")
+            pdf.text(20, y + 10.4, "reading.")
+            y += 24
     pdf.output(str(path))
     return path

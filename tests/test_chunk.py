@@ -126,7 +126,18 @@ NORMALISATION_CASES = [
     # links
     ("See http://www.gutenberg.org/ebooks/35 today.", "See gutenberg dot org today."),
     ("Mail help@gutenberg.org now.", "Mail help at gutenberg dot org now."),
-    ("at standardebooks.org/ebooks/h-g-wells/the-time-machine.", "at standardebooks dot org."),
+    ("at standardebooks.org/ebooks/h-g-wells/the-time-machine.", "at standardebooks dot org, the time machine."),
+    (
+        "See http://www.owasp.org/index.php/Data_Validation http://www.owasp.org/index.php/Category:Denial_of_Service.",
+        "See owasp dot org, Data Validation, owasp dot org, Category Denial of Service.",
+    ),
+    ("(e.g. http://www.example.com/admin/doSomething.ctl?user=admin) or", "(for example example dot com, do Something) or"),
+    ("at https://en.wikipedia.org/wiki/Data%20Validation#History and https://x.io/index.html", "at en dot wikipedia dot org, Data Validation and x dot io"),
+    ("at github.com/a/b/commit/3f2a9c1d7e or https://doi.org/10.1000/182.", "at github dot com or doi dot org."),
+    # inline code in a sentence is read as its words; formatting tags that slipped through are not
+    ("Use <bean:write … >, or escapeXML in <c:out … >.", "Use bean write, or escapeXML in c out."),
+    ("An unchecked “<b>” tag, a<br/>line.", 'An unchecked "b" tag, a line.'),
+    ('<option value="78463a384a5aa4fad5fa73e2f506ecfc">English</option>', "option value English option"),
     ("Henry Jekyll, M.D., F.R.S., etc., died.", "Henry Jekyll, M.D., F.R.S., et cetera, died."),
     # typography: quotes, dashes, ellipses, invisible characters, footnote marks
     ("“Stop!” he said—and then… nothing.", '"Stop!" he said, and then... nothing.'),

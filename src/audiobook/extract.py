@@ -15,6 +15,17 @@ def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> Ex
     book.language = facts.language or book.language
     book.chapters = [chapter for chapter in book.chapters if any(p.strip() for p in chapter.paragraphs)]
     if not book.chapters:
+        left_out = {section["kind"]: 0 for section in book.skipped}
+        for section in book.skipped:
+            left_out[section["kind"]] += int(section.get("words", 0))
+        if sum(left_out.values()):
+            # The text was there: say what took it, and how to have it read, not that there was none.
+            kinds = ", ".join(f"{kind} ({words} words)" for kind, words in left_out.items())
+            raise BookError(
+                "failed",
+                f"all of its text was left out as sections a narrator skips: {kinds}",
+                "remove those kinds from engine.skip in config.yaml to have them read",
+            )
         raise BookError("no_text_layer", "has no readable text after extraction", "check the book opens with text in a reader")
     for position, chapter in enumerate(book.chapters):
         chapter.index = position

@@ -20,6 +20,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from .links import speak_links
+
 # ---------------------------------------------------------------- numbers
 
 _ONES = (
@@ -225,41 +227,6 @@ _FUNCTION_WORDS = frozenset(
     "when while as if until till after before since in on at to of for by with from into onto upon "
     "during through against among about which who whom whose where what why how not no".split()
 )
-
-# -------------------------------------------------------------------- links
-
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_TOP_LEVEL_DOMAIN = re.compile(r"\.(?:com|org|net|edu|gov|io|uk)\b")
-_BARE_DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co\.uk|uk)\b(?:/[^\s<>\"']*)?")
-_TRAILING_PUNCTUATION = ".,;:!?)]'\""
-
-
-def _spoken_host(host: str) -> str:
-    return " dot ".join(part for part in host.lower().split(".") if part)
-
-
-def _speak_url(match: re.Match[str]) -> str:
-    url = match.group()
-    stripped = url.rstrip(_TRAILING_PUNCTUATION)
-    host = re.sub(r"^(?:https?://)?(?:www\.)?", "", stripped, flags=re.IGNORECASE).split("/")[0].split(":")[0]
-    return _spoken_host(host) + url[len(stripped) :]  # the path is noise when heard; the site is not
-
-
-def _speak_email(match: re.Match[str]) -> str:
-    user, _, host = match.group().partition("@")
-    return f"{_spoken_host(user)} at {_spoken_host(host)}"
-
-
-def _speak_links(text: str) -> str:
-    if "@" in text:
-        text = _EMAIL.sub(_speak_email, text)
-    if "www" in text or "http" in text.lower():
-        text = _URL.sub(_speak_url, text)
-    if _TOP_LEVEL_DOMAIN.search(text):
-        text = _BARE_DOMAIN.sub(_speak_url, text)
-    return text
-
 
 # ----------------------------------------------------- roman numerals in text
 
@@ -744,12 +711,48 @@ _EMPTY_BRACKETS = re.compile(r"\(\s*\)")
 _NOTE_MARKS = re.compile(r"\[(?:\d+|[a-z]|\*+|†|Illustration[^\]]*)\]|\{\d+\}|(?<=[a-z][.,;:!?\"'])\d{1,3}(?=\s|$)")
 
 
-_MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,200}>")  # a tag that slipped through extraction is not words
+_TAG = re.compile(r"<(?P<close>/?)(?P<name>[A-Za-z][\w:.-]*)(?P<rest>[^<>]{0,200})>")
+# HTML's own formatting: such a tag closed around words in the same paragraph ("<em>she</em>"),
+# or one that holds nothing ("<br/>"), slipped through extraction and is not words.
+_FORMATTING_TAGS = frozenset(
+    "a abbr b big br cite code del dfn div em font hr i img ins kbd mark p q s samp small span strike strong "
+    "sub sup tt u var wbr".split()
+)
+_EMPTY_TAGS = frozenset("br hr img wbr".split())
+# Inside a tag the book shows, its punctuation is not said: "<bean:write>" is "bean write".
+_TAG_PUNCTUATION = re.compile(r"[<>/=:.\"'“”‘’…]+")
+# A long run of hex digits mixing digits and letters is a hash or an id: nobody reads it out.
+_HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{16,}\b", re.IGNORECASE)
+
+
+def _leaked_tag(match: re.Match[str]) -> bool:
+    name = match.group("name").lower()
+    if name not in _FORMATTING_TAGS:
+        return False
+    if name in _EMPTY_TAGS or match.group("rest").rstrip().endswith("/"):
+        return True
+    text = match.string
+    if match.group("close"):
+        return re.search(rf"<{re.escape(name)}\b[^<>]*>", text[: match.start()], re.IGNORECASE) is not None
+    return re.search(rf"</{re.escape(name)}\s*>", text[match.end() :], re.IGNORECASE) is not None
+
+
+def _read_tag(match: re.Match[str]) -> str:
+    """A tag the book shows (inline code: "<c:out>", '<option value="English">') is read as its words;
+    HTML formatting that slipped through extraction is dropped."""
+    if _leaked_tag(match):
+        return " "
+    text, start, end = match.string, match.start(), match.end()
+    before = " " if start and text[start - 1].isalnum() else ""
+    after = " " if end < len(text) and text[end].isalnum() else ""
+    return before + " ".join(_TAG_PUNCTUATION.sub(" ", match.group()).split()) + after
 
 
 def _drop_marks(text: str) -> str:
     if "<" in text:
-        text = _MARKUP.sub("", text)
+        text = _TAG.sub(_read_tag, text)
+    if _DIGIT.search(text):
+        text = _HEX_ID.sub("", text)
     return _NOTE_MARKS.sub("", text)
 
 
@@ -789,7 +792,7 @@ def _tidy_punctuation(text: str) -> str:
 
 _STEPS: tuple[Callable[[str], str], ...] = (
     _drop_marks,
-    _speak_links,
+    speak_links,
     _speak_roman_numerals,  # before _uncap, which would turn "CHAPTER IV" into "Chapter Iv"
     _uncap,
     _expand_abbreviations,

@@ -111,19 +111,82 @@ def is_skipped(kind: str | None, skip: tuple[str, ...] | list[str]) -> bool:
 _REFERENCE_LINE = re.compile(r"(?:\.\s*){3,}\s*\w+$|[\w)’'”,;:]\s+(?:\d{1,4}|[ivxlc]{1,6})(?:\s*[,–-]\s*\d{1,4})*$")
 
 
-def section_kind(title: str, paragraphs: list[str]) -> tuple[str | None, str]:
+def section_kind(title: str, paragraphs: list[str], at_back: bool = False) -> tuple[str | None, str]:
     """The kind of a whole section (a KINDS key or None) and how it was recognised.
 
     By its heading first; else by its text: the Project Gutenberg licence by its
-    wording, a contents or an index by most of its lines ending in page numbers.
+    wording, a contents or an index by most of its lines ending in page numbers,
+    and (``at_back``: after the story) the author's appeals and advertisements.
     """
     kind = classify_title(title)
+    entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
+    if prose_under_listing_heading(kind, paragraphs, len(entries)):
+        kind = None  # a contents heading over a page that goes on into the story: the text decides
     if kind:
         return kind, f'heading "{title}"'
     opening = paragraphs[:5]
     if any(is_licence_text(p) for p in opening):
         return "licence", "Project Gutenberg licence wording"
-    entries = [p for p in paragraphs if _REFERENCE_LINE.search(p)]
     if len(paragraphs) >= 5 and len(entries) >= 0.6 * len(paragraphs):
         return "contents", "most of its lines end in page numbers"
+    if at_back and (reason := appeal_reason(title, paragraphs)):
+        return "advertisement", reason
     return None, ""
+
+
+def appeal_reason(title: str, paragraphs: list[str]) -> str:
+    """Why a short section after the story is the author's appeal or an advertisement ("" when it is not):
+    two or more of the things such pages ask of a reader. The caller knows the section is after the story."""
+    if word_count(paragraphs) > MAX_APPEAL_WORDS:
+        return ""
+    if paragraphs and (opening := _OTHER_BOOKS.match(paragraphs[0])):
+        return f'opens "{opening.group()}" after the story'  # "ALSO BY JANE DOE" set as a line, not a heading
+    asks = sorted({match.group().lower() for match in _APPEAL.finditer(" ".join([title, *paragraphs[:12]]))})
+    return f"an appeal to the reader after the story ({', '.join(asks[:3])})" if len(asks) >= MIN_APPEAL_MARKS else ""
+
+
+# What an author's appeal or a publisher's advertisement says after the story: "Three things to do if you
+# enjoyed this book", "sign up for the mailing list", "Also by ...", "leave a review".
+_APPEAL = re.compile(
+    r"\bif you (?:have )?(?:enjoy(?:ed)?|liked|loved) (?:this|the|my) (?:book|novel|story)|\bmailing list\b|\bnewsletter\b"
+    r"|\bsign up\b|\b(?:leave|write|post) (?:a|an honest) review\b|\bdonate\b|\balso by\b|\bother (?:books|titles|novels) by\b"
+    r"|\bcoming soon\b|\bavailable (?:now|wherever)\b|\bpre-?order\b|\bpass (?:the|this) book on\b",
+    re.I,
+)
+MIN_APPEAL_MARKS = 2
+_OTHER_BOOKS = re.compile(r"(?:also by|(?:other|more) (?:books|titles|novels) (?:by|from))\b[^.:\n]{0,40}", re.I)
+# Sections that start after this share of the book's words are after the story (appeals, advertisements).
+BACK_MATTER_SHARE = 0.8
+MAX_APPEAL_WORDS = 1500
+
+
+_LISTING_KINDS = ("contents", "index", "figures")
+# Prose: this many words or more, in paragraphs of which few are entries pointing to a page.
+PROSE_WORDS = 300
+MAX_PROSE_ENTRY_SHARE = 0.3
+
+
+def prose_under_listing_heading(kind: str | None, paragraphs: list[str], entries: int) -> bool:
+    """Whether a section whose heading names a contents, index or list of figures holds prose instead
+    of the ``entries`` (lines pointing to a page or a link) such a list is made of: then it is read."""
+    return (
+        kind in _LISTING_KINDS
+        and word_count(paragraphs) >= PROSE_WORDS
+        and entries < MAX_PROSE_ENTRY_SHARE * len(paragraphs)
+    )
+
+
+# A list is a bibliography of links when at least this share of its items holds a web address and it is
+# no longer than this: one rule never removes a chapter's worth of text on its own say (both readers).
+MIN_LINK_SHARE = 0.5
+MAX_LINK_LIST_WORDS = 600
+WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io)(?:/\S*)?\b", re.I)
+
+
+def link_list_reason(linked: list[bool], words: int) -> str:
+    """Why a list under its own heading is a bibliography of links ("" when it is not), from which of its
+    items hold a web address and how many words it has."""
+    links = sum(linked)
+    if len(linked) >= 2 and links >= MIN_LINK_SHARE * len(linked) and words <= MAX_LINK_LIST_WORDS:
+        return f"{links} of its {len(linked)} items are web addresses"
+    return ""

@@ -6,7 +6,15 @@ import re
 from dataclasses import dataclass
 
 from ..model import Chapter
-from ..sections import SkippedSection, first_words, is_licence_text, word_count
+from ..sections import (
+    BACK_MATTER_SHARE,
+    SkippedSection,
+    appeal_reason,
+    first_words,
+    is_licence_text,
+    prose_under_listing_heading,
+    word_count,
+)
 from .flatten import Paragraph, Start
 from .markup import comparable
 from .sections import Reading, heading_kind
@@ -97,10 +105,13 @@ def assemble(
 
     chapters: list[Chapter] = []
     carried = ""  # the title of a part whose page held nothing but that title
+    total, seen = sum(len(p.text.split()) for draft in drafts for p in draft.paragraphs), 0
     for draft in drafts:
         title = draft.title or f"Chapter {len(chapters) + 1}"
         paragraphs, repeated = without_title(draft.paragraphs, title)
-        found = section_kind(title, draft.paragraphs) if paragraphs else None
+        at_back = seen > BACK_MATTER_SHARE * total  # after the story: an author's appeal, advertisements
+        seen += sum(len(p.text.split()) for p in draft.paragraphs)
+        found = section_kind(title, draft.paragraphs, at_back) if paragraphs else None
         if found is not None and reading.leaves_out(found[0]):
             skipped.append(SkippedSection(title, found[0], word_count(paragraphs), found[1]))
             continue
@@ -129,17 +140,21 @@ def without_title(paragraphs: list[Paragraph], title: str) -> tuple[list[str], b
     return texts, False
 
 
-def section_kind(title: str, paragraphs: list[Paragraph]) -> tuple[str, str] | None:
-    """The kind of non-narrative section a chapter is, by its title, its own first heading, or
-    (the Project Gutenberg licence) its words; None for a chapter of the book."""
+def section_kind(title: str, paragraphs: list[Paragraph], at_back: bool = False) -> tuple[str, str] | None:
+    """The kind of non-narrative section a chapter is, by its title, its own first heading, or its
+    words (the Project Gutenberg licence; after the story, an author's appeal or advertisement); None
+    for a chapter of the book."""
+    texts, entries = [p.text for p in paragraphs], sum(1 for p in paragraphs if p.link_only)
     kind = heading_kind(title)
-    if kind:
+    if kind and not prose_under_listing_heading(kind, texts, entries):
         return kind, f'heading "{title}"'
     heading = next((p.text.replace("\n", " ") for p in paragraphs[:3] if p.heading), "")
     kind = heading_kind(heading)
-    if kind:
+    if kind and not prose_under_listing_heading(kind, texts, entries):
         return kind, f'heading "{heading}"'
     marked = sum(1 for p in paragraphs if is_licence_text(p.text))
     if marked >= 2 and marked * LICENCE_SHARE >= len(paragraphs):
         return "licence", "Project Gutenberg licence text"
+    if at_back and (reason := appeal_reason(title, texts)):
+        return "advertisement", reason
     return None

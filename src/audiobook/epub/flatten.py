@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..plays import closed, spoken_label
-from ..sections import CODE_CUE, SkippedSection, first_words, word_count
+from ..sections import CODE_CUE, WEB_ADDRESS, SkippedSection, first_words, link_list_reason, word_count
 from .listings import CODE_TAGS, inline_code_words, is_listing
 from .markup import INVISIBLE, class_names, comparable, epub_types, first, local, one_line
 from .plays import (
@@ -205,9 +205,32 @@ class Flattener:
         if found is not None and self.reading.leaves_out(found[0]):
             self.skipped.append(skipped_section(node, *found))
             return True
+        if name in ("ul", "ol") and self.reading.leaves_out("bibliography") and self._drop_link_list(node):
+            return True
         if self.reading.notes:
             return False
         return "noteref" in types or is_note_link(node, name)
+
+    def _drop_link_list(self, node: etree._Element) -> bool:
+        """A list of links right under its own heading ("Samples", "Further resources") is a bibliography:
+        it and its heading are left out and listed. A list a sentence introduces is read."""
+        heading = node.getprevious()
+        while heading is not None and not isinstance(heading.tag, str):
+            heading = heading.getprevious()  # a comment between them
+        if heading is None or local(heading) not in HEADING_TAGS or (heading.tail or "").strip():
+            return False
+        items = [item for item in node if local(item) == "li"]
+        linked = [any(_external(a) for a in item.iter() if local(a) == "a") or bool(WEB_ADDRESS.search(one_line(item))) for item in items]
+        words = sum(len(one_line(item).split()) for item in items)
+        reason = link_list_reason(linked, words)
+        if not reason:
+            return False
+        title = one_line(heading)
+        last = self.out[-1] if self.out else None
+        if isinstance(last, Paragraph) and last.heading and comparable(last.text) == comparable(title):
+            self.out.pop()  # its heading was read already: it goes with the list
+        self.skipped.append(SkippedSection(title, "bibliography", words + len(title.split()), reason))
+        return True
 
     def _special(self, node: etree._Element, name: str) -> bool:
         """Elements read in their own way: code, speaker labels, notes inside a sentence, SVG text."""
@@ -352,6 +375,10 @@ def split_paragraphs(raw: str) -> list[str]:
     if lines:
         paragraphs.append("\n".join(lines))
     return paragraphs
+
+
+def _external(link: etree._Element) -> bool:
+    return urlsplit(link.get("href", "")).scheme in ("http", "https", "ftp")
 
 
 def is_link_line(node: etree._Element) -> bool:

@@ -3,8 +3,8 @@
 A listing is a ``<pre>`` that looks like code (it holds ``<code>``, has a
 code class or language, or is dense with code punctuation), or a block of
 class "listing"/"sourceCode"/... A ``<pre>`` of verse or a plain-text
-header is not code and is read as before. Inline ``<code>`` is read only
-when it is a word or two a listener can follow ("the print function").
+header is not code and is read as before. Inline ``<code>`` is read as its
+words, its punctuation silent (audiobook.inline_code).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 
 from lxml import etree
 
+from ..inline_code import code_words
 from .markup import class_names, local
 
 LISTING_CLASSES = {
@@ -25,7 +26,6 @@ CODE_PUNCTUATION = set("{}[]()<>=;#/+|&$%\\^~`")
 # Share of code punctuation among the visible characters above which a <pre> is code, not verse.
 CODE_DENSITY = 0.05
 BRACE_LINE_END = re.compile(r"[{}]\s*$")
-PROSE_CODE = re.compile(r"[A-Za-z][\w.'-]*(?: [A-Za-z][\w.'-]*){0,3}")
 
 
 def is_listing(node: etree._Element, name: str) -> bool:
@@ -54,7 +54,6 @@ def looks_like_code(text: str) -> bool:
 
 
 def inline_code_words(node: etree._Element) -> str:
-    """What is said for inline code: a name a listener can follow ("print", "os.path"), or nothing."""
-    text = " ".join("".join(node.itertext()).split())
-    text = text.removesuffix("()")
-    return text if PROSE_CODE.fullmatch(text) else ""
+    """What is said for inline code: its words, its punctuation silent ("os path", "c out value x"),
+    as a PDF's inline code in a typewriter face is read."""
+    return code_words("".join(node.itertext()))

@@ -3,18 +3,26 @@
 A behaviour is found by its module's name:
 
 - opening.py: open the file (with a configured password), the one-line refusals;
-- inspection.py, quality.py, damage.py: phase 1 facts, the text-layer judgement
-  (script-aware: Japanese is text), compressed streams PDFium reads around;
+- inspection.py, quality.py, damage.py: phase 1 facts (the title page's title
+  when the metadata has none), the text-layer judgement (script-aware: Japanese
+  is text), compressed streams PDFium reads around;
 - layout.py: pages into lines with positions, fonts (code, maths, runs of
   typefaces and italics), pictures,
-  two-column pages in column order, margin numbers and note marks apart;
+  two-column pages in column order, margin numbers and note marks apart; inline
+  code's punctuation silent, web addresses kept whole (``audiobook.inline_code``);
 - furniture.py: running heads and footers, the Gutenberg frame, text outside
-  the text block, contents/index/imprint pages, matter under a skipped heading;
-- notes.py: footnotes at the foot of the page;
-- displays.py: code listings (a cue), display equations, figures, tables;
+  the text block, contents/index/imprint pages, matter under a skipped heading
+  (bounded by what it holds);
+- marks.py: a printer's marks, slugs and rulers (outside the trimmed page, or
+  at one spot with the same words on most pages);
+- linklists.py: lists of links under their own small heading (a bibliography);
+- notes.py: footnotes at the foot of the page, by size, or by position and numbers;
+- displays.py: code listings (a cue), display equations, figures, tables,
+  labels of vector drawings, rules typed in characters;
 - plays.py: speaker labels by their setting ("Lane. Yes, sir."), italic stage
   directions as paragraphs of their own;
-- chapters.py: outline (parts descended into), headings by label or size, runs of pages;
+- chapters.py: outline (parts descended into), headings by label, size or a run
+  of numbers 1, 2, 3 ..., runs of pages;
 - paragraphs.py, text.py: lines into clean paragraphs;
 - reader.py: phase 2, and the sections left out (``ExtractedBook.skipped``);
 - sample.py: ``sample_text``, body text for phase 1's language detection.

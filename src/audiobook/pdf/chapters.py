@@ -141,13 +141,19 @@ _BARE_HEADING = re.compile(r"(?:[IVXLC]{1,7}\.?|\d{1,3}\.\s+[A-Z\u00c0-\u00de].{
 
 
 def heading_sections(pages: list[Page]) -> list[Section]:
-    """Chapters from heading lines that open a page ("CHAPTER IV", "Chapter 3", "3. Title")."""
+    """Chapters from heading lines that open a page ("CHAPTER IV", "Chapter 3", "3. Title").
+
+    A numbered line that is a sentence ("1. Change the name from addTime to Time::add.") is an exercise
+    or a list item, not a chapter; so are numbered lines in body type whose numbers start over."""
     sections = []
+    bare: list[tuple[Section, str, bool]] = []  # numbered headings without a label: (section, number, set large)
     for page in pages:
         for position, line in enumerate(page.lines[:3]):
             text = line.text.strip()
             labelled = _LABELLED_HEADING.fullmatch(text)
             if not (labelled or _BARE_HEADING.fullmatch(text)) or len(text.split()) > 12 or text.endswith((",", ";")):
+                continue
+            if not labelled and _SENTENCE.search(text):
                 continue
             title = text
             following = page.lines[position + 1].text.strip() if position + 1 < len(page.lines) else ""
@@ -159,8 +165,19 @@ def heading_sections(pages: list[Page]) -> list[Section]:
             ):
                 title = f"{text.rstrip('.:')}: {following}"
             sections.append(Section(" ".join(clean_text(title).split()), page.index, line.y_first))
+            if not labelled:
+                large = bool(line.size and page.body_size and line.size >= 1.1 * page.body_size)
+                bare.append((sections[-1], text.split(".")[0], large))
             break
+    numbers = [number for _, number, _ in bare]
+    if len(set(numbers)) < len(numbers):  # numbers that start over: a list's items, unless set as headings
+        doubtful = {id(section) for section, _, large in bare if not large}
+        sections = [section for section in sections if id(section) not in doubtful]
     return sections
+
+
+# A numbered line that reads as a sentence: four words or more after the number, ending in a stop.
+_SENTENCE = re.compile(r"^\d{1,3}\.\s+(?:\S+\s+){3,}\S*\.$")
 
 
 # A line this much larger than the body, among a page's first lines, may be a heading.
@@ -195,6 +212,43 @@ def size_heading_sections(pages: list[Page], body_size: float | None) -> list[Se
         return []
     chapter_size = max(chapter_sizes)
     return [section for size, section in found if round(size) >= chapter_size]
+
+
+# "1   The Outlaw", "12. A Merry Feast": a numbered heading in a line of its own, anywhere on the page.
+_NUMBERED = re.compile(r"(\d{1,3})\.?\s+(\S.{0,70})")
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|-bd\b|\bbd\b", re.I)
+MIN_NUMBERED_CHAPTERS = 3
+
+
+def numbered_sections(pages: list[Page], body_size: float | None) -> list[Section]:
+    """Chapters from numbered headings that run 1, 2, 3 ... through the book, each set apart from the
+    body by its size or a bold face, wherever on the page they stand (sections that run on without a
+    page break, as LaTeX's article class sets them). Numbers that start over (exercises, lists) or
+    lines in body type are not chapters; the longest run from 1 is taken."""
+    if not body_size:
+        return []
+    runs: list[list[Section]] = []
+    for page in pages:
+        for line in page.lines:
+            found = _NUMBERED.fullmatch(line.text.strip())
+            if not found or not _set_apart(line, body_size) or len(line.text.split()) > 10:
+                continue
+            title = " ".join(clean_text(found.group(2)).split())
+            if title.endswith((".", ",", ";", ":")) or not title[:1].isupper() or title.split()[-1].isdigit():
+                continue  # a sentence, or a contents entry with its page number
+            number = int(found.group(1))
+            if number == 1:
+                runs.append([])
+            elif not runs or len(runs[-1]) != number - 1:
+                continue
+            runs[-1].append(Section(title, page.index, line.y_first))
+    best = max(reversed(runs), key=len, default=[])  # of two as long, the later: a contents lists them first
+    return best if len(best) >= MIN_NUMBERED_CHAPTERS else []
+
+
+def _set_apart(line: Line, body_size: float) -> bool:
+    bold = bool(line.fonts) and all(_BOLD_FONT.search(name) for _, name, _ in line.fonts)
+    return bool(line.size) and (line.size >= 1.1 * body_size or (bold and line.size >= 0.95 * body_size))
 
 
 def page_sections(pages: list[Page], title: str) -> list[Section]:
@@ -251,8 +305,9 @@ def strip_heading(lines: list[Line], title: str) -> list[Line]:
         text = line.text.strip()
         if _LABELLED_HEADING.fullmatch(text) or re.fullmatch(r"[IVXLC]{1,7}\.?|\d{1,3}\.?", text):
             continue
-        key = _key(text)
-        if not key or not any(want.startswith(got + key) for want in wants):
+        # The line may carry a number the bookmark leaves out ("2   A Merry Feast" under "A Merry Feast").
+        key = next((key for key in (_key(text), _key(_LABEL.sub("", text, count=1))) if key and any(want.startswith(got + key) for want in wants)), "")
+        if not key:
             return lines[position:]
         got += key
     return lines[5:]

@@ -16,6 +16,9 @@ import re
 from collections import Counter
 from dataclasses import replace
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
 from ..sections import CODE_CUE
 from .layout import Line, Page
 
@@ -39,9 +42,11 @@ def is_equation(line: Line) -> bool:
     return line.math >= 0.5 and not line.mono
 
 
-def handle_code(pages: list[Page], read_code: bool) -> int:
-    """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings."""
+def handle_code(pages: list[Page], read_code: bool, body_size: float | None = None) -> int:
+    """Replace each run of code lines by one cue line (or nothing, for a snippet); return how many listings.
+    Type set well above the body's size is display type (a cover's title in a typewriter face), not code."""
     lines = [line for page in pages for line in page.lines]
+    display = DISPLAY_SIZE_RATIO * body_size if body_size else float("inf")
     if read_code or sum(is_code(line) for line in lines) > 0.4 * len(lines):
         return 0  # asked for, or a book set in a typewriter face throughout: then that face is its prose
     listings = 0
@@ -59,7 +64,7 @@ def handle_code(pages: list[Page], read_code: bool) -> int:
     for page in pages:
         out: list[Line] = []
         for line in page.lines:
-            if is_code(line) and not line.note:
+            if is_code(line) and not line.note and (line.size or 0.0) < display:
                 run.append(line)
                 continue
             close(out)
@@ -68,6 +73,23 @@ def handle_code(pages: list[Page], read_code: bool) -> int:
     if pages:
         close(pages[-1].lines)
     return listings
+
+
+# Lines set this much larger than the body are display type, never code.
+DISPLAY_SIZE_RATIO = 1.3
+# A line of nothing but these, three or more, is a drawn rule ("-----", "* * *", "~~~"): nothing to say.
+_RULE = re.compile(r"[-‐‑‒–—―_=~*·•.…⁂\s]{3,}")
+
+
+def drop_rules(pages: list[Page]) -> int:
+    """Remove lines that are a rule or an ornament typed in characters; return how many. The space they
+    leave still parts the paragraphs around them."""
+    dropped = 0
+    for page in pages:
+        kept = [line for line in page.lines if line.alone or not _RULE.fullmatch(line.text)]
+        dropped += len(page.lines) - len(kept)
+        page.lines = kept
+    return dropped
 
 
 def drop_equations(pages: list[Page]) -> int:
@@ -80,10 +102,12 @@ def drop_equations(pages: list[Page]) -> int:
     return dropped
 
 
-def drop_figures(pages: list[Page]) -> int:
-    """Remove text inside pictures, their captions, and captions opening "Figure N"/"Table N"; return lines."""
+def drop_figures(pages: list[Page], blocks: dict[int, tuple[float, float]] | None = None) -> int:
+    """Remove text inside pictures, their captions, and captions opening "Figure N"/"Table N"; return lines.
+    ``blocks`` is the book's text block by page parity: a page full of table has no usual left edge of its own."""
     dropped = 0
     for page in pages:
+        left_edge = min(page.left or 0.0, (blocks or {}).get(page.index % 2, (page.left or 0.0, 0.0))[0])
         doomed: set[int] = set()
         pitch = page.pitch or 14.0
         for box in page.images:
@@ -116,18 +140,19 @@ def drop_figures(pages: list[Page]) -> int:
                     break  # a caption below: there is none above as well
         for i, line in enumerate(page.lines):
             if _CAPTION.match(line.text) and i not in doomed:
-                doomed.update(_caption_block(page, i))
+                doomed.update(_caption_block(page, i, left_edge))
         dropped += len(doomed)
         page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
     return dropped
 
 
 def _centred_under(line: Line, left: float, right: float, page: Page) -> bool:
-    """A caption is centred on its picture and narrower than the text: a justified body line is neither both."""
+    """A caption is centred on its picture and narrower than the text: a justified body line is neither both.
+    The slack is a quarter of a small picture's width: a heading beside a logo is not its caption."""
     middle = ((line.x1 or line.x0) + line.x0) / 2
     text_width = (page.right or right) - (page.left or left)
     narrow = (line.x1 or line.x0) - line.x0 < 0.85 * text_width
-    return narrow and abs(middle - (left + right) / 2) < 0.04 * (page.width or 600)
+    return narrow and abs(middle - (left + right) / 2) < min(0.04 * (page.width or 600), 0.25 * (right - left))
 
 
 def _ends_sentence_block(page: Page, i: int) -> bool:
@@ -137,25 +162,32 @@ def _ends_sentence_block(page: Page, i: int) -> bool:
     return page.lines[i].y_last - following.y_first > 1.45 * (page.pitch or 14.0)
 
 
-def _caption_block(page: Page, start: int) -> list[int]:
+def _caption_block(page: Page, start: int, left_edge: float) -> list[int]:
     """A caption line, the lines that continue it (no gap, same size), and the figure or table it labels:
-    the lines next to it (above, else below) that stand in from the text's left edge."""
+    the lines next to it (above, else below) that stand in from the text's left edge or are set small."""
     block = [start]
     for i in range(start + 1, len(page.lines)):
         prev, line = page.lines[i - 1], page.lines[i]
         if not (prev.placed and line.placed) or prev.y_last - line.y_first > 1.3 * (page.pitch or 14.0) or line.size != prev.size:
             break
         block.append(i)
-    above = _set_in(page, range(start - 1, -1, -1))
-    return block + (above or _set_in(page, range(block[-1] + 1, len(page.lines))))
+    above = _set_in(page, range(start - 1, -1, -1), left_edge)
+    return block + (above or _set_in(page, range(block[-1] + 1, len(page.lines)), left_edge))
 
 
-def _set_in(page: Page, order: range) -> list[int]:
-    """Consecutive lines, walking in ``order``, that do not start at the page's text edge (cells, labels)."""
+# Table cells set this much smaller than the page's body belong to the table wherever they start.
+CELL_SIZE_RATIO = 0.9
+
+
+def _set_in(page: Page, order: range, left_edge: float) -> list[int]:
+    """Consecutive lines, walking in ``order``, that do not start at the text's left edge or are set
+    smaller than the body (cells, labels)."""
     found: list[int] = []
     for i in order:
         line = page.lines[i]
-        if not line.placed or page.left is None or line.x0 - page.left < 1.5 * (line.size or 10.0):
+        size = line.size or 10.0
+        small = bool(page.body_size) and size <= CELL_SIZE_RATIO * page.body_size
+        if not line.placed or (line.x0 - left_edge < 1.5 * size and not small):
             break
         if page.body_size and line.size and line.size > 1.15 * page.body_size:
             break  # a heading
@@ -185,3 +217,65 @@ def drop_tables(pages: list[Page], body_size: float | None) -> int:
         dropped += len(doomed)
         page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
     return dropped
+
+
+# Labels of a drawing (a state diagram's boxes, a plot's axes): short lines across a cluster of vector
+# paths that holds no line of prose. Paths this close are one drawing; smaller clusters are
+# underlines or link boxes, larger than this share of the page a background.
+DRAWING_JOIN_POINTS = 12.0
+MIN_DRAWING_POINTS = 24.0
+MAX_DRAWING_PAGE_SHARE = 0.5
+MAX_LABEL_WORDS = 4
+PROSE_WORDS = 6
+
+
+def drop_drawing_labels(doc: pdfium.PdfDocument, pages: list[Page]) -> int:
+    """Remove the text of vector drawings; return how many lines. Only pages with short lines away from
+    the text's left edge are asked for their drawings (loading a page again costs as much as its text)."""
+    dropped = 0
+    for page in pages:
+        if page.left is None or len([line for line in page.lines if _label_like(line, page)]) < 2:
+            continue
+        drawings = _drawings(doc, page)
+        doomed: set[int] = set()
+        for left, bottom, right, top in drawings:
+            # A label may stand beside its box ("message" left of the box holding "Hello!"): what overlaps it.
+            inside = [
+                i for i, line in enumerate(page.lines)
+                if line.placed and line.x0 <= right and (line.x1 or line.x0) >= left and bottom - 3 <= line.y_first <= top + 3
+            ]  # fmt: skip
+            if inside and all(len(page.lines[i].text.split()) <= MAX_LABEL_WORDS for i in inside):
+                doomed.update(inside)
+        dropped += len(doomed)
+        page.lines = [line for i, line in enumerate(page.lines) if i not in doomed]
+    return dropped
+
+
+def _label_like(line: Line, page: Page) -> bool:
+    size = line.size or 10.0
+    return line.placed and len(line.text.split()) <= MAX_LABEL_WORDS and line.x0 - (page.left or 0.0) > 2 * size and not is_code(line)
+
+
+def _drawings(doc: pdfium.PdfDocument, page: Page) -> list[tuple[float, float, float, float]]:
+    """Boxes around clusters of vector paths on a page (left, bottom, right, top)."""
+    try:
+        pdf_page = doc[page.index]
+    except pdfium.PdfiumError:
+        return []
+    try:
+        boxes = [obj.get_bounds() for obj in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)]
+    except pdfium.PdfiumError:
+        boxes = []
+    finally:
+        pdf_page.close()
+    area = (page.width or 612.0) * (page.height or 792.0)
+    boxes = [box for box in boxes if (box[2] - box[0]) * (box[3] - box[1]) < MAX_DRAWING_PAGE_SHARE * area]
+    clusters: list[list[float]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for cluster in clusters:
+            if box[0] <= cluster[2] + DRAWING_JOIN_POINTS and cluster[0] <= box[2] + DRAWING_JOIN_POINTS and box[1] <= cluster[3] + DRAWING_JOIN_POINTS and cluster[1] <= box[3] + DRAWING_JOIN_POINTS:
+                cluster[:] = [min(cluster[0], box[0]), min(cluster[1], box[1]), max(cluster[2], box[2]), max(cluster[3], box[3])]
+                break
+        else:
+            clusters.append(list(box))
+    return [tuple(c) for c in clusters if c[2] - c[0] >= MIN_DRAWING_POINTS and c[3] - c[1] >= MIN_DRAWING_POINTS]

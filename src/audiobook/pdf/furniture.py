@@ -44,6 +44,10 @@ def _shape(text: str) -> str:
     return " ".join(words)
 
 
+def _same(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def _edge_positions(page: Page) -> list[int]:
     count = len(page.lines)
     return sorted({i for i in range(min(EDGE_LINES, count))} | {count - 1 - i for i in range(min(EDGE_LINES, count))})
@@ -82,6 +86,7 @@ def drop_running_lines(pages: list[Page]) -> int:
     often inside pages as well (a speaker's name above each speech in a play).
     """
     shapes: dict[str, set[int]] = defaultdict(set)
+    texts: dict[str, set[int]] = defaultdict(set)  # the very same words, numbers and all ("OWASP Top 10 2007")
     inside: Counter[str] = Counter()  # shapes met away from the edges: text, not furniture
     offsets: Counter[tuple[str, int]] = Counter()
     for page in pages:
@@ -91,6 +96,7 @@ def drop_running_lines(pages: list[Page]) -> int:
             text = page.lines[position].text
             if _shape(text).strip("# "):
                 shapes[_shape(text)].add(page.index)
+                texts[_same(text)].add(page.index)
             seen_offsets.update(_edge_offsets(text, page.index))
         offsets.update(seen_offsets)
         inside.update(_shape(line.text) for position, line in enumerate(page.lines) if position not in edges)
@@ -100,6 +106,9 @@ def drop_running_lines(pages: list[Page]) -> int:
     running = {
         shape for shape, where in shapes.items() if _runs(shape, sorted(where)) and inside[shape] < max(3, 0.5 * len(where))
     }
+    # The very same words, numbers and all, running over the pages' edges: a number that never changes is
+    # part of the head ("OWASP Top 10 2007"; "2. The Gnat" on every right-hand page of chapter 2).
+    repeated = {text for text, where in texts.items() if _shape(text) in running and _runs(text, sorted(where))}
     removed = 0
     for page in pages:
         doomed = set()
@@ -109,7 +118,7 @@ def drop_running_lines(pages: list[Page]) -> int:
             shape = _shape(line.text)
             if (shape in running and not (shape.startswith("#") or shape.endswith("#"))) or (
                 fits and len(line.text.split()) <= 16
-            ):
+            ) or _same(line.text) in repeated:
                 doomed.add(position)  # (a), (b)
             elif _bare_page_number(line, page) or (fits and " " not in line.text):
                 doomed.add(position)  # (c)
@@ -147,17 +156,14 @@ def drop_gutenberg_frame(pages: list[Page]) -> int:
 
 
 
-def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
-    """Remove lines that start left of the book's text block, or right of it: margin line numbers,
-    printers' slugs, marginal notes, tables set wider than the text. The block is measured on
-    left and right pages apart (a two-sided book shifts it)."""
-    if not body_size:
-        return 0
+def text_blocks(pages: list[Page], body_size: float | None) -> dict[int, tuple[float, float]]:
+    """The book's text block, (left, right) edges for left and right pages apart (a two-sided book shifts
+    it), keyed by page index % 2: where most full lines of body type start and end."""
     lefts: dict[int, Counter[int]] = {0: Counter(), 1: Counter()}
     rights: dict[int, list[float]] = {0: [], 1: []}
     for page in pages:
         for line in page.lines:
-            if line.placed and line.size and abs(line.size - body_size) <= 0.06 * body_size and len(line.text) >= 30:
+            if line.placed and line.size and body_size and abs(line.size - body_size) <= 0.06 * body_size and len(line.text) >= 30:
                 lefts[page.index % 2][round(line.x0)] += 1
                 rights[page.index % 2].append(line.x1)
     block = {}
@@ -168,6 +174,15 @@ def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
             busiest = lefts[parity].most_common(1)[0][1]
             edge = min(x for x, count in lefts[parity].items() if count >= 0.15 * busiest)
             block[parity] = (edge, ends[int(0.98 * (len(ends) - 1))])
+    return block
+
+
+def drop_outside_block(pages: list[Page], body_size: float | None) -> int:
+    """Remove lines that start left of the book's text block, or right of it: margin line numbers,
+    printers' slugs, marginal notes, tables set wider than the text."""
+    if not body_size:
+        return 0
+    block = text_blocks(pages, body_size)
     tolerance = max(6.0, 0.8 * body_size)
     removed = 0
     for page in pages:
@@ -211,35 +226,83 @@ def drop_reference_pages(pages: list[Page], skip: tuple[str, ...] | list[str]) -
     return [(kind, first, words) for kind, first, words, _ in runs]
 
 
-def drop_titled_matter(pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str]) -> list[SkippedSection]:
+# Matter under a skipped heading is left out only while it is this share of the book's words or less:
+# a heading's word never takes a book's body with it (a contents heading set larger than the chapters').
+MAX_TITLED_SHARE = 0.15
+# A contents, index or list of figures ends where prose starts: this many lines running that are no entry.
+PROSE_RUN_LINES = 2
+PROSE_LINE_WORDS = 7
+_LISTING_KINDS = ("contents", "index", "figures")
+
+
+def drop_titled_matter(
+    pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str], notes: list[str] | None = None
+) -> list[SkippedSection]:
     """Remove matter under a heading that names a skipped kind ("Related Resources", "Index", "Copyright")
     up to the next heading as large; return what was left out. Bookmarked sections are also judged as
-    chapters; this finds those the outline does not name."""
+    chapters; this finds those the outline does not name.
+
+    What the heading says is checked against what follows it: a contents, index or list of figures ends
+    at the first prose under it, and matter larger than MAX_TITLED_SHARE of the book is read after all
+    (said in ``notes``)."""
     if not body_size:
         return []
-    found: list[SkippedSection] = []
-    current: SkippedSection | None = None
+    sections: list[tuple[SkippedSection, list[Line]]] = []
+    current: tuple[SkippedSection, list[Line]] | None = None
     level = 0.0
     for page in pages:
-        kept = []
         for line in page.lines:
             heading = bool(line.size) and line.size >= 1.15 * body_size and not line.note
             if heading and (current is None or line.size >= 0.95 * level):
                 kind = classify_title(line.text)
                 current = None
                 if is_skipped(kind, skip):
-                    current, level = SkippedSection(line.text, kind, 0, f'heading "{line.text}"'), line.size
-                    found.append(current)
-            if current is None:
-                kept.append(line)
-            else:
-                current.words += len(line.text.split())
-        page.lines = kept
+                    current, level = (SkippedSection(line.text, kind, 0, f'heading "{line.text}"'), []), line.size
+                    sections.append(current)
+            if current is not None:
+                current[1].append(line)
+    total = sum(len(line.text.split()) for page in pages for line in page.lines)
+    doomed: set[int] = set()
+    found = []
+    for section, lines in sections:
+        if section.kind in _LISTING_KINDS:
+            lines = lines[: _prose_start(lines, body_size)]
+        section.words = sum(len(line.text.split()) for line in lines)
+        if section.words > MAX_TITLED_SHARE * total:
+            if notes is not None:  # read: the heading alone does not decide that much of the book
+                notes.append(f'read {section.words} words under the heading "{section.title}": too much of the book to leave out on its say')
+            continue
+        doomed.update(id(line) for line in lines)
+        found.append(section)
+    for page in pages:
+        page.lines = [line for line in page.lines if id(line) not in doomed]
     return found
 
 
+def _prose_start(lines: list[Line], body_size: float) -> int:
+    """Where prose begins under a contents-like heading: the first of a run of full lines that are no
+    entry (no page number, no dot leaders) and no heading; len(lines) when there is none."""
+    run = 0
+    for position, line in enumerate(lines[1:], start=1):
+        entry = bool(_REFERENCE_LINE.search(line.text)) or (line.size or 0) >= 1.15 * body_size
+        run = 0 if entry or len(line.text.split()) < PROSE_LINE_WORDS else run + 1
+        if run == PROSE_RUN_LINES:
+            start = position - PROSE_RUN_LINES + 1
+            # The prose's own heading ("1 The Outlaw", no page number after it) goes with it.
+            while start > 1 and (lines[start - 1].size or 0) >= 1.15 * body_size and not _REFERENCE_LINE.search(lines[start - 1].text):
+                start -= 1
+            return start
+    return len(lines)
+
+
 # What an imprint page says; a page among the book's first or last few that says it, and little else, is one.
-_IMPRINT = re.compile(r"©|\bcopyright\b|\ball rights reserved\b|\bisbn\b|\bprinted in\b|\bfirst published\b|\bcreative commons\b", re.I)
+# A licence notice on the title's verso says it too ("... under the terms of the GNU General Public License").
+_IMPRINT = re.compile(
+    r"©|\bcopyright\b|\ball rights reserved\b|\bisbn\b|\bprinted in\b|\bfirst published\b|\bcreative commons\b"
+    r"|\bgnu (?:lesser |library )?(?:general public|free documentation) licen[cs]e\b|\bpermission is granted to copy\b"
+    r"|\b(?:is|are) (?:free software|licensed under)\b|\bwithout any warranty\b",
+    re.I,
+)
 MAX_IMPRINT_WORDS = 400
 
 

@@ -11,6 +11,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ..model import BookFacts
+from ..sections import classify_title
 from ..settings import EngineSettings
 from .damage import find_stream_damage
 from .opening import open_pdf
@@ -24,6 +25,7 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
     doc, encrypted = open_pdf(path, settings)
     try:
         title, author, year = _metadata(doc)
+        title = title or printed_title(doc)
         damage = check_text(doc)
         if not encrypted:  # encrypted streams do not inflate, so there is nothing to check
             damage += find_stream_damage(path)
@@ -68,6 +70,40 @@ def _clean_title(raw: str) -> str | None:
     ):
         return None
     return title
+
+
+# The title page is the first page with text, among the first few; its title is its largest type.
+TITLE_PAGES = 3
+_OPENINGS = {"preface", "foreword", "introduction", "prologue", "prolog", "vorwort", "einleitung", "avant-propos", "prefacio"}
+TITLE_SIZE_RATIO = 1.4
+MAX_TITLE_WORDS = 15
+
+
+def printed_title(doc: pdfium.PdfDocument) -> str | None:
+    """The title as the title page prints it, for a PDF whose metadata names none: the words set in the
+    largest type of the first page with text (a cover picture has none), when that type stands well
+    above the page's text (not a page of one size) and is no section's name ("Contents", "Preface")."""
+    for index in range(min(TITLE_PAGES, len(doc))):
+        try:
+            page = doc[index]
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:
+            continue
+        text = textpage.get_text_range()
+        sizes = [pdfium_c.FPDFText_GetFontSize(textpage, i) for i in range(min(len(text), textpage.count_chars()))]
+        textpage.close()
+        page.close()
+        letters = sorted(size for size, char in zip(sizes, text) if char.isalpha())
+        if len(letters) < 3:
+            continue
+        largest, usual = letters[-1], letters[len(letters) // 2]
+        words = " ".join("".join(c if size >= largest - 0.5 else " " for c, size in zip(text, sizes)).split())
+        title = " ".join(clean_text(words).split())
+        enough = sum(c.isalpha() for c in title) >= 3 and len(title.split()) <= MAX_TITLE_WORDS
+        if enough and largest >= TITLE_SIZE_RATIO * usual and not classify_title(title) and title.lower() not in _OPENINGS:
+            return title
+        return None  # the first page with text is the title page, or there is none
+    return None
 
 
 def _catalog_language(doc: pdfium.PdfDocument) -> str | None:

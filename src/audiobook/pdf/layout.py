@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from ..inline_code import silent_symbols
 from .text import HYPHEN_MARKS
 
 # Font names that mark a line as code (typewriter faces) or as mathematics (TeX's and other maths fonts).
@@ -331,13 +332,11 @@ def _font_shares(textpage: pdfium.PdfTextPage, text: str, first: int, last: int)
     return (mono / len(spots), math / len(spots)) if spots else (0.0, 0.0)
 
 
-# Operators and punctuation of code: spoken, they become "plus", "equals", "dot", which no one follows.
-_CODE_SYMBOLS = set("+-*/=%<>!&|^~;{}[]()#@$\\\".")
-
-
 def _inline_code_symbols(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> list[int]:
-    """Operators and brackets of inline code in a prose line (set in a typewriter face): its words stay."""
-    return [i for i in range(first, last + 1) if text[i] in _CODE_SYMBOLS and _in_typewriter(textpage, i)]
+    """Operators and brackets of inline code in a prose line (set in a typewriter face): its words stay,
+    and so does a web address in that face (phase 3 says it shortly), also the rest of one cut at the line above."""
+    line, before = text[first : last + 1], text[max(0, first - 300) : first]
+    return [first + i for i in silent_symbols(line, lambda i: _in_typewriter(textpage, first + i), before)]
 
 
 def _in_typewriter(textpage: pdfium.PdfTextPage, index: int) -> bool:

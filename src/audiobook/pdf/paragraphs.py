@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..links import link_rest
 from .layout import Line, Page
 from .text import HYPHEN_MARKS, clean_text
 
@@ -47,6 +48,8 @@ def _is_drop_capital(text: str, more: str) -> bool:
 
 
 def _join(text: str, more: str) -> str:
+    if link_rest(text, more):
+        return text + more  # a web address cut at the line's end ("http://google." + "github.io/...")
     if text[-1] in HYPHEN_MARKS:
         return text[:-1] + ("-" if more[:1].isupper() else "") + more
     if len(text) >= 2 and text[-1] in "-\u2010" and text[-2].isalpha() and more[:1].islower():

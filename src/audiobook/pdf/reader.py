@@ -18,17 +18,18 @@ import pypdfium2 as pdfium
 
 from ..model import BookFacts, Chapter, ExtractedBook
 from ..settings import EngineSettings
-from ..sections import KINDS, SkippedSection, first_words, is_licence_text, is_skipped, section_kind, word_count
+from ..sections import BACK_MATTER_SHARE, KINDS, SkippedSection, classify_title, first_words, is_licence_text, is_skipped, section_kind, word_count
 from .chapters import (
     PAGES_PER_PART,
     fill_sections,
     heading_sections,
+    numbered_sections,
     outline_sections,
     page_sections,
     size_heading_sections,
     strip_heading,
 )
-from .displays import drop_equations, drop_figures, drop_tables, handle_code
+from .displays import drop_drawing_labels, drop_equations, drop_figures, drop_rules, drop_tables, handle_code
 from .furniture import (
     drop_gutenberg_frame,
     drop_imprint_pages,
@@ -37,8 +38,11 @@ from .furniture import (
     drop_running_lines,
     drop_titled_matter,
     page_number,
+    text_blocks,
 )
 from .layout import Line, Page, book_body_size, read_pages, set_foot
+from .linklists import drop_link_lists
+from .marks import drop_fixed_lines, drop_outside_trim, trimmed_pages
 from .notes import mark_footnotes
 from .opening import open_pdf
 from .paragraphs import reflow
@@ -65,9 +69,7 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         notes: list[str] = []
         skipped: list[SkippedSection] = []
         pages = read_pages(doc)
-        removed = drop_running_lines(pages)
-        if removed:
-            notes.append(f"removed {removed} running header, footer and page-number lines")
+        _drop_proof_marks(doc, pages, notes)
         frame_words = drop_gutenberg_frame(pages)
         if frame_words:
             notes.append("dropped the Project Gutenberg header and licence outside the START/END markers")
@@ -84,7 +86,7 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         doc.close()
     if front:
         chapters.insert(0, Chapter(0, "Front matter", front))
-    chapters = _leave_out_sections(chapters, settings, skipped, named)
+    chapters = _leave_out_sections(chapters, settings, skipped, notes, named)
     for position, chapter in enumerate(chapters):
         chapter.index = position
     return ExtractedBook(
@@ -99,6 +101,20 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
     )
 
 
+def _drop_proof_marks(doc: pdfium.PdfDocument, pages: list[Page], notes: list[str]) -> None:
+    """Printer's marks, slugs and rulers outside the trimmed page (before the running heads are looked for
+    at the pages' edges), running heads and page numbers, what stays at one spot on most pages, and the
+    labels inside vector drawings (the page's objects tell where they are)."""
+    for what, count in (
+        ("lines outside the trimmed page (printer's marks, slugs, rulers)", drop_outside_trim(pages, trimmed_pages(doc))),
+        ("running header, footer and page-number lines", drop_running_lines(pages)),
+        ("lines at one spot with the same words on most pages (slugs, rulers)", drop_fixed_lines(pages)),
+        ("labels inside drawings", drop_drawing_labels(doc, pages)),
+    ):
+        if count:
+            notes.append(f"left out {count} {what}")
+
+
 def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str], skipped: list[SkippedSection]) -> None:
     """Everything on the page that is not the body's prose: notes, margins, pictures, equations, code."""
     body_size = book_body_size(pages)
@@ -110,7 +126,8 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection("Footnotes", "notes", words, f"{marked} lines set small at the foot of their pages"))
     elif marked:
         notes.append(f"read {marked} footnote lines after the paragraph they interrupt")
-    skipped += drop_titled_matter(pages, body_size, _skip(settings))
+    skipped += drop_titled_matter(pages, body_size, _skip(settings), notes)
+    skipped += drop_link_lists(pages, body_size, _skip(settings))
     if is_skipped("copyright", _skip(settings)):
         for index, words in drop_imprint_pages(pages):
             skipped.append(SkippedSection(f"Copyright page (page {index + 1})", "copyright", words, "copyright and imprint wording"))
@@ -118,10 +135,11 @@ def _drop_furniture(pages: list[Page], settings: EngineSettings, notes: list[str
         skipped.append(SkippedSection(f"{KINDS[kind].capitalize()} (page {first + 1})", kind, words, "most lines point to page numbers"))
     for what, count in (
         ("lines outside the text block (margin numbers, slugs, wide tables)", drop_outside_block(pages, body_size)),
-        ("lines of figures and their captions", drop_figures(pages)),
+        ("lines of figures and their captions", drop_figures(pages, text_blocks(pages, body_size))),
         ("lines of tables", drop_tables(pages, body_size)),
         ("lines of display equations", drop_equations(pages)),
-        ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code)),
+        ("lines that are rules or ornaments typed in characters", drop_rules(pages)),
+        ("code listings (a short cue for each long one)", handle_code(pages, settings.read_code, body_size)),
     ):
         if count:
             notes.append(f"left out {count} {what}")
@@ -172,20 +190,31 @@ def _skip(settings: EngineSettings) -> tuple[str, ...]:
 
 
 def _leave_out_sections(
-    chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection], named: bool = True
+    chapters: list[Chapter], settings: EngineSettings, skipped: list[SkippedSection], notes: list[str], named: bool = True
 ) -> list[Chapter]:
     """Drop chapters that are not the book's body (contents, index, licence ...) by their kind, and list them."""
     if is_skipped("licence", _skip(settings)):
         _cut_leading_header(chapters, skipped)
         _cut_trailing_licence(chapters, skipped)
     kept = []
+    judged = len(skipped)  # the sections judged below start here in the list of what was left out
+    total, seen = sum(word_count(chapter.paragraphs) for chapter in chapters), 0
     for chapter in chapters:
-        kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs)
+        at_back = seen > BACK_MATTER_SHARE * total
+        seen += word_count(chapter.paragraphs)
+        kind, reason = section_kind(chapter.title if named else "", chapter.paragraphs, at_back)
+        if named and kind is None and is_skipped(classify_title(chapter.title), _skip(settings)):
+            notes.append(f'read "{chapter.title}": its heading names matter left out, but it holds prose')
         if is_skipped(kind, _skip(settings)):
             words = word_count(chapter.paragraphs)
             skipped.append(SkippedSection(chapter.title or first_words(chapter.paragraphs), kind, words, reason))
         elif chapter.paragraphs:
             kept.append(chapter)
+    if not kept and any(chapter.paragraphs for chapter in chapters):
+        # Every section looked like matter a narrator skips: a guess that wrong is worse than reading it all.
+        del skipped[judged:]
+        notes.append("every section looked like matter a narrator skips (contents, index ...): all of it is read")
+        kept = [chapter for chapter in chapters if chapter.paragraphs]
     return kept
 
 
@@ -203,6 +232,8 @@ def _chapters(
         sections = heading_sections(pages)
         if len(sections) < 2:
             sections = size_heading_sections(pages, book_body_size(pages))
+        if len(sections) < 2:
+            sections = numbered_sections(pages, book_body_size(pages))
         if len(sections) >= 2:
             notes.append("no usable outline: chapters found from headings")
         else:

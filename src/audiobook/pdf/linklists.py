@@ -1,0 +1,70 @@
+"""Lists of links under their own small heading ("Samples", "References", "Further resources"): a bibliography.
+
+Read aloud, such a list is "cve dot mitre dot org, cve dot mitre dot org ..." and nothing a listener can
+follow. It is told by what it holds, not by its heading's word: the lines between a small heading and the
+next heading, most of its items holding a web address. Links a sentence introduces ("consult the Testing
+Guide:" and two addresses) have no heading of their own and stay, each said shortly as its site.
+"""
+
+from __future__ import annotations
+
+from ..sections import WEB_ADDRESS, SkippedSection, is_skipped, link_list_reason
+from .layout import Line, Page
+
+# A section's heading, however small: a short line set a little larger than the body (not as large as a
+# chapter's title: a chapter of links and a sentence is the author's) and not ending a sentence.
+MINOR_HEADING_RATIO = 1.05
+MAX_MINOR_HEADING_RATIO = 1.5
+MAX_HEADING_WORDS = 8
+
+
+def is_minor_heading(line: Line, body_size: float) -> bool:
+    words = line.text.split()
+    return (
+        bool(line.size)
+        and MINOR_HEADING_RATIO * body_size <= line.size <= MAX_MINOR_HEADING_RATIO * body_size
+        and 0 < len(words) <= MAX_HEADING_WORDS
+        and not line.text.rstrip().endswith((".", ",", ";"))
+    )
+
+
+def drop_link_lists(pages: list[Page], body_size: float | None, skip: tuple[str, ...] | list[str]) -> list[SkippedSection]:
+    """Remove each heading with the list of links under it; return what was left out (kind "bibliography")."""
+    if not body_size or not is_skipped("bibliography", skip):
+        return []
+    blocks: list[list[Line]] = [[]]  # the lines under each heading, the heading first
+    for page in pages:
+        for line in page.lines:
+            if is_minor_heading(line, body_size):
+                blocks.append([])
+            elif line.size and line.size > MAX_MINOR_HEADING_RATIO * body_size:
+                blocks.append([])
+                blocks.append([])  # a chapter's title ends the list before it and opens no list of its own
+            blocks[-1].append(line)
+    doomed: set[int] = set()
+    found = []
+    for block in blocks[1:]:
+        if not block or not is_minor_heading(block[0], body_size):
+            continue
+        heading, items = block[0], _items(block[1:])
+        words = sum(len(line.text.split()) for line in block)
+        reason = link_list_reason([any(WEB_ADDRESS.search(line.text) for line in item) for item in items], words)
+        if reason:
+            doomed.update(id(line) for line in block)
+            found.append(SkippedSection(heading.text, "bibliography", words, reason))
+    if doomed:
+        for page in pages:
+            page.lines = [line for line in page.lines if id(line) not in doomed]
+    return found
+
+
+def _items(lines: list[Line]) -> list[list[Line]]:
+    """The list's items: each opens at the list's left edge; lines set further in continue it."""
+    placed = [line.x0 for line in lines if line.placed]
+    edge = min(placed) if placed else 0.0
+    items: list[list[Line]] = []
+    for line in lines:
+        if not items or not line.placed or line.x0 <= edge + 2:
+            items.append([])
+        items[-1].append(line)
+    return items
