@@ -172,7 +172,7 @@ def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_bo
     # report.html lists each book's words to check, collapsed; what a lexicon settles is not among them.
     report = (tmp_path / "results" / "report.html").read_text(encoding="utf-8")
     words = report.split("<h2>Words to check</h2>", 1)[1]
-    assert "<details><summary>names-epub: 1 word</summary>" in words and "<td>Quibbleworth</td>" in words
+    assert "(names-epub): 1 word</summary>" in words and "<td>Quibbleworth</td>" in words
     assert "<td>Hermione</td>" not in words
 
 
