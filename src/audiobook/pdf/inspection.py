@@ -13,6 +13,7 @@ import pypdfium2.raw as pdfium_c
 from ..model import BookFacts
 from ..settings import EngineSettings
 from .damage import find_stream_damage
+from .ocr import pages_to_ocr
 from .opening import open_pdf
 from .quality import check_text
 from .text import clean_text
@@ -24,7 +25,9 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
     doc, encrypted = open_pdf(path, settings)
     try:
         title, author, year = _metadata(doc)
-        damage = check_text(doc)
+        # Pages whose text layer fails are read by OCR (engine.ocr); "never" refuses such a book, as before OCR.
+        ocr_pages = pages_to_ocr(doc, settings.ocr)[0] if settings.ocr != "never" else []
+        damage = [] if ocr_pages else check_text(doc)
         if not encrypted:  # encrypted streams do not inflate, so there is nothing to check
             damage += find_stream_damage(path)
         return BookFacts(
@@ -36,7 +39,8 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
             language=_catalog_language(doc),
             year=year,
             encrypted=encrypted,
-            has_text_layer=True,
+            has_text_layer=len(ocr_pages) < len(doc),
+            ocr_pages=ocr_pages,
             damage=damage,
         )
     finally:

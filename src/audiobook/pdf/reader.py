@@ -40,6 +40,7 @@ from .furniture import (
 )
 from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .notes import mark_footnotes
+from .ocr import replace_with_ocr
 from .opening import open_pdf
 from .paragraphs import reflow
 from .plays import mark_play
@@ -65,6 +66,8 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         notes: list[str] = []
         skipped: list[SkippedSection] = []
         pages = read_pages(doc)
+        if facts.ocr_pages:
+            notes += replace_with_ocr(doc, pages, path, facts, settings, work_dir)
         removed = drop_running_lines(pages)
         if removed:
             notes.append(f"removed {removed} running header, footer and page-number lines")

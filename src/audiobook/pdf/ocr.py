@@ -1,0 +1,345 @@
+"""OCR where a PDF's text layer fails, page by page, with Tesseract 5.
+
+A page keeps its text layer when it has a good one. A page with no text but
+something drawn on it (a scan, letters drawn as curves) or with text that
+extracts as glyph codes is rendered with PDFium at ``DPI`` and read by the
+``tesseract`` command (hOCR: word boxes, baselines, line heights and
+confidences), one process per page with ``OMP_THREAD_LIMIT=1`` and as many at
+once as the book has threads: Tesseract's own threads gain little on a page,
+and processes side by side scale with cores. Each page's hOCR is kept in the
+book's work folder as it is made, so a killed or failed run never reads a
+finished page again.
+
+Phase 1 reads the pages (so the language is decided from the OCR'd text and a
+book OCR cannot read is refused at once); phase 2 builds the reader's pages
+from the same hOCR, so every rule of the text-layer reader applies unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from PIL import Image
+
+from ..errors import BookError
+from ..fileio import read_json, sha256_file, write_json
+from ..settings import EngineSettings
+from ..model import BookFacts
+from ..voices import LANGUAGE_NAMES, THREE_LETTER_CODES, primary_language
+from .layout import Page
+from .opening import open_pdf
+from .ocr_layout import Cleaned, OcrPage, clean_page, parse_hocr, picture_regions, to_page
+from .quality import text_quality
+
+# Pages are rendered at this resolution: Tesseract reads body text best with letters 20-40 pixels high.
+DPI = 300
+# A page read by OCR is trusted when its words' mean confidence reaches this (0-100). Measured: scans of the
+# shared pairs 88-95 per page, the 1885 Huck Finn page 93; a page of sensor noise or a blank page's specks
+# keep almost no word at all, and what they keep scores below 60.
+PAGE_CONFIDENCE = 70
+# A book is read when its readable text reaches this many letters per page (as phase 1 asks of a text layer).
+MIN_LETTERS_PER_PAGE = 20
+PROGRESS_FILE = "ocr_progress.json"
+# Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
+_TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
+
+log = logging.getLogger("audiobook")
+
+
+@dataclass
+class OcrResult:
+    """What OCR made of a book's pages, for phase 1's verdict and phase 2's pages."""
+
+    pages: dict[int, Cleaned] = field(default_factory=dict)
+    raw: dict[int, OcrPage] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)  # pages whose OCR is unreliable: left out, never read as noise
+    seconds: float = 0.0
+
+    def confidence(self, index: int) -> float | None:
+        words = [word.confidence for line in self.pages[index].lines for word in line.words]
+        return sum(words) / len(words) if words else None
+
+
+def pages_to_ocr(doc: pdfium.PdfDocument, mode: str) -> tuple[list[int], int]:
+    """The pages whose text layer fails (all pages when mode is "always"), and the letters the others hold."""
+    chosen, letters = [], 0
+    for index in range(len(doc)):
+        try:
+            page = doc[index]
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:
+            continue
+        text = textpage.get_text_range()
+        textpage.close()
+        drawn = pdfium_c.FPDFPage_CountObjects(page) > 0
+        page.close()
+        quality = text_quality(text)
+        if mode == "always" or (drawn and quality.visible == 0) or _glyph_codes(text):
+            chosen.append(index)
+        else:
+            letters += quality.letters
+    return chosen, letters
+
+
+def _glyph_codes(text: str) -> bool:
+    """A page whose text is glyph codes: unmapped characters, or tokens with letters that are not words
+    ("/g18/g152"). A contents page (dot leaders, numbers) is neither."""
+    quality = text_quality(text)
+    if quality.visible >= 10 and quality.unreadable > 0.15 * quality.visible:
+        return True
+    lettered = [token for token in text.split() if any(char.isalpha() for char in token)]
+    if len(lettered) < 20:
+        return False
+    words = text_quality(" ".join(lettered))
+    return words.wordlike < 0.5 * words.tokens or (words.long_latin >= 20 and words.voweled < 0.6 * words.long_latin)
+
+
+def languages(settings: EngineSettings) -> list[str]:
+    """Tesseract languages to read with: engine.ocr_languages, else English and the voices' languages,
+    each only if its data is installed."""
+    voiced = [tesseract_code(language) for language in settings.voices]
+    wanted = list(settings.ocr_languages) or ["eng", *(code for code in voiced if code)]
+    have = installed_languages()
+    chosen = [code for code in dict.fromkeys(wanted) if code in have]
+    if not chosen:
+        raise BookError(
+            "tool_failed",
+            f"needs OCR, and no Tesseract language data for {'+'.join(dict.fromkeys(wanted))} is installed",
+            f"install it (Debian: apt-get install {' '.join(package_for(code) for code in dict.fromkeys(wanted))}) or run scripts/setup.sh as root",
+        )
+    return chosen
+
+
+def package_for(code: str) -> str:
+    """The Debian package holding Tesseract's data for a language ("deu" -> tesseract-ocr-deu)."""
+    return f"tesseract-ocr-{code.lower().replace('_', '-')}"
+
+
+def tesseract_code(language: str | None) -> str | None:
+    """Tesseract's code for a book language tag ("de-AT" -> "deu")."""
+    primary = primary_language(language)
+    return _TESSERACT_CODES.get(primary) if primary else None
+
+
+@functools.cache
+def installed_languages() -> frozenset[str]:
+    if shutil.which("tesseract") is None:
+        raise BookError(
+            "tool_failed",
+            "needs OCR (its pages are pictures or glyph codes) and Tesseract is not installed",
+            "run scripts/setup.sh as root, or apt-get install tesseract-ocr tesseract-ocr-eng; "
+            "or set engine.ocr: never to refuse such books",
+        )
+    listing = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, check=False).stdout
+    return frozenset(line.strip() for line in listing.splitlines()[1:] if line.strip())
+
+
+@functools.cache
+def _tesseract_version() -> str:
+    result = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=False)
+    return (result.stdout or result.stderr).splitlines()[0].strip() if (result.stdout or result.stderr) else ""
+
+
+def cache_dir(source: Path, work_dir: Path, codes: list[str]) -> Path:
+    """Where this book's pages are kept: a new folder when the book, the languages or Tesseract change."""
+    key = f"{sha256_file(source)}|{DPI}|{'+'.join(codes)}|{_tesseract_version()}"
+    return work_dir / "ocr" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes: list[str], threads: int) -> OcrResult:
+    """OCR the pages (those already in ``folder`` are read from it), with ``threads`` Tesseract processes."""
+    result = OcrResult()
+    todo = [index for index in indices if not _page_file(folder, index).exists()]
+    started = time.monotonic()
+    if todo:
+        folder.mkdir(parents=True, exist_ok=True)
+        done = len(indices) - len(todo)
+        running: dict[Future[bytes], tuple[int, Image.Image]] = {}
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            for index in todo:
+                # PDFium is not thread-safe: pages are rendered here, one at a time, and Tesseract runs beside.
+                image = _render(doc, index)
+                running[pool.submit(_tesseract, image, codes)] = (index, image)
+                if len(running) >= 2 * max(1, threads):
+                    done = _collect(running, folder, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
+            while running:
+                done = _collect(running, folder, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
+    result.seconds = time.monotonic() - started
+    for index in indices:
+        saved = read_json(_page_file(folder, index))
+        raw = parse_hocr(index, saved["hocr"].encode())
+        raw.pictures = [[tuple(row) for row in picture] for picture in saved["pictures"]]
+        result.raw[index], result.pages[index] = raw, clean_page(raw)
+    return result
+
+
+def _collect(
+    running: dict[Future[bytes], tuple[int, Image.Image]], folder: Path, done: int, total: int, finished: Iterable[Future[bytes]]
+) -> int:
+    """Keep each finished page (its hOCR and where its pictures are) as soon as it is read."""
+    for future in finished:
+        index, image = running.pop(future)
+        hocr = future.result()
+        pictures = picture_regions(np.asarray(image), parse_hocr(index, hocr))
+        write_json(_page_file(folder, index), {"hocr": hocr.decode("utf-8"), "pictures": pictures})
+        done += 1
+        log.info("OCR page %d/%d", done, total)
+        try:
+            write_json(folder.parent.parent / PROGRESS_FILE, {"done": done, "total": total, "time": time.time()})
+        except OSError:
+            pass  # progress is a courtesy
+    return done
+
+
+def _page_file(folder: Path, index: int) -> Path:
+    return folder / f"page-{index + 1:05d}.json"
+
+
+def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
+    page = doc[index]
+    try:
+        return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
+    finally:
+        page.close()
+
+
+def _tesseract(image: Image.Image, codes: list[str]) -> bytes:
+    """One page's hOCR; the image goes as uncompressed PGM through a pipe (the quickest for Tesseract to read)."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PPM")
+    command = ["tesseract", "stdin", "stdout", "--dpi", str(DPI), "-l", "+".join(codes), "hocr"]
+    done = subprocess.run(command, input=buffer.getvalue(), capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise BookError("tool_failed", f"Tesseract failed on a page ({message[-1] if message else f'exit {done.returncode}'})", "check the Tesseract install (tesseract --version)", retryable=True)
+    return done.stdout
+
+
+def judge(result: OcrResult, text_letters: int, text_pages: int, page_count: int) -> None:
+    """Mark pages whose OCR is unreliable as skipped; refuse a book whose OCR cannot be trusted (most of
+    its pages unreliable), or that holds too little text even by OCR (blank or noise-only pages)."""
+    read = [index for index in result.pages if result.pages[index].lines]
+    scores = {index: result.confidence(index) or 0.0 for index in read}
+    result.skipped = [index for index in read if scores[index] < PAGE_CONFIDENCE]
+    trusted = [index for index in read if index not in result.skipped]
+    letters = text_letters + sum(
+        sum(char.isalpha() for word in line.words for char in word.text) for index in trusted for line in result.pages[index].lines
+    )
+    if len(result.skipped) > len(trusted) + text_pages:
+        mean = sum(scores[index] for index in result.skipped) / len(result.skipped)
+        raise BookError(
+            "ocr_unreliable",
+            f"cannot be read reliably by OCR: mean word confidence {mean:.0f} % on {len(result.skipped)} of {len(result.pages)} scanned pages",
+            "use a cleaner scan (300 dpi, straight, good contrast) or a PDF with a text layer",
+        )
+    if letters < MIN_LETTERS_PER_PAGE * page_count:
+        raise BookError(
+            "ocr_unreliable",
+            f"has too little text to read, even by OCR ({letters} letters on {page_count} pages; blank or noise-only pages?)",
+            "check that the PDF holds the book's pages, or use a cleaner scan",
+        )
+
+
+def metrics(result: OcrResult) -> dict[str, object]:
+    """What the record keeps of OCR: pages, seconds, mean confidence, words dropped, pages skipped."""
+    words = [word.confidence for index, page in result.pages.items() if index not in result.skipped for line in page.lines for word in line.words]
+    return {
+        "ocr_pages": len(result.pages),
+        "ocr_seconds": round(result.seconds, 1),
+        "ocr_confidence": round(sum(words) / len(words), 1) if words else None,
+        "ocr_words_dropped": sum(page.dropped_words for page in result.pages.values()),
+        "ocr_pages_skipped": [index + 1 for index in result.skipped],
+    }
+
+
+def sample_lines(result: OcrResult, limit: int = 20000) -> str:
+    """Prose lines of the trusted OCR'd pages, for phase 1's language detection."""
+    pieces, size = [], 0
+    for index in sorted(result.pages):
+        if index in result.skipped:
+            continue
+        for line in result.pages[index].lines:
+            text = " ".join(word.text for word in line.words)
+            if len(text) >= 25:
+                pieces.append(text)
+                size += len(text) + 1
+        if size >= limit:
+            break
+    return " ".join(pieces)[:limit]
+
+
+def layout_pages(doc: pdfium.PdfDocument, result: OcrResult) -> dict[int, Page]:
+    """The reader's pages for the OCR'd pages; an unreliable page is an empty page."""
+    pages = {}
+    for index, cleaned in result.pages.items():
+        page = doc[index]
+        width, height = page.get_size()
+        page.close()
+        if index in result.skipped:
+            pages[index] = Page(index, [], width=width, height=height)
+        else:
+            pages[index] = to_page(cleaned, result.raw[index], width, height)
+    return pages
+
+
+def read_by_ocr(source: Path, work_dir: Path, facts: BookFacts, settings: EngineSettings, threads: int) -> tuple[list[str], dict[str, object], str]:
+    """Phase 1: OCR the pages whose text layer fails; return the languages read with, the record's
+    figures and a sample of the OCR'd prose (for the language). A book OCR cannot read is refused."""
+    codes = languages(settings)
+    doc, _ = open_pdf(source, settings)
+    try:
+        chosen, text_letters = pages_to_ocr(doc, settings.ocr)
+        result = read_pages(doc, facts.ocr_pages, cache_dir(source, work_dir, codes), codes, threads)
+        judge(result, text_letters, len(doc) - len(chosen), len(doc))
+    finally:
+        doc.close()
+    return codes, {**metrics(result), "ocr_languages": codes}, sample_lines(result)
+
+
+def check_language_data(language: str | None, codes: list[str]) -> None:
+    """A book OCR'd without its language's data loses its accents and special letters: refuse it, naming
+    what to add (English data reads any Latin script, badly: "für" comes out "fiir")."""
+    code = tesseract_code(language)
+    if code is None or code in codes:
+        return
+    name = LANGUAGE_NAMES.get(primary_language(language) or "", language)
+    if code in installed_languages():
+        raise BookError("ocr_unreliable", f"is in {name} and was read by OCR without {name} language data", f"add {code} to engine.ocr_languages in config.yaml")
+    raise BookError(
+        "ocr_unreliable",
+        f"is in {name} and needs OCR, and Tesseract's {name} data is not installed",
+        f"install it (Debian: apt-get install {package_for(code)}) and run again",
+    )
+
+
+def replace_with_ocr(doc: pdfium.PdfDocument, pages: list[Page], source: Path, facts: BookFacts, settings: EngineSettings, work_dir: Path) -> list[str]:
+    """Phase 2: put the OCR'd pages (from phase 1's hOCR in the work folder) in place of their text layer;
+    return notes for the record. A page missing from the folder (cleared by hand) is read again."""
+    codes = languages(settings)
+    chosen, text_letters = pages_to_ocr(doc, settings.ocr)
+    result = read_pages(doc, facts.ocr_pages, cache_dir(source, work_dir, codes), codes, threads=1)
+    judge(result, text_letters, len(doc) - len(chosen), len(doc))
+    by_index = layout_pages(doc, result)
+    for position, page in enumerate(pages):
+        if page.index in by_index:
+            pages[position] = by_index[page.index]
+    figures = metrics(result)
+    notes = [f"read {figures['ocr_pages']} pages by OCR (mean word confidence {figures['ocr_confidence']} %), "
+             f"left out {figures['ocr_words_dropped']} words read in pictures, ornaments and captions"]
+    if result.skipped:
+        notes.append(f"left out {len(result.skipped)} pages whose OCR is unreliable: {', '.join(str(i + 1) for i in result.skipped)}")
+    return notes

@@ -1,0 +1,240 @@
+"""Tesseract's hOCR of one page into the reader's ``Page`` of ``Line``s, without what is not text.
+
+Every rule downstream (running heads, page numbers, footnotes, headings by size,
+paragraphs from indents and gaps, hyphenation) works on lines placed in PDF
+points with a font size, so an OCR'd page is built the same way: a line's left
+edge from its first word, its baseline from hOCR's ``baseline``, its size from
+``x_size`` (Tesseract's height of a line's letters, ascender to descender).
+
+Before that, what a reader would not read aloud goes: marks read inside an
+illustration (hatching taken for letters: low confidence, no line of words),
+a decorative heading Tesseract cannot read (the same), words inside a picture
+region and the caption beside it, all counted as dropped words.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+import numpy as np
+from lxml import etree
+
+from .layout import Line, Page, _with_layout
+
+# Tesseract's x_size runs about this much above the point size the text is set in (measured on pages of
+# vc-queueing-theory and viking-tales rendered at 300 dpi: x_size / PDF font size 1.29-1.36), so OCR'd
+# sizes stand beside a text layer's and a book's body size means the same for both.
+X_SIZE_PER_POINT = 1.33
+# A word Tesseract is this sure of (0-100) is a word; hatching, specks and ornaments read as letters
+# score below it (the Huck Finn illustration: 13-33; its body text: 84-96, one word at 49).
+WORD_CONFIDENCE = 60
+# A line is text when this share of its words are words (as above) holding a letter or a digit.
+REAL_WORD_SHARE = 0.5
+# A caption sits within this many of its own line heights of its picture.
+CAPTION_REACH = 2.5
+# Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
+CELL = 24
+# ... a pixel darker than this (0-255) is ink, a cell with this share of ink is inked ...
+DARK = 140
+PICTURE_INK = 0.04
+# ... and inked cells that touch, spanning this many pixels both ways (about an inch), are a picture.
+PICTURE_SIDE = 240
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+_BBOX = re.compile(r"bbox (\d+) (\d+) (\d+) (\d+)")
+_NUMBER = r"(-?[\d.]+)"
+_BASELINE = re.compile(rf"baseline {_NUMBER} {_NUMBER}")
+_X_SIZE = re.compile(rf"x_size {_NUMBER}")
+_CONFIDENCE = re.compile(r"x_wconf (\d+)")
+_ALNUM = re.compile(r"\w")
+_LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels (y down)
+Picture = list[Box]  # a picture's rows, top to bottom
+
+
+@dataclass
+class OcrWord:
+    text: str
+    confidence: int
+    box: Box
+
+    @property
+    def real(self) -> bool:
+        return self.confidence >= WORD_CONFIDENCE and bool(_ALNUM.search(self.text))
+
+
+@dataclass
+class OcrLine:
+    words: list[OcrWord]
+    box: Box
+    baseline: tuple[float, float]  # slope, offset from the box's bottom left (pixels)
+    x_size: float
+
+    @property
+    def is_text(self) -> bool:
+        return sum(word.real for word in self.words) >= REAL_WORD_SHARE * len(self.words)
+
+
+@dataclass
+class OcrPage:
+    """One page as Tesseract read it, in pixels of the rendered image."""
+
+    index: int
+    size: tuple[int, int]  # width, height in pixels
+    lines: list[OcrLine]
+    photos: list[Box] = field(default_factory=list)  # regions Tesseract's layout analysis found to be pictures
+    pictures: list[Picture] = field(default_factory=list)  # ink that is not text (picture_regions)
+
+    @property
+    def words(self) -> list[OcrWord]:
+        return [word for line in self.lines for word in line.words]
+
+
+def parse_hocr(index: int, hocr: bytes) -> OcrPage:
+    """The page's lines and words from Tesseract's hOCR (XHTML; no entity or DTD is ever loaded)."""
+    root = etree.fromstring(hocr, _PARSER)
+    page = OcrPage(index, (0, 0), [])
+    for element in root.iter("{*}div", "{*}span", "{*}p"):
+        kind, title = element.get("class", ""), element.get("title", "")
+        box = _box(title)
+        if kind == "ocr_page" and box:
+            page.size = (box[2], box[3])
+        elif kind == "ocr_photo" and box:
+            page.photos.append(box)
+        elif kind in _LINE_CLASSES and box:
+            words = [_word(span) for span in element.iter("{*}span") if span.get("class") == "ocrx_word"]
+            words = [word for word in words if word.text]
+            baseline = _BASELINE.search(title)
+            x_size = _X_SIZE.search(title)
+            if words:
+                page.lines.append(
+                    OcrLine(
+                        words,
+                        box,
+                        (float(baseline.group(1)), float(baseline.group(2))) if baseline else (0.0, 0.0),
+                        float(x_size.group(1)) if x_size else float(box[3] - box[1]),
+                    )
+                )
+    return page
+
+
+def _box(title: str) -> Box | None:
+    found = _BBOX.search(title)
+    return tuple(int(n) for n in found.groups()) if found else None  # type: ignore[return-value]
+
+
+def _word(span: etree._Element) -> OcrWord:
+    title = span.get("title", "")
+    confidence = _CONFIDENCE.search(title)
+    return OcrWord(" ".join("".join(span.itertext()).split()), int(confidence.group(1)) if confidence else 0, _box(title) or (0, 0, 0, 0))
+
+
+@dataclass
+class Cleaned:
+    """A page's text lines, and what was left out of them."""
+
+    lines: list[OcrLine]
+    pictures: list[Picture]
+    dropped_words: int
+
+
+def picture_regions(image: np.ndarray, page: OcrPage) -> list[Picture]:
+    """Where the page's ink is not text: illustrations, ornaments, rules. The page is cut into cells; a cell
+    is inked when its dark share (words read as text blanked out) passes PICTURE_INK; touching inked cells
+    form a region, and a region this big (an inch square) is a picture, not a speck, a rule or a drop cap.
+    A picture is kept as its rows of cells, so text set beside an irregular picture is not inside it."""
+    dark = image < DARK
+    for line in page.lines:
+        if line.is_text:
+            for word in line.words:
+                if word.real:
+                    left, top, right, bottom = word.box
+                    dark[max(0, top - 3) : bottom + 4, max(0, left - 3) : right + 4] = False
+    rows, columns = dark.shape[0] // CELL, dark.shape[1] // CELL
+    inked = dark[: rows * CELL, : columns * CELL].reshape(rows, CELL, columns, CELL).mean(axis=(1, 3)) > PICTURE_INK
+    seen = np.zeros_like(inked)
+    regions = []
+    for start in zip(*np.nonzero(inked)):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, cells = [start], []
+        while stack:
+            row, column = stack.pop()
+            cells.append((row, column))
+            # Neighbours two cells away count: hatching and stippling leave blank cells inside a picture.
+            for near_row in range(max(0, row - 2), min(rows, row + 3)):
+                for near_column in range(max(0, column - 2), min(columns, column + 3)):
+                    if inked[near_row, near_column] and not seen[near_row, near_column]:
+                        seen[near_row, near_column] = True
+                        stack.append((near_row, near_column))
+        spans: dict[int, list[int]] = {}
+        for row, column in cells:
+            spans.setdefault(int(row), []).append(int(column))
+        width = max(c for _, c in cells) + 1 - min(c for _, c in cells)
+        if width * CELL >= PICTURE_SIDE and (max(spans) + 1 - min(spans)) * CELL >= PICTURE_SIDE:
+            regions.append([(min(cols) * CELL, row * CELL, (max(cols) + 1) * CELL, (row + 1) * CELL) for row, cols in sorted(spans.items())])
+    return regions
+
+
+def clean_page(page: OcrPage) -> Cleaned:
+    """Keep the lines of text: not marks read in pictures, not words inside pictures, not captions."""
+    text = [line for line in page.lines if line.is_text]
+    marks = [line for line in page.lines if not line.is_text]
+    pictures = [[photo] for photo in page.photos] + page.pictures
+    inside = [line for line in text if any(_mostly_inside(line.box, picture) for picture in pictures)]
+    text = [line for line in text if line not in inside]
+    body_x_size = statistics.median(line.x_size for line in text) if text else 0.0
+    captions = [line for line in text if _is_caption(line, pictures, body_x_size)]
+    kept = [line for line in text if line not in captions]
+    dropped = sum(len(line.words) for line in marks + inside + captions)
+    return Cleaned(kept, pictures, dropped)
+
+
+def _mostly_inside(box: Box, picture: Picture) -> bool:
+    covered = 0
+    for row in picture:
+        width = max(0, min(box[2], row[2]) - max(box[0], row[0]))
+        covered += width * max(0, min(box[3], row[3]) - max(box[1], row[1]))
+    return covered >= 0.5 * max(1, (box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _outline(picture: Picture) -> Box:
+    return min(r[0] for r in picture), picture[0][1], max(r[2] for r in picture), picture[-1][3]
+
+
+def _is_caption(line: OcrLine, pictures: list[Picture], body_x_size: float) -> bool:
+    """A line set smaller than the text, just below or above a picture and under its width."""
+    if not body_x_size or line.x_size >= 0.85 * body_x_size:
+        return False
+    left, top, right, bottom = line.box
+    reach = CAPTION_REACH * (bottom - top)
+    for picture in map(_outline, pictures):
+        across = min(right, picture[2]) - max(left, picture[0])
+        below = 0 <= top - picture[3] <= reach
+        above = 0 <= picture[1] - bottom <= reach
+        if across >= 0.5 * (right - left) and (below or above):
+            return True
+    return False
+
+
+def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Page:
+    """The reader's Page (PDF points, y up) from the page's kept lines."""
+    scale_x, scale_y = width / max(page.size[0], 1), height / max(page.size[1], 1)
+    lines = []
+    for ocr_line in cleaned.lines:
+        left, _, right, bottom = ocr_line.box
+        slope, offset = ocr_line.baseline
+        first = ocr_line.words[0].box[0]
+        baseline_px = bottom + offset + slope * (first - left)
+        line = Line(" ".join(word.text for word in ocr_line.words), page.index)
+        line.x0, line.x1 = first * scale_x, right * scale_x
+        line.y_first = line.y_last = height - baseline_px * scale_y
+        line.size = round(ocr_line.x_size * scale_y / X_SIZE_PER_POINT, 1)
+        lines.append(line)
+    # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
+    # would cover the text set beside it, which the text-layer reader's figure rule would then drop).
+    return _with_layout(Page(page.index, lines, width=width, height=height))
