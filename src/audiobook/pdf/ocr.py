@@ -42,7 +42,7 @@ from ..model import BookFacts
 from ..voices import LANGUAGE_NAMES, THREE_LETTER_CODES, primary_language
 from .layout import Page
 from .opening import open_pdf
-from .ocr_layout import Cleaned, OcrPage, clean_page, parse_hocr, picture_regions, to_page
+from .ocr_layout import Cleaned, OcrPage, clean_page, drop_cap_boxes, join_drop_caps, parse_hocr, picture_regions, text_blanked, to_page
 from .quality import text_quality
 
 # Pages are rendered at this resolution: Tesseract reads body text best with letters 20-40 pixels high.
@@ -175,27 +175,31 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
                 image = _render(doc, index)
                 running[pool.submit(_tesseract, image, codes)] = (index, image)
                 if len(running) >= 2 * max(1, threads):
-                    done = _collect(running, folder, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
+                    done = _collect(running, folder, codes, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
             while running:
-                done = _collect(running, folder, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
+                done = _collect(running, folder, codes, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
     result.seconds = time.monotonic() - started
     for index in indices:
         saved = read_json(_page_file(folder, index))
         raw = parse_hocr(index, saved["hocr"].encode())
         raw.pictures = [[tuple(row) for row in picture] for picture in saved["pictures"]]
+        join_drop_caps(raw, [(tuple(box), letter) for box, letter in saved["drop_caps"]])
         result.raw[index], result.pages[index] = raw, clean_page(raw)
     return result
 
 
 def _collect(
-    running: dict[Future[bytes], tuple[int, Image.Image]], folder: Path, done: int, total: int, finished: Iterable[Future[bytes]]
+    running: dict[Future[bytes], tuple[int, Image.Image]], folder: Path, codes: list[str], done: int, total: int, finished: Iterable[Future[bytes]]
 ) -> int:
     """Keep each finished page (its hOCR and where its pictures are) as soon as it is read."""
     for future in finished:
         index, image = running.pop(future)
         hocr = future.result()
-        pictures = picture_regions(np.asarray(image), parse_hocr(index, hocr))
-        write_json(_page_file(folder, index), {"hocr": hocr.decode("utf-8"), "pictures": pictures})
+        page = parse_hocr(index, hocr)
+        dark = text_blanked(np.asarray(image), page)
+        pictures = picture_regions(dark)
+        caps = [(word, letter) for word, box in drop_cap_boxes(dark, page) if (letter := _single_letter(image.crop(box), codes))]
+        write_json(_page_file(folder, index), {"hocr": hocr.decode("utf-8"), "pictures": pictures, "drop_caps": caps})
         done += 1
         log.info("OCR page %d/%d", done, total)
         try:
@@ -217,11 +221,23 @@ def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
         page.close()
 
 
-def _tesseract(image: Image.Image, codes: list[str]) -> bytes:
-    """One page's hOCR; the image goes as uncompressed PGM through a pipe (the quickest for Tesseract to read)."""
+def _single_letter(image: Image.Image, codes: list[str]) -> str | None:
+    """A drop cap read alone (Tesseract's single-character mode), if it is a letter read with confidence."""
+    framed = Image.new("L", (image.width + 40, image.height + 40), 255)
+    framed.paste(image, (20, 20))
+    tsv = _tesseract(framed, codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
+    rows = [row.split("\t") for row in tsv[1:]]
+    read = [(float(row[10]), row[11].strip()) for row in rows if len(row) >= 12 and row[11].strip()]
+    if len(read) == 1 and read[0][0] >= 50 and len(read[0][1]) == 1 and read[0][1].isalpha() and read[0][1].isupper():
+        return read[0][1]
+    return None
+
+
+def _tesseract(image: Image.Image, codes: list[str], output: str = "hocr", *options: str) -> bytes:
+    """Tesseract's reading of an image; it goes as uncompressed PGM through a pipe (the quickest to read)."""
     buffer = io.BytesIO()
     image.save(buffer, "PPM")
-    command = ["tesseract", "stdin", "stdout", "--dpi", str(DPI), "-l", "+".join(codes), "hocr"]
+    command = ["tesseract", "stdin", "stdout", "--dpi", str(DPI), "-l", "+".join(codes), *options, output]
     done = subprocess.run(command, input=buffer.getvalue(), capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()

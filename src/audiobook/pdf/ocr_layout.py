@@ -141,18 +141,11 @@ class Cleaned:
     dropped_words: int
 
 
-def picture_regions(image: np.ndarray, page: OcrPage) -> list[Picture]:
+def picture_regions(dark: np.ndarray) -> list[Picture]:
     """Where the page's ink is not text: illustrations, ornaments, rules. The page is cut into cells; a cell
     is inked when its dark share (words read as text blanked out) passes PICTURE_INK; touching inked cells
     form a region, and a region this big (an inch square) is a picture, not a speck, a rule or a drop cap.
     A picture is kept as its rows of cells, so text set beside an irregular picture is not inside it."""
-    dark = image < DARK
-    for line in page.lines:
-        if line.is_text:
-            for word in line.words:
-                if word.real:
-                    left, top, right, bottom = word.box
-                    dark[max(0, top - 3) : bottom + 4, max(0, left - 3) : right + 4] = False
     rows, columns = dark.shape[0] // CELL, dark.shape[1] // CELL
     inked = dark[: rows * CELL, : columns * CELL].reshape(rows, CELL, columns, CELL).mean(axis=(1, 3)) > PICTURE_INK
     seen = np.zeros_like(inked)
@@ -178,6 +171,64 @@ def picture_regions(image: np.ndarray, page: OcrPage) -> list[Picture]:
         if width * CELL >= PICTURE_SIDE and (max(spans) + 1 - min(spans)) * CELL >= PICTURE_SIDE:
             regions.append([(min(cols) * CELL, row * CELL, (max(cols) + 1) * CELL, (row + 1) * CELL) for row, cols in sorted(spans.items())])
     return regions
+
+
+def text_blanked(image: np.ndarray, page: OcrPage) -> np.ndarray:
+    """The page's ink (True where dark) with the words read as text blanked out."""
+    dark = image < DARK
+    for line in page.lines:
+        if line.is_text:
+            for word in line.words:
+                if word.real:
+                    left, top, right, bottom = word.box
+                    dark[max(0, top - 3) : bottom + 4, max(0, left - 3) : right + 4] = False
+    return dark
+
+
+def drop_cap_boxes(dark: np.ndarray, page: OcrPage) -> list[tuple[Box, Box]]:
+    """Big letters set before a line's first word that Tesseract did not read as part of it (a drop cap):
+    (the first word's box, the letter's box). The ink just left of the word, clear of text, taller than
+    the word and wider than a stroke, is the candidate; the caller reads it as a single character."""
+    found = []
+    for line in page.lines:
+        if not line.is_text:
+            continue
+        first = line.words[0].box
+        height = first[3] - first[1]
+        reach = int(3 * line.x_size)
+        top, bottom = max(0, first[1] - 2 * height), min(dark.shape[0], first[3] + int(3 * line.x_size))
+        start = max(0, first[0] - reach)
+        strip = dark[top:bottom, start : max(0, first[0] - 2)]
+        columns = strip.any(axis=0)
+        if not columns.size or not columns[-int(0.6 * line.x_size) :].any():
+            continue  # nothing right before the word
+        # Walk left from the word over inked columns, allowing gaps narrower than a letter's stroke.
+        right = len(columns) - 1
+        while not columns[right]:
+            right -= 1
+        left, gap = right, 0
+        while left > 0 and gap < 0.25 * line.x_size:
+            left -= 1
+            gap = 0 if columns[left] else gap + 1
+        left += gap
+        rows = np.nonzero(strip[:, left : right + 1].any(axis=1))[0]
+        if not rows.size:
+            continue
+        letter = (start + left, top + int(rows[0]), start + right + 1, top + int(rows[-1]) + 1)
+        if letter[3] - letter[1] >= 1.3 * height and letter[2] - letter[0] >= 0.4 * line.x_size and letter[3] - letter[1] <= 5 * height:
+            found.append((first, letter))
+    return found
+
+
+def join_drop_caps(page: OcrPage, caps: list[tuple[Box, str]]) -> None:
+    """Put each drop cap read in front of its word: "W" + "E went" is "We went" (small capitals after a
+    drop cap are the rest of the word, in lower case when they are)."""
+    letters = {tuple(box): letter for box, letter in caps}
+    for line in page.lines:
+        word = line.words[0]
+        if word.box in letters:
+            rest = word.text.lower() if word.text.isupper() and len(line.words) > 1 and line.words[1].text.islower() else word.text
+            word.text = letters[word.box] + rest
 
 
 def clean_page(page: OcrPage) -> Cleaned:
