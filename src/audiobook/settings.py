@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -74,6 +75,9 @@ class EngineSettings:
                 raise ValueError(f"unknown engine.skip kind(s): {', '.join(bad)}; known: {', '.join(KINDS)}")
         if "ocr_languages" in data:
             data["ocr_languages"] = tuple(data["ocr_languages"] or ())
+            bad = [code for code in data["ocr_languages"] if not re.fullmatch(r"[A-Za-z_]{3,12}", str(code))]
+            if bad:  # they become a Tesseract argument: names, never paths or options
+                raise ValueError(f"engine.ocr_languages: not a Tesseract language code: {', '.join(map(str, bad))}")
         if data.get("ocr", "auto") not in OCR_MODES:
             raise ValueError(f"engine.ocr must be one of {', '.join(OCR_MODES)}, not {data['ocr']!r}")
         return cls(**data)

@@ -17,14 +17,17 @@ from the same hOCR, so every rule of the text-layer reader applies unchanged.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -37,12 +40,12 @@ from PIL import Image
 
 from ..errors import BookError
 from ..fileio import read_json, sha256_file, write_json
-from ..settings import EngineSettings
 from ..model import BookFacts
+from ..settings import EngineSettings
 from ..voices import LANGUAGE_NAMES, THREE_LETTER_CODES, primary_language
-from .layout import Page
+from .layout import Line, Page, _with_layout
+from .ocr_layout import Cleaned, OcrPage, clean_page, join_marks, marks_before_lines, parse_hocr, picture_regions, text_blanked, to_page
 from .opening import open_pdf
-from .ocr_layout import Cleaned, OcrPage, clean_page, drop_cap_boxes, join_drop_caps, parse_hocr, picture_regions, text_blanked, to_page
 from .quality import text_quality
 
 # Pages are rendered at this resolution: Tesseract reads body text best with letters 20-40 pixels high.
@@ -99,7 +102,7 @@ def _glyph_codes(text: str) -> bool:
     """A page whose text is glyph codes: unmapped characters, or tokens with letters that are not words
     ("/g18/g152"). A contents page (dot leaders, numbers) is neither."""
     quality = text_quality(text)
-    if quality.visible >= 10 and quality.unreadable > 0.15 * quality.visible:
+    if quality.unreadable >= 2 and quality.unreadable > 0.15 * quality.visible:
         return True
     lettered = [token for token in text.split() if any(char.isalpha() for char in token)]
     if len(lettered) < 20:
@@ -183,7 +186,7 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
         saved = read_json(_page_file(folder, index))
         raw = parse_hocr(index, saved["hocr"].encode())
         raw.pictures = [[tuple(row) for row in picture] for picture in saved["pictures"]]
-        join_drop_caps(raw, [(tuple(box), letter) for box, letter in saved["drop_caps"]])
+        join_marks(raw, [(tuple(box), kind, text) for box, kind, text in saved["marks"]])
         result.raw[index], result.pages[index] = raw, clean_page(raw)
     return result
 
@@ -198,8 +201,8 @@ def _collect(
         page = parse_hocr(index, hocr)
         dark = text_blanked(np.asarray(image), page)
         pictures = picture_regions(dark)
-        caps = [(word, letter) for word, box in drop_cap_boxes(dark, page) if (letter := _single_letter(image.crop(box), codes))]
-        write_json(_page_file(folder, index), {"hocr": hocr.decode("utf-8"), "pictures": pictures, "drop_caps": caps})
+        marks = [(word, kind, text) for word, box, kind in marks_before_lines(dark, page) if (text := _single_character(image.crop(box), kind, codes))]
+        write_json(_page_file(folder, index), {"hocr": hocr.decode("utf-8"), "pictures": pictures, "marks": marks})
         done += 1
         log.info("OCR page %d/%d", done, total)
         try:
@@ -221,16 +224,20 @@ def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
         page.close()
 
 
-def _single_letter(image: Image.Image, codes: list[str]) -> str | None:
-    """A drop cap read alone (Tesseract's single-character mode), if it is a letter read with confidence."""
+def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | None:
+    """A drop cap or a note's mark read alone (Tesseract's single-character mode), if it is what it should
+    be (a capital letter; a digit or a note symbol), read with confidence."""
     framed = Image.new("L", (image.width + 40, image.height + 40), 255)
     framed.paste(image, (20, 20))
     tsv = _tesseract(framed, codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
     rows = [row.split("\t") for row in tsv[1:]]
     read = [(float(row[10]), row[11].strip()) for row in rows if len(row) >= 12 and row[11].strip()]
-    if len(read) == 1 and read[0][0] >= 50 and len(read[0][1]) == 1 and read[0][1].isalpha() and read[0][1].isupper():
-        return read[0][1]
-    return None
+    if len(read) != 1 or read[0][0] < 50:
+        return None
+    text = read[0][1]
+    if kind == "cap":
+        return text if len(text) == 1 and text.isalpha() and text.isupper() else None
+    return text if re.fullmatch(r"\d{1,2}|[*†‡§¶]", text) else None
 
 
 def _tesseract(image: Image.Image, codes: list[str], output: str = "hocr", *options: str) -> bytes:
@@ -309,7 +316,65 @@ def layout_pages(doc: pdfium.PdfDocument, result: OcrResult) -> dict[int, Page]:
             pages[index] = Page(index, [], width=width, height=height)
         else:
             pages[index] = to_page(cleaned, result.raw[index], width, height)
+    _settle_running_lines(list(pages.values()))
+    _settle_sizes(list(pages.values()))
     return pages
+
+
+# OCR'd sizes within this ratio of one another are one size printed (Tesseract's line heights vary by a few
+# per cent: body lines of one page 54-57 pixels), and rules that compare sizes (headings) must see one.
+SAME_SIZE = 1.08
+
+
+def _settle_sizes(pages: list[Page]) -> None:
+    """Give the lines of each run of near-equal sizes the run's median size."""
+    lines = sorted((line for page in pages for line in page.lines if line.size), key=lambda line: line.size or 0.0)
+    run: list[Line] = []
+    for line in [*lines, None]:
+        if line is not None and (not run or (line.size or 0.0) <= SAME_SIZE * (run[0].size or 0.0)):
+            run.append(line)
+            continue
+        middle = run[len(run) // 2].size if run else None
+        for member in run:
+            member.size = middle
+        run = [line] if line is not None else []
+    for page in pages:
+        _with_layout(page)  # the page's usual size and pitch from the settled sizes
+
+# Lines at page edges this alike (difflib's ratio, letters only) are one running head or footer read twice.
+RUNNING_ALIKE = 0.8
+EDGE_LINES = 2
+
+
+def _settle_running_lines(pages: list[Page]) -> None:
+    """OCR reads the same running head or footer a little differently from page to page ("Ww VividCortex
+    Copyright", "w VividCortex Copyright"): edge lines that nearly match edge lines of two or more other
+    pages take the group's most common reading, so the reader's rule for running lines sees one line.
+    A line with a number at either end (a page number) keeps its own reading: its number matters."""
+    groups: list[list[Line]] = []
+    for page in pages:
+        lines = page.lines
+        for line in lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES) :]:
+            key = _letters(line.text)
+            if not key:
+                continue
+            for group in groups:
+                if difflib.SequenceMatcher(None, key, _letters(group[0].text)).ratio() >= RUNNING_ALIKE:
+                    group.append(line)
+                    break
+            else:
+                groups.append([line])
+    for group in groups:
+        if len({line.page for line in group}) < 3:
+            continue
+        common = Counter(line.text for line in group).most_common(1)[0][0]
+        for line in group:
+            if not (line.text[:1].isdigit() or line.text[-1:].isdigit()):
+                line.text = common
+
+
+def _letters(text: str) -> str:
+    return "".join(char for char in text.lower() if char.isalpha())
 
 
 def read_by_ocr(source: Path, work_dir: Path, facts: BookFacts, settings: EngineSettings, threads: int) -> tuple[list[str], dict[str, object], str]:

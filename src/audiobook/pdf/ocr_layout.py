@@ -30,8 +30,13 @@ X_SIZE_PER_POINT = 1.33
 # A word Tesseract is this sure of (0-100) is a word; hatching, specks and ornaments read as letters
 # score below it (the Huck Finn illustration: 13-33; its body text: 84-96, one word at 49).
 WORD_CONFIDENCE = 60
-# A line is text when this share of its words are words (as above) holding a letter or a digit.
+# A line is text when this share of its words are words (as above) holding a letter or a digit, and its
+# words' mean confidence reaches LINE_CONFIDENCE (a logo read as "QZ..." scores 2-65 on the pages of a scan).
 REAL_WORD_SHARE = 0.5
+LINE_CONFIDENCE = 70
+# Marks at a line's ends below this confidence, or holding no letter or digit, are not words (licence icons
+# "[@) By-nc-nb" score 0-51); a word Tesseract doubts more mildly ("I'm" at 57) stays.
+TRIM_CONFIDENCE = 52
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -49,6 +54,7 @@ _BASELINE = re.compile(rf"baseline {_NUMBER} {_NUMBER}")
 _X_SIZE = re.compile(rf"x_size {_NUMBER}")
 _CONFIDENCE = re.compile(r"x_wconf (\d+)")
 _ALNUM = re.compile(r"\w")
+_BULLETS = {"e", "°", "«", "»", "+", "*", "o", "©", "@", "¢"}
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels (y down)
@@ -75,7 +81,12 @@ class OcrLine:
 
     @property
     def is_text(self) -> bool:
-        return sum(word.real for word in self.words) >= REAL_WORD_SHARE * len(self.words)
+        """Judged on the words holding a letter or a digit (a dash or a quote mark is neither word nor mark)."""
+        words = [word for word in self.words if _ALNUM.search(word.text)]
+        if not words:
+            return False
+        mean = sum(word.confidence for word in words) / len(words)
+        return sum(word.real for word in words) >= REAL_WORD_SHARE * len(words) and mean >= LINE_CONFIDENCE
 
 
 @dataclass
@@ -87,6 +98,7 @@ class OcrPage:
     lines: list[OcrLine]
     photos: list[Box] = field(default_factory=list)  # regions Tesseract's layout analysis found to be pictures
     pictures: list[Picture] = field(default_factory=list)  # ink that is not text (picture_regions)
+    trimmed: int = 0  # marks left out at the ends of lines
 
     @property
     def words(self) -> list[OcrWord]:
@@ -110,15 +122,33 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
             baseline = _BASELINE.search(title)
             x_size = _X_SIZE.search(title)
             if words:
-                page.lines.append(
-                    OcrLine(
-                        words,
-                        box,
-                        (float(baseline.group(1)), float(baseline.group(2))) if baseline else (0.0, 0.0),
-                        float(x_size.group(1)) if x_size else float(box[3] - box[1]),
-                    )
+                line = OcrLine(
+                    words,
+                    box,
+                    (float(baseline.group(1)), float(baseline.group(2))) if baseline else (0.0, 0.0),
+                    float(x_size.group(1)) if x_size else float(box[3] - box[1]),
                 )
+                page.trimmed += _trim(line)
+                page.lines.append(line)
     return page
+
+
+def _trim(line: OcrLine) -> int:
+    """Marks at a line's ends that are not words (a logo, licence icons, a rule's end, a speck) go, when the
+    line holds words; a vertical bar between words is the capital I (Tesseract's usual confusion in sans
+    faces). Returns how many marks went."""
+    words = line.words
+    if not line.is_text:
+        return 0
+    kept = [i for i, word in enumerate(words) if word.confidence >= TRIM_CONFIDENCE and _ALNUM.search(word.text)]
+    first, last = kept[0], kept[-1]
+    if first + 1 < len(words) and words[first].text in _BULLETS and words[first + 1].text[:1].isupper():
+        first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
+    line.words = words[first : last + 1]
+    for word in line.words[1:-1]:
+        if word.text == "|":
+            word.text = "I"
+    return len(words) - len(line.words)
 
 
 def _box(title: str) -> Box | None:
@@ -185,50 +215,61 @@ def text_blanked(image: np.ndarray, page: OcrPage) -> np.ndarray:
     return dark
 
 
-def drop_cap_boxes(dark: np.ndarray, page: OcrPage) -> list[tuple[Box, Box]]:
-    """Big letters set before a line's first word that Tesseract did not read as part of it (a drop cap):
-    (the first word's box, the letter's box). The ink just left of the word, clear of text, taller than
-    the word and wider than a stroke, is the candidate; the caller reads it as a single character."""
+def marks_before_lines(dark: np.ndarray, page: OcrPage) -> list[tuple[Box, Box, str]]:
+    """Ink just left of a line's first word that Tesseract did not read with it: (the word's box, the ink's
+    box, its kind). Taller than the word and close to it, a drop cap ("cap"); small and raised above the
+    word's foot in a line set small, a footnote's mark ("mark"). The caller reads it as one character."""
     found = []
+    sizes = [line.x_size for line in page.lines if line.is_text]
+    body = statistics.median(sizes) if sizes else 0.0
     for line in page.lines:
         if not line.is_text:
             continue
-        first = line.words[0].box
-        height = first[3] - first[1]
-        reach = int(3 * line.x_size)
-        top, bottom = max(0, first[1] - 2 * height), min(dark.shape[0], first[3] + int(3 * line.x_size))
-        start = max(0, first[0] - reach)
-        strip = dark[top:bottom, start : max(0, first[0] - 2)]
-        columns = strip.any(axis=0)
-        if not columns.size or not columns[-int(0.6 * line.x_size) :].any():
-            continue  # nothing right before the word
-        # Walk left from the word over inked columns, allowing gaps narrower than a letter's stroke.
-        right = len(columns) - 1
-        while not columns[right]:
-            right -= 1
-        left, gap = right, 0
-        while left > 0 and gap < 0.25 * line.x_size:
-            left -= 1
-            gap = 0 if columns[left] else gap + 1
-        left += gap
-        rows = np.nonzero(strip[:, left : right + 1].any(axis=1))[0]
-        if not rows.size:
+        word = line.words[0].box
+        height = word[3] - word[1]
+        cap = _ink_before(dark, word, (word[1] - 2 * height, word[3] + int(3 * line.x_size)), 0.6 * line.x_size, 0.25 * line.x_size)
+        if cap and 1.3 * height <= cap[3] - cap[1] <= 5 * height and cap[2] - cap[0] >= 0.4 * line.x_size:
+            found.append((word, cap, "cap"))
             continue
-        letter = (start + left, top + int(rows[0]), start + right + 1, top + int(rows[-1]) + 1)
-        if letter[3] - letter[1] >= 1.3 * height and letter[2] - letter[0] >= 0.4 * line.x_size and letter[3] - letter[1] <= 5 * height:
-            found.append((first, letter))
+        if line.x_size > 0.9 * body:
+            continue
+        mark = _ink_before(dark, word, (word[1] - height // 2, word[3]), 2.5 * line.x_size, 0.1 * line.x_size)
+        if mark and 0.3 * height <= mark[3] - mark[1] <= 0.8 * height and mark[3] <= word[3] - 0.25 * height:
+            found.append((word, mark, "mark"))
     return found
 
 
-def join_drop_caps(page: OcrPage, caps: list[tuple[Box, str]]) -> None:
+def _ink_before(dark: np.ndarray, word: Box, band: tuple[int, int], reach: float, stroke_gap: float) -> Box | None:
+    """The box of the nearest ink left of ``word``, starting within ``reach`` pixels of it, inside the rows
+    of ``band``: columns of ink with gaps narrower than ``stroke_gap`` (inside a letter), as one mark."""
+    top, bottom = max(0, band[0]), min(dark.shape[0], band[1])
+    start = max(0, word[0] - int(reach) - 6 * (word[3] - word[1]))
+    strip = dark[top:bottom, start : max(start, word[0] - 2)]
+    columns = strip.any(axis=0)
+    if not columns.any() or start + int(np.nonzero(columns)[0][-1]) < word[0] - reach:
+        return None
+    right = int(np.nonzero(columns)[0][-1])
+    left, gap = right, 0
+    while left > 0 and gap < stroke_gap:
+        left -= 1
+        gap = 0 if columns[left] else gap + 1
+    left += gap
+    rows = np.nonzero(strip[:, left : right + 1].any(axis=1))[0]
+    return (start + left, top + int(rows[0]), start + right + 1, top + int(rows[-1]) + 1)
+
+
+def join_marks(page: OcrPage, marks: list[tuple[Box, str, str]]) -> None:
     """Put each drop cap read in front of its word: "W" + "E went" is "We went" (small capitals after a
-    drop cap are the rest of the word, in lower case when they are)."""
-    letters = {tuple(box): letter for box, letter in caps}
+    drop cap are the rest of the word, in lower case when they are); a note's mark opens its line ("1 The")."""
+    found = {tuple(box): (kind, text) for box, kind, text in marks}
     for line in page.lines:
         word = line.words[0]
-        if word.box in letters:
+        kind, text = found.get(word.box, ("", ""))
+        if kind == "cap":
             rest = word.text.lower() if word.text.isupper() and len(line.words) > 1 and line.words[1].text.islower() else word.text
-            word.text = letters[word.box] + rest
+            word.text = text + rest
+        elif kind == "mark":
+            line.words.insert(0, OcrWord(text, 100, word.box))
 
 
 def clean_page(page: OcrPage) -> Cleaned:
@@ -241,7 +282,7 @@ def clean_page(page: OcrPage) -> Cleaned:
     body_x_size = statistics.median(line.x_size for line in text) if text else 0.0
     captions = [line for line in text if _is_caption(line, pictures, body_x_size)]
     kept = [line for line in text if line not in captions]
-    dropped = sum(len(line.words) for line in marks + inside + captions)
+    dropped = page.trimmed + sum(len(line.words) for line in marks + inside + captions)
     return Cleaned(kept, pictures, dropped)
 
 
