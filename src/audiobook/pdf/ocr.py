@@ -44,7 +44,23 @@ from ..model import BookFacts
 from ..settings import EngineSettings
 from ..voices import LANGUAGE_NAMES, THREE_LETTER_CODES, primary_language
 from .layout import Line, Page, _with_layout
-from .ocr_layout import Cleaned, OcrPage, clean_page, join_marks, marks_before_lines, parse_hocr, picture_regions, text_blanked, to_page
+from .ocr_layout import (
+    Box,
+    Cleaned,
+    OcrLine,
+    OcrPage,
+    OcrWord,
+    apply_rereads,
+    clean_page,
+    inverted_lines,
+    join_marks,
+    marks_before_lines,
+    parse_hocr,
+    picture_regions,
+    second_looks,
+    text_blanked,
+    to_page,
+)
 from .opening import open_pdf
 from .quality import text_quality
 
@@ -185,7 +201,9 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
     for index in indices:
         saved = read_json(_page_file(folder, index))
         raw = parse_hocr(index, saved["hocr"].encode())
+        apply_rereads(raw, [(tuple(box), [OcrWord(text, conf, tuple(at)) for text, conf, at in words]) for box, words in saved["rereads"]])
         raw.pictures = [[tuple(row) for row in picture] for picture in saved["pictures"]]
+        raw.inverted = [tuple(box) for box in saved["inverted"]]
         join_marks(raw, [(tuple(box), kind, text) for box, kind, text in saved["marks"]])
         result.raw[index], result.pages[index] = raw, clean_page(raw)
     return result
@@ -199,10 +217,15 @@ def _collect(
         index, image = running.pop(future)
         hocr = future.result()
         page = parse_hocr(index, hocr)
-        dark = text_blanked(np.asarray(image), page)
+        rereads = [(line.box, words) for line, box in second_looks(page) if (words := _reread(image, box, codes))]
+        apply_rereads(page, rereads)
+        pixels = np.asarray(image)
+        inverted = inverted_lines(pixels, page)
+        dark = text_blanked(pixels, page)
         pictures = picture_regions(dark)
         marks = [(word, kind, text) for word, box, kind in marks_before_lines(dark, page) if (text := _single_character(image.crop(box), kind, codes))]
-        write_json(_page_file(folder, index), {"hocr": hocr.decode("utf-8"), "pictures": pictures, "marks": marks})
+        saved = {"hocr": hocr.decode("utf-8"), "rereads": [(box, [(w.text, w.confidence, w.box) for w in words]) for box, words in rereads]}
+        write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks})
         done += 1
         log.info("OCR page %d/%d", done, total)
         try:
@@ -222,6 +245,21 @@ def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
         return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
     finally:
         page.close()
+
+
+def _reread(image: Image.Image, box: Box, codes: list[str]) -> list[OcrWord] | None:
+    """Part of a line read again on its own (single-line mode), its words placed on the page; None unless
+    it reads as a line of text."""
+    left, top = max(0, box[0]), max(0, box[1])
+    framed = Image.new("L", (box[2] - left + 40, box[3] - top + 40), 255)
+    framed.paste(image.crop((left, top, box[2], box[3])), (20, 20))
+    rows = [row.split("\t") for row in _tesseract(framed, codes, "tsv", "--psm", "7").decode("utf-8", "replace").splitlines()[1:]]
+    words = [
+        OcrWord(row[11].strip(), int(float(row[10])), (int(row[6]) + left - 20, int(row[7]) + top - 20, int(row[6]) + int(row[8]) + left - 20, int(row[7]) + int(row[9]) + top - 20))
+        for row in rows
+        if len(row) >= 12 and row[0] == "5" and row[11].strip()
+    ]
+    return words if words and OcrLine(words, box, (0.0, 0.0), 1.0).is_text else None
 
 
 def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | None:

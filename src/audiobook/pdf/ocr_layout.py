@@ -99,6 +99,7 @@ class OcrPage:
     photos: list[Box] = field(default_factory=list)  # regions Tesseract's layout analysis found to be pictures
     pictures: list[Picture] = field(default_factory=list)  # ink that is not text (picture_regions)
     trimmed: int = 0  # marks left out at the ends of lines
+    inverted: list[Box] = field(default_factory=list)  # lines set light on dark (inverted_lines)
 
     @property
     def words(self) -> list[OcrWord]:
@@ -258,6 +259,41 @@ def _ink_before(dark: np.ndarray, word: Box, band: tuple[int, int], reach: float
     return (start + left, top + int(rows[0]), start + right + 1, top + int(rows[-1]) + 1)
 
 
+def inverted_lines(image: np.ndarray, page: OcrPage) -> list[Box]:
+    """Text lines set light on a darker panel: in the line's box, the letters stand out above its usual
+    (median) grey rather than below it, as dark letters on paper do."""
+    found = []
+    for line in page.lines:
+        if line.is_text:
+            low, middle, high = np.percentile(image[line.box[1] : line.box[3], line.box[0] : line.box[2]], [5, 50, 95])
+            if high - middle > middle - low:
+                found.append(line.box)
+    return found
+
+
+def second_looks(page: OcrPage) -> list[tuple[OcrLine, Box]]:
+    """Lines worth reading again without their first "word": an ornament beside a heading (a coloured bar,
+    a fleuron) read as letters ("WM The Queueing ...") throws Tesseract off the words next to it ("The" at
+    16 % confidence). Returns each such line and the part of it to read again."""
+    found = []
+    for line in page.lines:
+        words = line.words
+        if len(words) < 2 or words[0].real or not any(word.real for word in words[1:]):
+            continue
+        if not line.is_text or not words[1].real:
+            found.append((line, (words[1].box[0] - 6, line.box[1] - 6, line.box[2] + 6, line.box[3] + 6)))
+    return found
+
+
+def apply_rereads(page: OcrPage, rereads: list[tuple[Box, list[OcrWord]]]) -> None:
+    """Put the words of lines read again in place of the first reading (the ornament counted as dropped)."""
+    by_box = {tuple(box): words for box, words in rereads}
+    for line in page.lines:
+        if line.box in by_box:
+            page.trimmed += len(line.words) - len(by_box[line.box])
+            line.words = by_box[line.box]
+
+
 def join_marks(page: OcrPage, marks: list[tuple[Box, str, str]]) -> None:
     """Put each drop cap read in front of its word: "W" + "E went" is "We went" (small capitals after a
     drop cap are the rest of the word, in lower case when they are); a note's mark opens its line ("1 The")."""
@@ -277,7 +313,8 @@ def clean_page(page: OcrPage) -> Cleaned:
     text = [line for line in page.lines if line.is_text]
     marks = [line for line in page.lines if not line.is_text]
     pictures = [[photo] for photo in page.photos] + page.pictures
-    inside = [line for line in text if any(_mostly_inside(line.box, picture) for picture in pictures)]
+    # Light text on a dark panel is read, though the panel is ink like a picture's.
+    inside = [line for line in text if line.box not in page.inverted and any(_mostly_inside(line.box, picture) for picture in pictures)]
     text = [line for line in text if line not in inside]
     body_x_size = statistics.median(line.x_size for line in text) if text else 0.0
     captions = [line for line in text if _is_caption(line, pictures, body_x_size)]
