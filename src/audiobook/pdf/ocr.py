@@ -116,7 +116,8 @@ def pages_to_ocr(doc: pdfium.PdfDocument, mode: str) -> tuple[list[int], int]:
 
 def _glyph_codes(text: str) -> bool:
     """A page whose text is glyph codes: unmapped characters, or tokens with letters that are not words
-    ("/g18/g152"). A contents page (dot leaders, numbers) is neither."""
+    ("/g18/g152"), as phase 1 judges a whole book (maths notes' formulas are 40-50 % word-like, glyph
+    codes under 15 %). A contents page (dot leaders, numbers) is neither."""
     quality = text_quality(text)
     if quality.unreadable >= 2 and quality.unreadable > 0.15 * quality.visible:
         return True
@@ -124,7 +125,10 @@ def _glyph_codes(text: str) -> bool:
     if len(lettered) < 20:
         return False
     words = text_quality(" ".join(lettered))
-    return words.wordlike < 0.5 * words.tokens or (words.long_latin >= 20 and words.voweled < 0.6 * words.long_latin)
+    # A font without a Unicode map whose glyph numbers fall on ASCII reads as shifted letters: "4EKI" for
+    # "Page", "XLI GPEWWMG" for "the classic": capitals through whole words, which prose never has.
+    shouting = sum(1 for token in lettered if len(token) >= 2 and token.isupper()) > 0.6 * len(lettered)
+    return shouting or words.wordlike < 0.15 * words.tokens or (words.long_latin >= 20 and words.voweled < 0.6 * words.long_latin)
 
 
 def languages(settings: EngineSettings) -> list[str]:
