@@ -169,3 +169,24 @@ def test_ocr_settings_are_checked() -> None:
         EngineSettings.from_mapping({"ocr": "sometimes"})
     with pytest.raises(ValueError, match="ocr_languages"):
         EngineSettings.from_mapping({"ocr_languages": ["../../etc/x"]})
+
+
+def test_german_scan_without_german_ocr_data_names_the_package_to_add(corpus: Path, tmp_path: Path) -> None:
+    from audiobook.pdf.ocr import installed_languages
+    from audiobook.voices import resolve_voice
+
+    if "deu" in installed_languages():
+        pytest.skip("German OCR data is installed here")
+    source = pdfium.PdfDocument(corpus / "thoma_geotopo_de.pdf")
+    source[20].render(scale=200 / 72, grayscale=True).to_pil().save(tmp_path / "seite.pdf", "PDF", resolution=200)
+    # A German voice is configured (the installed voice, its config saying German), so the voice is no obstacle.
+    voice = resolve_voice(EngineSettings())
+    (tmp_path / "de_DE-x.onnx").symlink_to(voice.model_path)
+    config = json.loads(voice.config_path.read_text())
+    config["language"] = {"code": "de_DE"}
+    config["espeak"] = {"voice": "de"}
+    (tmp_path / "de_DE-x.onnx.json").write_text(json.dumps(config))
+    settings = json.dumps({"voices": {"de": str(tmp_path / "de_DE-x.onnx")}})
+    proc, record = orchestrate(tmp_path / "seite.pdf", tmp_path / "out", "--phases", "1", "--settings-json", settings)
+    assert proc.returncode == errors.EXIT_OCR_UNRELIABLE, proc.stderr
+    assert "German" in record["error"] and "tesseract-ocr-deu" in record["error"]
