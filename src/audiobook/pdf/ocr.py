@@ -73,6 +73,8 @@ PAGE_CONFIDENCE = 70
 # A book is read when its readable text reaches this many letters per page (as phase 1 asks of a text layer).
 MIN_LETTERS_PER_PAGE = 20
 PROGRESS_FILE = "ocr_progress.json"
+# Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
+CACHE_VERSION = 1
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
 
@@ -179,7 +181,7 @@ def _tesseract_version() -> str:
 
 def cache_dir(source: Path, work_dir: Path, codes: list[str]) -> Path:
     """Where this book's pages are kept: a new folder when the book, the languages or Tesseract change."""
-    key = f"{sha256_file(source)}|{DPI}|{'+'.join(codes)}|{_tesseract_version()}"
+    key = f"{CACHE_VERSION}|{sha256_file(source)}|{DPI}|{'+'.join(codes)}|{_tesseract_version()}"
     return work_dir / "ocr" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
