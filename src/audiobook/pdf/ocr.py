@@ -20,12 +20,12 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import io
 import logging
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -74,7 +74,7 @@ PAGE_CONFIDENCE = 70
 MIN_LETTERS_PER_PAGE = 20
 PROGRESS_FILE = "ocr_progress.json"
 # Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
 
@@ -246,11 +246,32 @@ def _page_file(folder: Path, index: int) -> Path:
 
 
 def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
+    """The page as a greyscale image at about DPI: a scanned page's own picture when it is the whole page,
+    upright, at close to DPI (no resampling, and a tenth of the time of drawing the page), else drawn."""
     page = doc[index]
     try:
-        return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
+        scan = _whole_page_picture(page)
+        return (scan or page.render(scale=DPI / 72, grayscale=True)).to_pil().convert("L")
     finally:
         page.close()
+
+
+def _whole_page_picture(page: pdfium.PdfPage) -> pdfium.PdfBitmap | None:
+    try:
+        objects = list(page.get_objects(max_depth=1))
+        if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            return None
+        matrix = objects[0].get_matrix()
+        width, height = page.get_size()
+        left, bottom, right, top = objects[0].get_bounds()
+        if matrix.b or matrix.c or matrix.a <= 0 or matrix.d <= 0 or (right - left) * (top - bottom) < 0.97 * width * height:
+            return None  # rotated, flipped or not the whole page: drawn instead
+        pixels = objects[0].get_px_size()[0]
+        if abs(pixels / ((right - left) / 72) - DPI) > 0.1 * DPI:
+            return None
+        return objects[0].get_bitmap(render=False)
+    except pdfium.PdfiumError:
+        return None
 
 
 def _reread(image: Image.Image, box: Box, codes: list[str]) -> list[OcrWord] | None:
@@ -285,11 +306,14 @@ def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | 
 
 
 def _tesseract(image: Image.Image, codes: list[str], output: str = "hocr", *options: str) -> bytes:
-    """Tesseract's reading of an image; it goes as uncompressed PGM through a pipe (the quickest to read)."""
-    buffer = io.BytesIO()
-    image.save(buffer, "PPM")
-    command = ["tesseract", "stdin", "stdout", "--dpi", str(DPI), "-l", "+".join(codes), *options, output]
-    done = subprocess.run(command, input=buffer.getvalue(), capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)
+    """Tesseract's reading of an image, given as an uncompressed TIFF file: written in 2 ms and the quickest
+    for it to read (measured on 12 pages: TIFF 5.9 CPU s, PNG 6.0 plus 0.1 s a page to compress, PGM 6.8,
+    and a page through its standard input a fifth longer again)."""
+    with tempfile.NamedTemporaryFile(suffix=".tif") as file:
+        image.save(file, "TIFF")
+        file.flush()
+        command = ["tesseract", file.name, "stdout", "--dpi", str(DPI), "-l", "+".join(codes), *options, output]
+        done = subprocess.run(command, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise BookError("tool_failed", f"Tesseract failed on a page ({message[-1] if message else f'exit {done.returncode}'})", "check the Tesseract install (tesseract --version)", retryable=True)
