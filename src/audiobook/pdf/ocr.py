@@ -62,7 +62,7 @@ from .ocr_layout import (
     to_page,
 )
 from .opening import open_pdf
-from .quality import text_quality
+from .quality import SAMPLE_PAGES, TextQuality, text_quality
 
 # Pages are rendered at this resolution: Tesseract reads body text best with letters 20-40 pixels high.
 DPI = 300
@@ -97,31 +97,43 @@ class OcrResult:
 
 
 def pages_to_ocr(doc: pdfium.PdfDocument, mode: str) -> tuple[list[int], int]:
-    """The pages whose text layer fails (all pages when mode is "always"), and the letters the others hold."""
+    """The pages whose text layer fails (all pages when mode is "always"), and the letters the others hold.
+
+    Pages spread over the book (phase 1's sample) are looked at first; only when one of them needs OCR is
+    every page looked at, so a book with a good text layer costs no second reading of all its pages."""
+    count = len(doc)
+    spread = sorted({round(i * (count - 1) / (SAMPLE_PAGES - 1)) for i in range(SAMPLE_PAGES)}) if count > SAMPLE_PAGES else range(count)
+    if mode != "always" and not any(_needs_ocr(doc, index)[0] for index in spread):
+        return [], sum(_needs_ocr(doc, index)[1] for index in spread) * count // max(len(spread), 1)
     chosen, letters = [], 0
-    for index in range(len(doc)):
-        try:
-            page = doc[index]
-            textpage = page.get_textpage()
-        except pdfium.PdfiumError:
-            continue
-        text = textpage.get_text_range()
-        textpage.close()
-        drawn = pdfium_c.FPDFPage_CountObjects(page) > 0
-        page.close()
-        quality = text_quality(text)
-        if mode == "always" or (drawn and quality.visible == 0) or _glyph_codes(text):
+    for index in range(count):
+        needed, found = _needs_ocr(doc, index)
+        if needed or mode == "always":
             chosen.append(index)
         else:
-            letters += quality.letters
+            letters += found
     return chosen, letters
 
 
-def _glyph_codes(text: str) -> bool:
+def _needs_ocr(doc: pdfium.PdfDocument, index: int) -> tuple[bool, int]:
+    """Whether a page's text layer fails (no text over something drawn, or glyph codes), and its letters."""
+    try:
+        page = doc[index]
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:
+        return False, 0
+    text = textpage.get_text_range()
+    textpage.close()
+    drawn = pdfium_c.FPDFPage_CountObjects(page) > 0
+    page.close()
+    quality = text_quality(text)
+    return (drawn and quality.visible == 0) or _glyph_codes(text, quality), quality.letters
+
+
+def _glyph_codes(text: str, quality: TextQuality) -> bool:
     """A page whose text is glyph codes: unmapped characters, or tokens with letters that are not words
     ("/g18/g152"), as phase 1 judges a whole book (maths notes' formulas are 40-50 % word-like, glyph
     codes under 15 %). A contents page (dot leaders, numbers) is neither."""
-    quality = text_quality(text)
     if quality.unreadable >= 2 and quality.unreadable > 0.15 * quality.visible:
         return True
     lettered = [token for token in text.split() if any(char.isalpha() for char in token)]
