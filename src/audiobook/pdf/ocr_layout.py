@@ -376,4 +376,28 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
         lines.append(line)
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
     # would cover the text set beside it, which the text-layer reader's figure rule would then drop).
-    return _with_layout(Page(page.index, lines, width=width, height=height))
+    return _with_layout(Page(page.index, _rows_joined(lines, width), width=width, height=height))
+
+
+def _rows_joined(lines: list[Line], width: float) -> list[Line]:
+    """Lines on one baseline as one line, left to right, as PDFium gives a text layer's (a table's row, a
+    running head and its page number): Tesseract reads a table's cells as lines of their own. Not on a page
+    set in two columns, whose lines side by side are read column by column."""
+    rows: list[list[Line]] = []
+    for line in lines:
+        row = next((row for row in rows if abs(row[0].y_first - line.y_first) < 0.3 * (line.size or 10.0)), None)
+        if row is not None and not any(line.x0 < other.x1 and other.x0 < line.x1 for other in row):
+            row.append(line)
+        else:
+            rows.append([line])
+    middle = width / 2
+    side_by_side = sum(1 for row in rows if len(row) == 2 and min(l.x1 for l in row) < middle < max(l.x0 for l in row))
+    if side_by_side >= 5:
+        return lines
+    joined = []
+    for row in rows:
+        row.sort(key=lambda line: line.x0)
+        first = row[0]
+        first.text, first.x1 = " ".join(line.text for line in row), max(line.x1 for line in row)
+        joined.append(first)
+    return joined
