@@ -353,7 +353,8 @@ def judge(result: OcrResult, text_letters: int, text_pages: int, page_count: int
     if letters < MIN_LETTERS_PER_PAGE * page_count:
         raise BookError(
             "ocr_unreliable",
-            f"has too little text to read, even by OCR ({letters} letters on {page_count} pages; blank or noise-only pages?)",
+            f"has too little text to read, even by OCR ({letters} letters on {page_count} page{'s' if page_count != 1 else ''}; "
+            "blank or noise-only pages?)",
             "check that the PDF holds the book's pages, or use a cleaner scan",
         )
 
