@@ -275,10 +275,18 @@ def book_mem_mb(wildcards):
     return int(700 + 4 * book_size_mb(wildcards))
 
 
+# Past this many MB a book's bytes are pictures (a scan), not text: each further MB
+# is a few pages to read by OCR (a compact scan holds up to 100 pages a MB, about
+# 3 CPU minutes), not an hour of speech.
+TEXT_MB = 10
+
+
 @signature_once
 def book_runtime_min(wildcards):
-    """Wall-time estimate for a spoken book, generous: about 1 min per MB of book."""
-    return int(15 + 60 * book_size_mb(wildcards))
+    """Wall-time estimate for a spoken book, generous: about 1 min per MB of book,
+    and 3 min per MB of a scan beyond TEXT_MB (its pages read by OCR)."""
+    size = book_size_mb(wildcards)
+    return int(15 + 60 * min(size, TEXT_MB) + 3 * max(0.0, size - TEXT_MB))
 
 
 # What a book asks of a scheduler. Without speech a book is small and brief

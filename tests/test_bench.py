@@ -166,11 +166,11 @@ def test_a_tiny_benchmark_prints_every_item(tmp_path: Path) -> None:
     tiny = Sizes(
         mode="tiny", reps=1, speech_words=20, speech_threads=(1,), batch_words=(20, 40), batch_reps=1,
         trivial_books=3, lever_books=0, dry_small=2, dry_large=4, aggregate_records=10, engine_words=20,
-        shipped_piper=True, dashboard_books=20, dashboard_window_s=2.0,
+        shipped_piper=True, dashboard_books=20, dashboard_window_s=2.0, ocr_words=100,
     )  # fmt: skip
     pdf = make_book(tmp_path / "book.pdf", 300, seed=4)
     report = run_benchmarks(tiny, tmp_path / "work", Workflow(REPO / "Snakefile"), pdf)
-    assert {row.item for row in report.rows} == {"1a", "1b", "2", "3", "4", "5", "12", "24"}
+    assert {row.item for row in report.rows} == {"1a", "1b", "2", "3", "4", "5", "6", "12", "24"}
     assert all(row.ratio is not None for row in report.rows if row.baseline is not None)
     assert os.path.getsize(tmp_path / "work" / "batch" / "workflow-0" / "pipeline.json") > 0
     assert json.dumps(report_json(report, "bench", {}))

@@ -88,7 +88,8 @@ CORPUS_REFUSALS = [
 
 @pytest.mark.parametrize(("name", "code"), CORPUS_REFUSALS)
 def test_corpus_refusals_have_their_own_exit_code_and_one_line(corpus, tmp_path, name, code):
-    proc, record = orchestrate(corpus / name, tmp_path / "out", "--phases", "1", "2", "3")
+    # With OCR off, as before OCR: the scan and the glyph codes are refused, each with its own code.
+    proc, record = orchestrate(corpus / name, tmp_path / "out", "--phases", "1", "2", "3", "--settings-json", '{"ocr": "never"}')
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     [line] = error_lines(proc.stderr)

@@ -81,13 +81,13 @@ def test_wrong_password_is_refused_with_its_own_message(corpus: Path) -> None:
     assert error.kind == "encrypted" and "does not open it" in error.line(ENCRYPTED)
 
 
-def test_scan_without_text_layer_asks_for_ocr(corpus: Path) -> None:
-    error = refusal(corpus / "scanned_image_only_huck_finn_p22.pdf")
+def test_scan_without_text_layer_asks_for_ocr_when_ocr_is_off(corpus: Path) -> None:
+    error = refusal(corpus / "scanned_image_only_huck_finn_p22.pdf", EngineSettings(ocr="never"))
     assert error.kind == "no_text_layer" and "ocrmypdf" in error.line("scan.pdf")
 
 
-def test_font_without_unicode_map_is_refused_as_garbled(corpus: Path) -> None:
-    error = refusal(corpus / "type3_font_no_tounicode.pdf")
+def test_font_without_unicode_map_is_refused_as_garbled_when_ocr_is_off(corpus: Path) -> None:
+    error = refusal(corpus / "type3_font_no_tounicode.pdf", EngineSettings(ocr="never"))
     assert error.kind == "garbled_text" and "glyph codes" in error.line("type3.pdf")
 
 

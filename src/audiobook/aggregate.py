@@ -255,7 +255,7 @@ def build_pipeline(entries: list[dict[str, Any]], phases: list[int], started_at:
 REPORT_COLUMNS = [
     "id", "file", "status", "phases_completed", "duration_s", "pages", "chapters", "words",
     "chunks", "audio_s", "real_time_factor", "loudness_lufs", "true_peak_dbtp", "acx_pass", "files", "error",
-    "language", "voice", "words_left_out", "title", "author", "cover",
+    "language", "voice", "words_left_out", "title", "author", "cover", "ocr_pages", "ocr_confidence",
 ]
 # One row per section left out of a book's reading (contents, index, licence ...): report.html lists them.
 LEFT_OUT_COLUMNS = ["id", "section", "kind", "words", "reason"]
@@ -292,6 +292,9 @@ def report_frame(entries: list[dict[str, Any]]):
                 "title": entry["title"],
                 "author": entry["author"],
                 "cover": entry["cover"],
+                # A book read by OCR: how many pages, and Tesseract's mean word confidence (0-100).
+                "ocr_pages": metric(record, 1, "ocr_pages"),
+                "ocr_confidence": metric(record, 1, "ocr_confidence"),
             }
         )
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)

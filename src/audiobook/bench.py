@@ -4,6 +4,7 @@
     python -m audiobook.bench --full --out bench.json # the sizes of issues 8 and 14 (about 20 minutes)
     python -m audiobook.bench --only scale --books 1000 # the batch at scale only, at a size you pick
     python -m audiobook.bench --only dashboard          # the dashboard at 10,000 books against 100
+    python -m audiobook.bench --only ocr                # OCR against the tesseract command only
 
 The work is CPU-bound speech, so a batch's limit is its CPU work over its cores.
 Absolute times drift on a shared machine; a ratio against a baseline measured
@@ -77,6 +78,7 @@ class Sizes:
     shipped_piper: bool  # also compare with Piper's command as shipped (its thread pool unheld)
     dashboard_books: int = 10_000  # finished records the dashboard watches beside 2 running books
     dashboard_window_s: float = 20.0  # how long the page polls each size, at its 2 s refresh
+    ocr_words: int = 1500  # the book scanned and read by OCR (about 300 words a page)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +92,7 @@ QUICK = Sizes(
 FULL = Sizes(
     mode="full", reps=5, speech_words=400, speech_threads=(1, 2), batch_words=(150, 300, 600, 900, 1200, 1800),
     batch_reps=2, trivial_books=1000, lever_books=200, dry_small=1000, dry_large=10000, aggregate_records=10000,
-    engine_words=600, shipped_piper=True, dashboard_window_s=60.0,
+    engine_words=600, shipped_piper=True, dashboard_window_s=60.0, ocr_words=6000,
 )  # fmt: skip
 # The issue's sizes, which quick mode scales down (said so in the table).
 ISSUE_SIZES = {"trivial_books": 1000, "dry_small": 1000, "dry_large": 10000, "aggregate_records": 10000}
@@ -649,6 +651,66 @@ def extraction_overhead(report: Report, work: Path, pdf: Path) -> None:
         note="s per phase: " + ", ".join(f"{name} {value:.2f}" for name, value in split.items()),
     ))  # fmt: skip
     report.details["extraction"] = {"pdf": str(pdf), "pages": pages, "ours_s": ours, "raw_s": raw, "phase_s": split}
+
+
+def make_scan(pdf: Path, folder: Path) -> tuple[Path, list[Path]]:
+    """A picture-only copy of ``pdf`` (each page rendered at OCR's resolution, greyscale), and the same
+    page images as PNG files for the baseline."""
+    import pypdfium2 as pdfium
+
+    from .pdf.ocr import DPI
+
+    folder.mkdir(parents=True, exist_ok=True)
+    document = pdfium.PdfDocument(pdf)
+    try:
+        images = [document[i].render(scale=DPI / 72, grayscale=True).to_pil().convert("L") for i in range(len(document))]
+    finally:
+        document.close()
+    scan = folder / "scan.pdf"
+    images[0].save(scan, "PDF", resolution=DPI, save_all=True, append_images=images[1:])
+    files = []
+    for number, image in enumerate(images):
+        files.append(folder / f"page-{number:04d}.png")
+        image.save(files[-1])
+    return scan, files
+
+
+def ocr_throughput(report: Report, work: Path) -> None:
+    """OCR pages per second: the engine (render, Tesseract with hOCR, pictures, drop caps) on a scan, against
+    the `tesseract` command on the same page images, as many at once as cores, in ABBA order."""
+    import pypdfium2 as pdfium
+
+    from .pdf.ocr import DPI, read_pages
+
+    if shutil.which("tesseract") is None:
+        report.add(Row("6", "OCR throughput", None, "pages/s", note="Tesseract is not installed"))
+        return
+    book = make_book(work / "book.pdf", report.sizes.ocr_words, seed=11)
+    scan, images = make_scan(book, work / "scan")
+    listing = work / "images.txt"
+    listing.write_text("".join(f"{image}\n" for image in images))
+    ours: list[float] = []
+    theirs: list[float] = []
+    for rep in range(report.sizes.reps):
+        for side in ("ours", "tesseract") if rep % 2 == 0 else ("tesseract", "ours"):
+            if side == "ours":
+                shutil.rmtree(work / "cache", ignore_errors=True)
+                document = pdfium.PdfDocument(scan)
+                started = time.perf_counter()
+                read_pages(document, list(range(len(document))), work / "cache", ["eng"], threads=CORES)
+                ours.append(time.perf_counter() - started)
+                document.close()
+            else:
+                command = ["xargs", "-a", str(listing), "-P", str(CORES), "-I", "IMG", "tesseract", "IMG", "IMG", "--dpi", str(DPI), "-l", "eng", "hocr"]
+                started = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                theirs.append(time.perf_counter() - started)
+    ours_rate, their_rate = len(images) / median(ours), len(images) / median(theirs)
+    report.add(Row(
+        "6", f"OCR, {len(images)} scanned pages, {CORES} at once", ours_rate, "pages/s", their_rate,
+        "`tesseract` on the same page images", ratio(ours_rate, their_rate), "≥ 0.9", ratio(ours_rate, their_rate) >= 0.9,
+    ))  # fmt: skip
+    report.details["ocr"] = {"pages": len(images), "ours_s": ours, "tesseract_s": theirs}
 
 
 # ---- 2: the mixed batch -------------------------------------------------------
@@ -1230,10 +1292,14 @@ def run_benchmarks(
     if only == "dashboard":
         dashboard_scale(report, work / "dashboard")
         return _finish(report, started, busy_before, ours_before)
+    if only == "ocr":
+        ocr_throughput(report, work / "ocr")
+        return _finish(report, started, busy_before, ours_before)
     speech_overhead(report, work / "speech")
     if pdf is None:
         pdf = default_pdf() or make_book(work / "extract" / "built.pdf", 12000, seed=3)
     extraction_overhead(report, work / "extract", pdf)
+    ocr_throughput(report, work / "ocr")
     records = batch_efficiency(report, work / "batch", workflow)
     workflow_scale(report, work / "scale", workflow, records[0])
     readalong_share(report, records)
@@ -1309,9 +1375,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes, under 5 minutes (the default)")
     mode.add_argument("--full", action="store_true", help="the issue's sizes: 1,000 and 10,000 books")
-    parser.add_argument("--only", choices=["all", "scale", "dashboard"], default="all",
+    parser.add_argument("--only", choices=["all", "scale", "dashboard", "ocr"], default="all",
                         help="'scale': only the batch at scale (workflow vs xargs, dry runs, aggregate); "
-                        "'dashboard': only the dashboard at 10,000 books against 100")
+                        "'dashboard': only the dashboard at 10,000 books against 100; 'ocr': only OCR")
     parser.add_argument("--books", type=int, metavar="N", help="one-line books in the workflow-vs-xargs run")
     parser.add_argument("--dry-books", type=int, metavar="N", help="books in the largest dry run")
     parser.add_argument("--aggregate-records", type=int, metavar="N", help="records the aggregate step merges")

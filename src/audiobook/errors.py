@@ -24,6 +24,7 @@ EXIT_DRM = 14
 EXIT_NO_TEXT = 15
 EXIT_GARBLED_TEXT = 16
 EXIT_TOO_LARGE = 17
+EXIT_OCR_UNRELIABLE = 18
 # Set-up problems the user fixes outside the book.
 EXIT_NO_VOICE = 20
 EXIT_TOOL_FAILED = 21
@@ -38,6 +39,7 @@ EXIT_CODES: dict[str, int] = {
     "no_text_layer": EXIT_NO_TEXT,
     "garbled_text": EXIT_GARBLED_TEXT,
     "too_large": EXIT_TOO_LARGE,
+    "ocr_unreliable": EXIT_OCR_UNRELIABLE,
     "no_voice": EXIT_NO_VOICE,
     "tool_failed": EXIT_TOOL_FAILED,
     "disk_full": EXIT_DISK_FULL,

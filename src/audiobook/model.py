@@ -31,6 +31,7 @@ class BookFacts:
     year: str | None = None
     encrypted: bool = False  # opened only thanks to a (possibly empty) password
     has_text_layer: bool = True
+    ocr_pages: list[int] = field(default_factory=list)  # pages (0-based) read by OCR, their text layer failing
     damage: list[str] = field(default_factory=list)  # recovered problems, noted in the record
 
 

@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         "to --pipeline-json, whatever happens.",
         epilog="Exit codes: 0 success; 1 failed; 2 usage error; 3 partial (some phases done); "
         "10 empty file; 11 not a PDF/EPUB; 12 corrupt; 13 password-protected; 14 DRM; "
-        "15 no text layer (scan); 16 unreadable text (glyph codes); 17 too large; "
+        "15 no text layer (scan); 16 unreadable text (glyph codes); 17 too large; 18 OCR cannot read it (blank, noise or too unclear a scan); "
         "20 no voice for the book's language; 21 a tool (ffmpeg) failed; 22 disk full; "
         "130/143 interrupted.",
     )

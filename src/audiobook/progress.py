@@ -37,6 +37,8 @@ class BookState:
     phase: int | None = None
     chunks_done: int | None = None
     chunks_total: int | None = None
+    ocr_done: int | None = None  # pages read by OCR so far (phase 1 of a scanned book)
+    ocr_total: int | None = None
     duration: float | None = None
     error: str | None = None
 
@@ -85,6 +87,10 @@ def read_book_state(results_dir: Path, book_id: str, since: float) -> BookState:
         speech = _read_fresh(work / "speak_progress.json", since, None)
         if speech is not None:
             book.chunks_done, book.chunks_total = speech.get("done"), speech.get("total")
+    elif book.phase == 1:  # a scanned book spends phase 1 reading its pages by OCR
+        ocr = _read_fresh(work / "ocr_progress.json", since, "time")
+        if ocr is not None:
+            book.ocr_done, book.ocr_total = ocr.get("done"), ocr.get("total")
     return book
 
 
@@ -235,6 +241,8 @@ class RichBar:
             described = f"  {book_id}: {book.phase_label()}"
             total = book.chunks_total if book.phase == 4 and book.chunks_total else None
             count = f"{book.chunks_done}/{total} chunks" if total else ""
+            if book.phase == 1 and book.ocr_total:
+                count = f"OCR page {book.ocr_done}/{book.ocr_total}"
             if book_id not in self.book_tasks:
                 self.book_tasks[book_id] = self.progress.add_task(described, total=total, count=count)
             self.progress.update(

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .sections import DEFAULT_SKIP, KINDS
 
 DEFAULT_VOICE = "en_US-joe-medium"
+OCR_MODES = ("auto", "never", "always")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,11 @@ class EngineSettings:
     max_book_mb: int = 500
     # Passwords for encrypted PDFs, by file name (the name in input/, not a path).
     passwords: dict[str, str] = field(default_factory=dict)
+    # Phase 1/2: OCR pages whose text layer fails ("auto": none, glyph codes, letters drawn as curves),
+    # "never" (refuse such books, as before OCR), or "always" (every page: a PDF whose hidden OCR layer is poor).
+    ocr: str = "auto"
+    # Tesseract languages to OCR with ("eng", "deu" ...); empty: English and the languages of engine.voices.
+    ocr_languages: tuple[str, ...] = ()
     # Phase 2: footnotes and endnotes are skipped unless asked for.
     read_notes: bool = False
     # Phase 2: code listings become a short spoken cue unless asked for.
@@ -71,6 +78,13 @@ class EngineSettings:
             bad = sorted(set(data["skip"]) - set(KINDS))
             if bad:
                 raise ValueError(f"unknown engine.skip kind(s): {', '.join(bad)}; known: {', '.join(KINDS)}")
+        if "ocr_languages" in data:
+            data["ocr_languages"] = tuple(data["ocr_languages"] or ())
+            bad = [code for code in data["ocr_languages"] if not re.fullmatch(r"[A-Za-z_]{3,12}", str(code))]
+            if bad:  # they become a Tesseract argument: names, never paths or options
+                raise ValueError(f"engine.ocr_languages: not a Tesseract language code: {', '.join(map(str, bad))}")
+        if data.get("ocr", "auto") not in OCR_MODES:
+            raise ValueError(f"engine.ocr must be one of {', '.join(OCR_MODES)}, not {data['ocr']!r}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,8 +97,8 @@ class EngineSettings:
 # Which settings each phase's output depends on; a checkpoint is reused only
 # when these (and the phase's input) are unchanged.
 PHASE_SETTINGS: dict[int, tuple[str, ...]] = {
-    1: ("max_book_mb", "passwords", "voice", "voices", "read_any_language"),
-    2: ("read_notes", "read_code", "skip"),
+    1: ("max_book_mb", "passwords", "voice", "voices", "read_any_language", "ocr", "ocr_languages"),
+    2: ("read_notes", "read_code", "skip", "ocr", "ocr_languages"),
     # The voice too: lexicon respellings become that voice's phonemes.
     3: ("chunk_max_chars", "lexicon", "voice", "voices", "read_any_language"),
     4: ("voice", "voices", "length_scale", "sentence_pause_s", "paragraph_pause_s", "chapter_pause_s", "read_any_language"),

@@ -58,7 +58,13 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
     facts = reader.inspect(path, settings)
     # The voice must speak the text's language: decide it now, so a book no voice can read
     # is refused before an hour of work, not after.
-    verdict = decide_language(facts.language, reader.sample_text(path, settings))
+    sample = reader.sample_text(path, settings)
+    ocr_codes: list[str] = []
+    if facts.ocr_pages:  # pages read by OCR speak for the book's language too
+        ocr_codes, ocr_figures, ocr_sample = pdf.read_by_ocr(path, ctx.work_dir, facts, settings, ctx.threads)
+        ctx.metrics.update(ocr_figures)
+        sample = f"{ocr_sample} {sample}".strip()
+    verdict = decide_language(facts.language, sample)
     facts.language, facts.language_declared, facts.language_detected = (
         verdict.language,
         verdict.declared,
@@ -82,4 +88,6 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
         }
     )
     ctx.metrics["voice"] = voice_for(facts.language, settings).name
+    if ocr_codes:
+        pdf.check_language_data(facts.language, ocr_codes)
     return facts

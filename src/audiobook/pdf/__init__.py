@@ -21,6 +21,9 @@ A behaviour is found by its module's name:
   labels of vector drawings, rules typed in characters;
 - plays.py: speaker labels by their setting ("Lane. Yes, sir."), italic stage
   directions as paragraphs of their own;
+- ocr.py, ocr_layout.py: pages whose text layer fails (none, glyph codes, letters
+  drawn as curves) read by Tesseract, cached per page, built into the same pages
+  and lines (pictures' marks, captions and ornaments left out);
 - chapters.py: outline (parts descended into), headings by label, size or a run
   of numbers 1, 2, 3 ..., runs of pages;
 - paragraphs.py, text.py: lines into clean paragraphs;
@@ -32,9 +35,10 @@ from .chapters import PAGES_PER_PART
 from .damage import find_stream_damage
 from .displays import CODE_CUE
 from .inspection import inspect
+from .ocr import check_language_data, read_by_ocr
 from .quality import TextQuality, text_quality
 from .reader import COVER_HEIGHT_PX, extract, render_cover
 from .sample import sample_text
 from .text import clean_text
 
-__all__ = ["CODE_CUE", "COVER_HEIGHT_PX", "PAGES_PER_PART", "TextQuality", "clean_text", "extract", "find_stream_damage", "inspect", "render_cover", "sample_text", "text_quality"]
+__all__ = ["CODE_CUE", "COVER_HEIGHT_PX", "PAGES_PER_PART", "TextQuality", "clean_text", "extract", "find_stream_damage", "check_language_data", "inspect", "read_by_ocr", "render_cover", "sample_text", "text_quality"]

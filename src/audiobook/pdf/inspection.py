@@ -14,6 +14,7 @@ from ..model import BookFacts
 from ..sections import classify_title
 from ..settings import EngineSettings
 from .damage import find_stream_damage
+from .ocr import pages_to_ocr
 from .opening import open_pdf
 from .quality import check_text
 from .text import clean_text
@@ -26,7 +27,9 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
     try:
         title, author, year = _metadata(doc)
         title = title or printed_title(doc)
-        damage = check_text(doc)
+        # Pages whose text layer fails are read by OCR (engine.ocr); "never" refuses such a book, as before OCR.
+        ocr_pages = pages_to_ocr(doc, settings.ocr)[0] if settings.ocr != "never" else []
+        damage = [] if ocr_pages else check_text(doc)
         if not encrypted:  # encrypted streams do not inflate, so there is nothing to check
             damage += find_stream_damage(path)
         return BookFacts(
@@ -38,7 +41,8 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
             language=_catalog_language(doc),
             year=year,
             encrypted=encrypted,
-            has_text_layer=True,
+            has_text_layer=len(ocr_pages) < len(doc),
+            ocr_pages=ocr_pages,
             damage=damage,
         )
     finally:

@@ -44,6 +44,7 @@ from .layout import Line, Page, book_body_size, read_pages, set_foot
 from .linklists import drop_link_lists
 from .marks import drop_fixed_lines, drop_outside_trim, trimmed_pages
 from .notes import mark_footnotes
+from .ocr import replace_with_ocr
 from .opening import open_pdf
 from .paragraphs import reflow
 from .plays import mark_play
@@ -69,6 +70,8 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         notes: list[str] = []
         skipped: list[SkippedSection] = []
         pages = read_pages(doc)
+        if facts.ocr_pages:
+            notes += replace_with_ocr(doc, pages, path, facts, settings, work_dir)
         _drop_proof_marks(doc, pages, notes)
         frame_words = drop_gutenberg_frame(pages)
         if frame_words:
