@@ -99,7 +99,7 @@ def read_pages(doc: pdfium.PdfDocument) -> list[Page]:
         textpage.close()
         images = _image_boxes(page, width * height)
         page.close()
-        pages.append(_with_layout(Page(index, _in_column_order(lines), width=width, height=height, images=images)))
+        pages.append(with_layout(Page(index, _in_column_order(lines), width=width, height=height, images=images)))
     return pages
 
 
@@ -287,7 +287,7 @@ def _face(name: bytes) -> tuple[str, bool]:
     return text, bool(_ITALIC_FONT.search(text))
 
 
-def _with_layout(page: Page) -> Page:
+def with_layout(page: Page) -> Page:
     placed = [line for line in page.lines if line.placed]
     if len(placed) >= 2:
         page.left = Counter(round(line.x0) for line in placed).most_common(1)[0][0]

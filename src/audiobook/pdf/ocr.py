@@ -43,7 +43,7 @@ from ..fileio import read_json, sha256_file, write_json
 from ..model import BookFacts
 from ..settings import EngineSettings
 from ..voices import LANGUAGE_NAMES, THREE_LETTER_CODES, primary_language
-from .layout import Line, Page, _with_layout
+from .layout import Line, Page, with_layout
 from .ocr_layout import (
     Box,
     Cleaned,
@@ -436,7 +436,7 @@ def _settle_sizes(pages: list[Page]) -> None:
             member.size = middle
         run = [line] if line is not None else []
     for page in pages:
-        _with_layout(page)  # the page's usual size and pitch from the settled sizes
+        with_layout(page)  # the page's usual size and pitch from the settled sizes
 
 # Lines at page edges this alike (difflib's ratio, letters only) are one running head or footer read twice.
 RUNNING_ALIKE = 0.8

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from lxml import etree
 
-from .layout import Line, Page, _with_layout
+from .layout import Line, Page, with_layout
 
 # Tesseract's x_size of a body line, in points, against the font size the text layer gives for the same
 # book (rendered at 300 dpi): vc-queueing-theory 13.4 against 13.7, locative-garden 10.3 against 11.0. So
@@ -376,7 +376,7 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
         lines.append(line)
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
     # would cover the text set beside it, which the text-layer reader's figure rule would then drop).
-    return _with_layout(Page(page.index, _rows_joined(lines, width), width=width, height=height))
+    return with_layout(Page(page.index, _rows_joined(lines, width), width=width, height=height))
 
 
 def _rows_joined(lines: list[Line], width: float) -> list[Line]:
