@@ -288,6 +288,8 @@ def _face(name: bytes) -> tuple[str, bool]:
 
 
 def with_layout(page: Page) -> Page:
+    """Set the page's usual left margin, right edge, line pitch and body size from its placed lines
+    (read from the text layer or by OCR), which the paragraph and furniture rules measure against."""
     placed = [line for line in page.lines if line.placed]
     if len(placed) >= 2:
         page.left = Counter(round(line.x0) for line in placed).most_common(1)[0][0]
