@@ -39,6 +39,22 @@ def test_a_book_without_heteronyms_never_loads_the_tagger() -> None:
     assert heteronyms._tagger.cache_info().currsize == 1
 
 
+def test_the_window_tagger_tags_as_gruut_does() -> None:
+    """Its features, each word's built once and the false ones left out, give gruut's own tags."""
+    from audiobook.pronounce import heteronyms
+
+    tagging = heteronyms.gruut_pos().PartOfSpeechTagger
+    gruut = tagging(heteronyms.model_path())
+    tagger = heteronyms.WindowTagger(tagging.local_features, heteronyms.model_path())
+    windows = []
+    for _, _, sentence in read_sentences(HETERONYM_SET):
+        words = heteronyms._TOKEN.findall(sentence)
+        windows.append(words)
+        windows += [words[max(0, at - 2) : at + 3] for at, word in enumerate(words) if word.lower() in heteronyms.table()]
+    assert len(windows) > 200
+    assert [tagger(words) for words in windows] == [list(gruut(words)) for words in windows]
+
+
 # ---- lexicons: through the orchestrator, on a tiny built book ---------------------------------------
 
 NAMED = "Hermione walked to the mill at dawn with Quibbleworth. The miller waved and went back to his wheel."
