@@ -114,6 +114,10 @@ def has_heteronym(sentence: str) -> bool:
     return _any_heteronym().search(sentence.lower()) is not None
 
 
+# Where a neighbour's features go in gruut's model: its offset, and the prefix of their names.
+_NEIGHBOURS = ((-2, "-2:"), (-1, "-1:"), (1, "+1:"), (2, "+2:"))
+
+
 class WindowTagger:
     """gruut's CRF tagger with its English model, for the few words around a heteronym.
 
@@ -131,36 +135,37 @@ class WindowTagger:
         import pycrfsuite
 
         self._local_features = local_features
-        # Pairs, not dicts: the collector stops tracking a tuple of strings and numbers, where a thousand kept
-        # dicts made each of its full passes over the book dearer (0.028 s against 0.016 s on Leaves of Grass).
-        self._known: dict[tuple[str, str], tuple[tuple[str, Any], ...]] = {}
+        # word -> its own features as one flat tuple (name, value, name, value...). Not dicts nor pairs: each
+        # object kept here counts towards the garbage collector's next pass over the whole book, which a
+        # thousand kept dicts brought on in the middle of tagging; a flat tuple of strings and numbers is one
+        # object, which the collector soon stops tracking, and one a word, not one for each place it holds.
+        self._known: dict[str, tuple[Any, ...]] = {}
         self._crf = pycrfsuite.Tagger()
         self._crf.open(str(model))
 
-    def _word(self, word: str, prefix: str) -> tuple[tuple[str, Any], ...]:
-        features = self._known.get((word, prefix))
+    def _word(self, word: str) -> tuple[Any, ...]:
+        features = self._known.get(word)
         if features is None:
-            if prefix:  # gruut names a neighbour's features as the word's own, with its place before them
-                features = tuple((prefix + key, value) for key, value in self._word(word, ""))
-            else:
-                built = self._local_features(word).items()
-                features = tuple((key, value) for key, value in built if value is not False)
-            self._known[word, prefix] = features
+            built = self._local_features(word).items()
+            features = self._known[word] = tuple(item for pair in built if pair[1] is not False for item in pair)
         return features
 
     def features(self, words: list[str]) -> list[dict[str, Any]]:
         """Each word's features and its neighbours', as the model was trained."""
         last = len(words) - 1
+        known = [self._word(word) for word in words]
         items = []
-        for position, word in enumerate(words):
-            item = dict(self._word(word, ""))
+        for position, own in enumerate(known):
+            item = dict(zip(own[::2], own[1::2]))
             if position == 0:
                 item["BOS"] = True
             if position == last:
                 item["EOS"] = True
-            for offset in (-2, -1, 1, 2):
+            for offset, place in _NEIGHBOURS:
                 if 0 <= position + offset <= last:
-                    item.update(self._word(words[position + offset], f"{offset:+d}:"))
+                    # gruut names a neighbour's features as the word's own, with its place before them
+                    features = known[position + offset]
+                    item.update(zip([place + name for name in features[::2]], features[1::2]))
             items.append(item)
         return items
 
