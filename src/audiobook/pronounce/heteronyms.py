@@ -222,7 +222,7 @@ def choices(sentence: str) -> list[tuple[int, int, str]]:
     tokens = _TOKEN.finditer(sentence)
     passed = 0
     found = []
-    for position in [index for index, word in enumerate(words) if word.lower() in rules]:
+    for position in [index for index, word in enumerate(map(str.lower, words)) if word in rules]:
         token = next(islice(tokens, position - passed, None))
         passed = position + 1
         word_rules = rules[words[position].lower()]
@@ -240,7 +240,10 @@ def choices(sentence: str) -> list[tuple[int, int, str]]:
 
 
 def _said(word_rules: list[Rule], words: list[str], tag: str, position: int) -> str:
-    return next(rule.phonemes for rule in word_rules if _holds(rule, words, tag, position))
+    for rule in word_rules:
+        if _holds(rule, words, tag, position):
+            return rule.phonemes
+    raise ValueError(f"{TABLE}: no line for {words[position]!r} holds; each word must end with '*'")
 
 
 def _settled_by_words(word_rules: list[Rule], words: list[str], position: int) -> str | None:
@@ -256,8 +259,10 @@ def _settled_by_words(word_rules: list[Rule], words: list[str], position: int) -
         candidates = _EVERY_TAG
     else:
         return None
-    said = {_said(word_rules, words, tag, position) for tag in candidates}
-    return said.pop() if len(said) == 1 else None
+    said = _said(word_rules, words, candidates[0], position)
+    if any(_said(word_rules, words, tag, position) != said for tag in candidates[1:]):
+        return None
+    return said
 
 
 def _before_a_verb(words: list[str], position: int) -> bool:
