@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -124,11 +125,11 @@ class WindowTagger:
     The model weighs, for each word, its own spelling features (gruut's
     ``local_features``: the word, its length, its first and last letters...) and
     those of up to two words each side, named "-2:" to "+2:" before them (gruut's
-    ``word2features``). Building them was most of a window's cost, the same
-    words' over and over: here each word's are built once a book for each place
-    it can hold. A false feature is left out: the CRF weighs a feature by its
-    value, so a zero adds nothing but a lookup. The tags are gruut's own
-    (``test_the_window_tagger_tags_as_gruut_does``).
+    ``word2features``). Building them was half a window's cost, the same words'
+    over and over: here each word's are built once a book and named for a
+    neighbour's place when used. A false feature is left out: the CRF weighs a
+    feature by its value, so a zero adds nothing but a lookup. The tags are
+    gruut's own (``test_the_window_tagger_tags_as_gruut_does``).
     """
 
     def __init__(self, local_features: Any, model: Path) -> None:
@@ -146,8 +147,7 @@ class WindowTagger:
     def _word(self, word: str) -> tuple[Any, ...]:
         features = self._known.get(word)
         if features is None:
-            built = self._local_features(word).items()
-            features = self._known[word] = tuple(item for pair in built if pair[1] is not False for item in pair)
+            features = self._known[word] = tuple(_named(self._local_features(word)))
         return features
 
     def features(self, words: list[str]) -> list[dict[str, Any]]:
@@ -171,6 +171,18 @@ class WindowTagger:
 
     def __call__(self, words: list[str]) -> list[str]:
         return list(self._crf.tag(self.features(words)))
+
+
+def _named(features: dict[str, Any]) -> Iterator[Any]:
+    """A word's features flat, as the CRF names them: a text feature as "name:text" of weight 1 (pycrfsuite
+    would join them at every window), a false one left out."""
+    for name, value in features.items():
+        if isinstance(value, str):
+            yield f"{name}:{value}"
+            yield 1.0
+        elif value is not False:
+            yield name
+            yield value
 
 
 @lru_cache(maxsize=1)
