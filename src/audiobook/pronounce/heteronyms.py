@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +107,6 @@ def _cued() -> frozenset[str]:
     """Words a line of the table settles by the words around whatever their tag: only these may need no tagger."""
     cued = (word for word, rules in table().items() if any(rule.cues or rule.upper or rule.cap for rule in rules))
     return frozenset(cued)
-
-
-def has_heteronym(sentence: str) -> bool:
-    """The cheap test every sentence gets: only sentences holding a word of the table are tagged."""
-    return _any_heteronym().search(sentence.lower()) is not None
 
 
 # Where a neighbour's features go in gruut's model: its offset, and the prefix of their names.
@@ -226,17 +220,17 @@ def _has_past(word: str) -> bool:
 
 def choices(sentence: str) -> list[tuple[int, int, str]]:
     """(start, end, phonemes) of every heteronym of ``sentence``, in the sense the sentence gives it."""
-    if not has_heteronym(sentence):
+    lowered = sentence.lower()
+    hits = [(hit.start(), hit.end()) for hit in _any_heteronym().finditer(lowered)]
+    if not hits:
         return []
-    words = _TOKEN.findall(sentence)
     rules = table()
-    # A long line has a hundred words and one heteronym: only its match is made again, for where it is.
-    tokens = _TOKEN.finditer(sentence)
-    passed = 0
     found = []
-    for position in [index for index, word in enumerate(map(str.lower, words)) if word in rules]:
-        token = next(islice(tokens, position - passed, None))
-        passed = position + 1
+    for start, end in hits if len(lowered) == len(sentence) else _whole_words(sentence):
+        local = _words_around(sentence, start, end)
+        if local is None:  # inside a longer word ("read’s")
+            continue
+        words, position = local
         word_rules = rules[words[position].lower()]
         said = _settled_by_words(word_rules, words, position)
         if said is None:
@@ -247,8 +241,38 @@ def choices(sentence: str) -> list[tuple[int, int, str]]:
             tags += ["."] * (len(words) - len(tags))
             tag = checked_tag(words, tags, position, _has_past(words[position].lower()))
             said = _said(word_rules, words, tag, position)
-        found.append((token.start(), token.end(), said))
+        found.append((start, end, said))
     return found
+
+
+def _whole_words(sentence: str) -> list[tuple[int, int]]:
+    """Where the table's words are when lower-casing moves the letters (a rare letter lower-cases to two)."""
+    rules = table()
+    return [token.span() for token in _TOKEN.finditer(sentence) if token.group().lower() in rules]
+
+
+def _words_around(sentence: str, start: int, end: int) -> tuple[list[str], int] | None:
+    """The words within WINDOW of the word at [start, end), and its place among them; None when no word is
+    there. A long line has a hundred words and one heteronym: only the text around it is split into words,
+    from a space to a space (no word holds one, so they are the words the whole line would give)."""
+    margin = 40
+    while True:
+        left = max(0, start - margin)
+        while left > 0 and not sentence[left - 1].isspace():
+            left -= 1
+        right = min(len(sentence), end + margin)
+        while right < len(sentence) and not sentence[right].isspace():
+            right += 1
+        tokens = list(_TOKEN.finditer(sentence, left, right))
+        position = next((index for index, token in enumerate(tokens) if token.start() == start), None)
+        if position is None or tokens[position].end() != end:
+            return None
+        before, after = position, len(tokens) - position - 1
+        if (before >= WINDOW or left == 0) and (after >= WINDOW or right == len(sentence)):
+            first = max(0, position - WINDOW)
+            words = [token.group() for token in tokens[first : position + WINDOW + 1]]
+            return words, position - first
+        margin *= 4
 
 
 def _said(word_rules: list[Rule], words: list[str], tag: str, position: int) -> str:
