@@ -60,7 +60,7 @@ def test_a_heteronym_in_a_long_line_is_decided_from_the_words_around_it() -> Non
     from audiobook.pronounce import heteronyms
 
     # Long words, so that a split a few letters from the heteronym would cut one of its neighbours.
-    filler = "pneumonoultramicroscopicsilicovolcanoconiosis—antidisestablishmentarianism’s grass,\t(unquestionably) " * 3
+    filler = "pneumonoultramicroscopicsilicovolcanoconiosis—antidisestablishmentarianism’s grass,\t(at last) " * 3
     checked = 0
     for _, _, sentence in read_sentences(HETERONYM_SET):
         line = f"{filler}pneumonoultramicroscopicsilicovolcanoconiosis {sentence} {filler}"

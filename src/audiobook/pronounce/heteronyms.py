@@ -191,7 +191,7 @@ def gruut_pos() -> Any:
     ``import gruut`` also loads its text processor (dateparser, networkx,
     num2words: 0.4 s a book), which the tagger does not use; ``gruut/pos.py``
     needs only pycrfsuite and jsonlines. The model's package is found, not
-    imported: only its file is read (importing it costs importlib.resources).
+    imported: only its file is read.
     """
     path = _folder("gruut") / "pos.py"
     module_spec = importlib.util.spec_from_file_location("audiobook_gruut_pos", path)
