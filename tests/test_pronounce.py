@@ -73,6 +73,9 @@ def test_a_heteronym_in_a_long_line_is_decided_from_the_words_around_it() -> Non
                 checked += 1
     assert checked >= 107
     assert heteronyms.choices("The reader’s lamp, read’s echo.") == []
+    # "İ" lower-cases to two letters: the places found in the lower-cased line are not the line's
+    moved = "İstanbul: yesterday I read the letter."
+    assert [(moved[start:end], said) for start, end, said in heteronyms.choices(moved)] == [("read", "ɹˈɛd")]
 
 
 # ---- lexicons: through the orchestrator, on a tiny built book ---------------------------------------
