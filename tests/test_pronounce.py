@@ -39,6 +39,45 @@ def test_a_book_without_heteronyms_never_loads_the_tagger() -> None:
     assert heteronyms._tagger.cache_info().currsize == 1
 
 
+def test_the_window_tagger_tags_as_gruut_does() -> None:
+    """Its features, each word's built once and the false ones left out, give gruut's own tags."""
+    from audiobook.pronounce import heteronyms
+
+    tagging = heteronyms.gruut_pos().PartOfSpeechTagger
+    gruut = tagging(heteronyms.model_path())
+    tagger = heteronyms.WindowTagger(tagging.local_features, heteronyms.model_path())
+    windows = []
+    for _, _, sentence in read_sentences(HETERONYM_SET):
+        words = heteronyms._TOKEN.findall(sentence)
+        windows.append(words)
+        windows += [words[max(0, at - 2) : at + 3] for at, word in enumerate(words) if word.lower() in heteronyms.table()]
+    assert len(windows) > 200
+    assert [tagger(words) for words in windows] == [list(gruut(words)) for words in windows]
+
+
+def test_a_heteronym_in_a_long_line_is_decided_from_the_words_around_it() -> None:
+    """Only the text around a heteronym is split into words: the same words as splitting the whole line."""
+    from audiobook.pronounce import heteronyms
+
+    # Long words, so that a split a few letters from the heteronym would cut one of its neighbours.
+    filler = "pneumonoultramicroscopicsilicovolcanoconiosis—antidisestablishmentarianism’s grass,\t(at last) " * 3
+    checked = 0
+    for _, _, sentence in read_sentences(HETERONYM_SET):
+        line = f"{filler}pneumonoultramicroscopicsilicovolcanoconiosis {sentence} {filler}"
+        tokens = list(heteronyms._TOKEN.finditer(line))
+        for at, token in enumerate(tokens):
+            if token.group().lower() in heteronyms.table():
+                first = max(0, at - heteronyms.WINDOW)
+                words = [found.group() for found in tokens[first : at + heteronyms.WINDOW + 1]]
+                assert heteronyms._words_around(line, *token.span()) == (words, at - first)
+                checked += 1
+    assert checked >= 107
+    assert heteronyms.choices("The reader’s lamp, read’s echo.") == []
+    # "İ" lower-cases to two letters: the places found in the lower-cased line are not the line's
+    moved = "İstanbul: yesterday I read the letter."
+    assert [(moved[start:end], said) for start, end, said in heteronyms.choices(moved)] == [("read", "ɹˈɛd")]
+
+
 # ---- lexicons: through the orchestrator, on a tiny built book ---------------------------------------
 
 NAMED = "Hermione walked to the mill at dawn with Quibbleworth. The miller waved and went back to his wheel."
