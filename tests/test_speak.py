@@ -294,6 +294,66 @@ def test_session_uses_the_given_threads(threads: int) -> None:
     assert options.execution_mode == onnxruntime.ExecutionMode.ORT_SEQUENTIAL
 
 
+def test_the_voice_cache_keeps_the_rewritten_graph_and_the_hash_and_follows_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    import onnxruntime
+
+    from audiobook.speak import synthesize_sentences
+    from audiobook.voice_cache import voice_fingerprint
+
+    levels = onnxruntime.GraphOptimizationLevel
+    installed = resolve_voice(EngineSettings())
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    model = Path(shutil.copy(installed.model_path, voices / "en_US-copy-medium.onnx"))
+    shutil.copy(installed.config_path, voices / "en_US-copy-medium.onnx.json")
+    voice = resolve_voice(EngineSettings(voice=str(model)))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(cache))
+    kept_dir = cache / "voices"
+    # Another voice whose name starts with this one's: its entries are never this voice's to prune.
+    kept_dir.mkdir(parents=True)
+    (kept_dir / "en_US-copy-medium-extra-0123456789abcdef.onnx").write_bytes(b"another voice's")
+
+    def content_hash() -> str:
+        model_hash = hashlib.sha256(model.read_bytes()).hexdigest()
+        config_hash = hashlib.sha256(voice.config_path.read_bytes()).hexdigest()
+        return hashlib.sha256(f"{model_hash}:{config_hash}".encode()).hexdigest()
+
+    def kept(suffix: str) -> list[str]:
+        return sorted(path.name for path in kept_dir.glob(f"en_US-copy-medium-*{suffix}") if "extra" not in path.name)
+
+    first = load_voice(voice, threads=1)  # nothing kept: rewrites the graph and keeps it
+    assert first.session.get_session_options().graph_optimization_level == levels.ORT_ENABLE_EXTENDED
+    assert len(kept(".onnx")) == 1 and not list(kept_dir.glob(".*"))  # no temporary file left
+    second = load_voice(voice, threads=1)  # loads the kept graph, nothing to rewrite
+    assert second.session.get_session_options().graph_optimization_level == levels.ORT_DISABLE_ALL
+    samples, _, _ = synthesize_sentences(second, ["Read by a voice from a folder."], EngineSettings())
+    assert 1.0 < len(samples) / voice.sample_rate < 4.0
+    assert voice_fingerprint(voice) == voice_fingerprint(voice) == content_hash()
+    assert len(kept(".sha256")) == 1
+
+    # A reinstalled voice (a new modification time) gets new entries; the old ones go.
+    before = kept(".onnx") + kept(".sha256")
+    os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))
+    load_voice(voice, threads=1)
+    assert voice_fingerprint(voice) == content_hash()
+    after = kept(".onnx") + kept(".sha256")
+    assert len(after) == 2 and not set(before) & set(after)
+    assert (kept_dir / "en_US-copy-medium-extra-0123456789abcdef.onnx").exists()
+
+    # A cache that cannot be written (a read-only home) is no error: the voice loads as it came.
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(blocked))
+    plain_load = load_voice(voice, threads=1)
+    assert plain_load.session.get_session_options().graph_optimization_level == levels.ORT_ENABLE_ALL
+    assert voice_fingerprint(voice) == content_hash()
+
+
 def test_spoken_length_tracks_how_long_the_voice_takes_to_say_a_text() -> None:
     from audiobook.speak import synthesize_sentences
     from audiobook.subtitles import spoken_positions

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import BookError, disk_full_error
-from .fileio import atomic_writer, read_json, sha256_file, write_json
+from .fileio import atomic_writer, read_json, write_json
 from .model import Chunk, ChunkAudio, PhaseContext, SpeechManifest, from_dict, to_dict
 from .pronounce.speech import plain
 from .settings import EngineSettings
+from .voice_cache import open_session, voice_fingerprint
 from .voices import Voice, primary_language, read_voice_config, voice_for
 
 if TYPE_CHECKING:  # piper and onnxruntime are imported only when a chunk must be spoken
@@ -51,6 +52,7 @@ PAUSE_WINDOW_S = 0.01
 PROGRESS_EVERY_S = 5.0
 PROGRESS_EVERY_CHUNKS = 100
 
+
 def load_voice(voice: Voice, threads: int) -> PiperVoice:
     """Load the voice into an onnxruntime session that uses ``threads`` CPU threads.
 
@@ -61,18 +63,20 @@ def load_voice(voice: Voice, threads: int) -> PiperVoice:
     from piper import PiperVoice
     from piper.config import PiperConfig
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(1, threads)
-    options.inter_op_num_threads = 1
-    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    # Idle worker threads spin by default; on a shared machine that burns the
-    # CPU other books need while Piper phonemises the next sentence in Python.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    def options_at(level: onnxruntime.GraphOptimizationLevel) -> onnxruntime.SessionOptions:
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = level
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # Idle worker threads spin by default; on a shared machine that burns the
+        # CPU other books need while Piper phonemises the next sentence in Python.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return options
+
     try:
         config = PiperConfig.from_dict(read_voice_config(voice.config_path))
-        session = onnxruntime.InferenceSession(
-            str(voice.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        session = open_session(voice, options_at)
     except BookError:
         raise
     except Exception as error:  # onnxruntime and the config parser raise many kinds; all mean a bad voice
@@ -83,11 +87,6 @@ def load_voice(voice: Voice, threads: int) -> PiperVoice:
             "point engine.voice at a valid Piper .onnx voice with its .onnx.json",
         ) from None
     return PiperVoice(config=config, session=session)
-
-
-def voice_fingerprint(voice: Voice) -> str:
-    """Content hash of the voice's files: a reinstalled or copied voice keeps its cache."""
-    return hashlib.sha256(f"{sha256_file(voice.model_path)}:{sha256_file(voice.config_path)}".encode()).hexdigest()
 
 
 def chunk_key(text: str, voice_id: str, settings: EngineSettings, sentences: list[str] | None = None) -> str:
