@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from . import epub, pdf
 from .errors import BookError
 from .model import BookFacts, ExtractedBook, PhaseContext
 from .settings import EngineSettings
+from .validate import reader_for
 
 
 def extract(ctx: PhaseContext, facts: BookFacts, settings: EngineSettings) -> ExtractedBook:
-    reader = pdf if facts.format == "pdf" else epub
+    reader = reader_for(facts.format)
     book = reader.extract(ctx.source, facts, settings, ctx.work_dir)
     # Phase 1 decided the language from the text (the declaration may be missing or wrong); the voice follows it.
     book.language = facts.language or book.language

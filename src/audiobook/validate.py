@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import epub, pdf
+import importlib
+from types import ModuleType
+
 from .errors import BookError
 from .language import decide_language
 from .model import BookFacts, PhaseContext
@@ -20,6 +22,14 @@ PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
 # PDF allows up to 1024 bytes of junk before the header.
 PDF_HEADER_WINDOW = 1024
+
+
+def reader_for(fmt: str) -> ModuleType:
+    """The reader package of a format ("pdf" or "epub"), imported only when a book of that format comes.
+
+    A short EPUB then skips loading PDFium, Pillow and the OCR layer, and a PDF the EPUB reader.
+    """
+    return importlib.import_module(f".{fmt}", __package__)
 
 
 def sniff_format(path: Path) -> str:
@@ -54,14 +64,14 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
             f"is {size / 1048576:.0f} MB, above the {settings.max_book_mb} MB limit for one book",
             "raise engine.max_book_mb in config.yaml if the book is genuine",
         )
-    reader = pdf if fmt == "pdf" else epub
+    reader = reader_for(fmt)
     facts = reader.inspect(path, settings)
     # The voice must speak the text's language: decide it now, so a book no voice can read
     # is refused before an hour of work, not after.
     sample = reader.sample_text(path, settings)
     ocr_codes: list[str] = []
     if facts.ocr_pages:  # pages read by OCR speak for the book's language too
-        ocr_codes, ocr_figures, ocr_sample = pdf.read_by_ocr(path, ctx.work_dir, facts, settings, ctx.threads)
+        ocr_codes, ocr_figures, ocr_sample = reader.read_by_ocr(path, ctx.work_dir, facts, settings, ctx.threads)
         ctx.metrics.update(ocr_figures)
         sample = f"{ocr_sample} {sample}".strip()
     verdict = decide_language(facts.language, sample)
@@ -89,5 +99,5 @@ def validate(ctx: PhaseContext, settings: EngineSettings) -> BookFacts:
     )
     ctx.metrics["voice"] = voice_for(facts.language, settings).name
     if ocr_codes:
-        pdf.check_language_data(facts.language, ocr_codes)
+        reader.check_language_data(facts.language, ocr_codes)
     return facts
