@@ -50,11 +50,29 @@ SERIAL_GROUPS = {"slurm": "slurm"}
 LONGEST_FIRST = ("load", "slurm")
 
 
+def module_fixtures(item: pytest.Item) -> list[str]:
+    """The module-scoped fixtures a test uses that its own module defines (a book made once for several tests)."""
+    info = getattr(item, "_fixtureinfo", None)
+    module = getattr(item, "module", None)
+    if info is None or module is None:
+        return []
+    names = []
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name) or ()
+        if definitions and definitions[-1].scope == "module" and definitions[-1].func.__module__ == module.__name__:
+            names.append(name)
+    return names
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for marker, group in SERIAL_GROUPS.items():
             if item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.xdist_group(group))
+        # Tests sharing a module's fixture run on one worker, so the fixture (a book
+        # spoken and mastered) is made once, not once on each worker.
+        if not item.get_closest_marker("xdist_group") and module_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}-shared"))
 
     def rank(item: pytest.Item) -> int:
         return next((i for i, marker in enumerate(LONGEST_FIRST) if item.get_closest_marker(marker)), len(LONGEST_FIRST))
