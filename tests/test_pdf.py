@@ -755,12 +755,12 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
         pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
     text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
     assert "Then we call System out println total to show the sum of the outlaws." in text
-    # A web address in the typewriter face keeps its dots and slashes, so phase 3 can say it shortly.
+    # A web address in the typewriter face keeps its dots and slashes, so phase 3 says it as in prose.
     assert "The map is at http://www.example.org/wiki/Sherwood_Forest for all." in text
     spoken = normalize_text(text)
-    assert "The map is at example dot org, Sherwood Forest for all." in spoken
+    assert "The map is at www dot example dot org, wiki, Sherwood Forest for all." in spoken
     assert "Print it with c out value name in the page." in spoken
-    assert "kept at example dot org, Outlaw Style for all." in spoken  # cut at the line's end
+    assert "kept at www dot example dot org, guides, Outlaw Style dot html for all." in spoken  # cut at the line's end
 
 
 # ---------------------------------------------------------------- plays (issue 11 item 5)
