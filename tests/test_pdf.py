@@ -285,12 +285,17 @@ def test_hyphenated_line_ends_are_joined(tmp_path: Path) -> None:
         "Weiss word.",
         "",
         "Another para-",
-        "graph ends here.",
+        "graph ends here, for entry-",  # a compound's hyphen at the line's end: "entrylevel" is no word
+        "level readers and some-",
+        "thing else.",
     ]
-    book = read(pdf_samples.make_lines_pdf(tmp_path / "hyphens.pdf", lines), tmp_path / "work")
+    path = pdf_samples.make_lines_pdf(tmp_path / "hyphens.pdf", lines)
+    facts = pdf.inspect(path, SETTINGS)
+    facts.language = "en"  # as phase 1 detects it in a whole book (a page this short is too little to tell)
+    book = pdf.extract(path, facts, SETTINGS, tmp_path / "work")
     assert all_paragraphs(book) == [
         "This is a sentence that continues here with a Schwarz-Weiss word.",
-        "Another paragraph ends here.",
+        "Another paragraph ends here, for entry-level readers and something else.",
     ]
 
 
@@ -308,6 +313,13 @@ def test_ligatures_become_letters(tmp_path: Path) -> None:
 def test_clean_text_folds_and_drops_what_cannot_be_spoken() -> None:
     raw = "The \ufb01rst o\ufb00er: un\ufffedercuts, Schwarz\ufffeWei\u00df, x\u00b2 \u00bd\x04\uf8f4 long \u017fea\u00a0now\r\nend\ufffd"
     assert pdf.clean_text(raw) == "The first offer: undercuts, Schwarz-Weiß, x² ½ long sea now end"
+
+
+def test_a_line_end_hyphen_stays_where_both_parts_are_words_and_the_joined_form_is_not() -> None:
+    marked = "entry\ufffelevel, doubt\ufffefully, some\ufffething, cloth\ufffe covered, soft\u00adware"
+    assert pdf.clean_text(marked, "en-US") == "entry-level, doubtfully, something, cloth-covered, software"
+    # English word lists say nothing of another language's words ("hand" and "lung" are English): joined as before
+    assert pdf.clean_text("Hand\ufffelung", "de") == "Handlung" and pdf.clean_text("Hand\ufffelung", "en") == "Hand-lung"
 
 
 def test_gutenberg_header_and_licence_are_dropped(tmp_path: Path) -> None:
