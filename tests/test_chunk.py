@@ -145,6 +145,7 @@ NORMALISATION_CASES = [
     # opaque tokens (a hash, a session id, a long number) are not spelled out; a short number is said
     ("at github.com/a/b/commit/3f2a9c1d7e?sid=aXkQeRtYuP&day=20070514.", "at github dot com, a, b, commit, sid, day."),
     ("see https://developer.mozilla.org/docs/XMLHttpRequest", "see developer dot mozilla dot org, docs, XML Http Request"),
+    ("https://ru.wikipedia.org/wiki/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0", "ru dot wikipedia dot org, wiki, Москва"),
     ("at example.com#Top, or https://example.com:8080?q=sherwood+forest", "at example dot com, Top, or example dot com, q sherwood forest"),
     (
         "see https://doi.org/10.1000/182 and html5.example.org/mp3/",

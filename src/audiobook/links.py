@@ -26,8 +26,8 @@ _HOST = re.compile(r"[^/?#]*")  # up to the path, the query ("example.com?q=1") 
 _RUN = re.compile(r"[^\W_]+")
 # Words run together in a name: "doSomething", "XMLHttpRequest".
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-# Letters then digits or digits then letters, as names are made ("html5", "mp3", "2007a"): sayable when short.
-_NAME_WITH_NUMBER = re.compile(r"[A-Za-z]+\d{1,3}|\d{1,4}[A-Za-z]{1,2}")
+# Letters then digits or digits then letters, as names are made ("html5", "mp3", "windows10", "2007a").
+_NAME_WITH_NUMBER = re.compile(r"[A-Za-z]{1,8}\d{1,3}|\d{1,4}[A-Za-z]{1,2}")
 _SHORT = 4  # "php", "ctl", "api", "v2", "2007": the voice says a run this short as it is written
 
 
@@ -36,8 +36,11 @@ def _spoken_host(host: str) -> str:
 
 
 def _is_word(piece: str) -> bool:
-    """Letters with a vowel ('Validation', 'of') or short ('php', 'XML'); not 'bcdfgh'."""
-    return piece.isalpha() and (len(piece) <= _SHORT or re.search(r"[aeiouyAEIOUY]", piece) is not None)
+    """Letters with a vowel ('Validation', 'of'), short ('php', 'XML') or of another script ('Москва');
+    not 'bcdfgh'."""
+    if not piece.isalpha():
+        return False
+    return len(piece) <= _SHORT or not piece.isascii() or re.search(r"[aeiouyAEIOUY]", piece) is not None
 
 
 def _sayable(run: str) -> list[str]:
