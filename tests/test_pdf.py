@@ -21,6 +21,8 @@ from audiobook.bookmaker import EARNEST_SCENE, make_pdf
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
 from audiobook.normalize import normalize_text
+from audiobook.pdf.layout import Line
+from audiobook.pdf.paragraphs import reflow
 from audiobook.plays import closed
 from audiobook.settings import EngineSettings
 
@@ -318,6 +320,9 @@ def test_clean_text_folds_and_drops_what_cannot_be_spoken() -> None:
 def test_a_line_end_hyphen_stays_where_both_parts_are_words_and_the_joined_form_is_not() -> None:
     marked = "entry\ufffelevel, doubt\ufffefully, some\ufffething, cloth\ufffe covered, soft\u00adware"
     assert pdf.clean_text(marked, "en-US") == "entry-level, doubtfully, something, cloth-covered, software"
+    # the same where the PDF keeps a plain hyphen at the line's end
+    lines = [Line("for entry-", 0), Line("level readers and some-", 0), Line("thing else.", 0)]
+    assert reflow(lines, {}, "en") == ["for entry-level readers and something else."]
     # English word lists say nothing of another language's words ("hand" and "lung" are English): joined as before
     assert pdf.clean_text("Hand\ufffelung", "de") == "Handlung" and pdf.clean_text("Hand\ufffelung", "en") == "Hand-lung"
 
