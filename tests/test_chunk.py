@@ -123,17 +123,34 @@ NORMALISATION_CASES = [
     ("±3° or 30°C, 5 × 3", "plus or minus three degrees or thirty degrees Celsius, five times three"),
     ("Add ¾ cup, 1/2 spoon and 2 1/3 mugs.", "Add three quarters cup, one half spoon and two and a third mugs."),
     ("He/she and/or they, #3", "He or she and or they, number three"),
-    # links
-    ("See http://www.gutenberg.org/ebooks/35 today.", "See gutenberg dot org today."),
+    # links: the scheme unsaid, the host in full, the path's words with a file's ending, a query's names and values
+    ("See http://www.gutenberg.org/ebooks/35 today.", "See www dot gutenberg dot org, ebooks, thirty-five today."),
     ("Mail help@gutenberg.org now.", "Mail help at gutenberg dot org now."),
-    ("at standardebooks.org/ebooks/h-g-wells/the-time-machine.", "at standardebooks dot org, the time machine."),
+    (
+        "at standardebooks.org/ebooks/h-g-wells/the-time-machine.",
+        "at standardebooks dot org, ebooks, h g wells, the time machine.",
+    ),
     (
         "See http://www.owasp.org/index.php/Data_Validation http://www.owasp.org/index.php/Category:Denial_of_Service.",
-        "See owasp dot org, Data Validation, owasp dot org, Category Denial of Service.",
+        "See www dot owasp dot org, index dot php, Data Validation, www dot owasp dot org, index dot php, Category Denial of Service.",
     ),
-    ("(e.g. http://www.example.com/admin/doSomething.ctl?user=admin) or", "(for example example dot com, do Something) or"),
-    ("at https://en.wikipedia.org/wiki/Data%20Validation#History and https://x.io/index.html", "at en dot wikipedia dot org, Data Validation and x dot io"),
-    ("at github.com/a/b/commit/3f2a9c1d7e or https://doi.org/10.1000/182.", "at github dot com or doi dot org."),
+    (
+        "(e.g. http://www.example.com/admin/doSomething.ctl?username=admin&passwd=admin) or",
+        "(for example www dot example dot com, admin, do Something dot ctl, username admin, passwd admin) or",
+    ),
+    (
+        "at https://en.wikipedia.org/wiki/Data%20Validation#History and https://x.io/index.html",
+        "at en dot wikipedia dot org, wiki, Data Validation, History and x dot io, index dot html",
+    ),
+    # opaque tokens (a hash, a session id, a long number) are not spelled out; a short number is said
+    ("at github.com/a/b/commit/3f2a9c1d7e?sid=aXkQeRtYuP&day=20070514.", "at github dot com, a, b, commit, sid, day."),
+    ("see https://developer.mozilla.org/docs/XMLHttpRequest", "see developer dot mozilla dot org, docs, XML Http Request"),
+    ("https://ru.wikipedia.org/wiki/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0", "ru dot wikipedia dot org, wiki, Москва"),
+    ("at example.com#Top, or https://example.com:8080?q=sherwood+forest", "at example dot com, Top, or example dot com, q sherwood forest"),
+    (
+        "see https://doi.org/10.1000/182 and html5.example.org/mp3/",
+        "see doi dot org, ten dot one thousand, one hundred eighty-two and html5 dot example dot org, mp3",
+    ),
     # inline code in a sentence is read as its words; formatting tags that slipped through are not
     ("Use <bean:write … >, or escapeXML in <c:out … >.", "Use bean write, or escapeXML in c out."),
     ("An unchecked “<b>” tag, a<br/>line.", 'An unchecked "b" tag, a line.'),

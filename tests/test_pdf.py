@@ -21,6 +21,8 @@ from audiobook.bookmaker import EARNEST_SCENE, make_pdf
 from audiobook.errors import BookError
 from audiobook.model import ExtractedBook
 from audiobook.normalize import normalize_text
+from audiobook.pdf.layout import Line
+from audiobook.pdf.paragraphs import reflow
 from audiobook.plays import closed
 from audiobook.settings import EngineSettings
 
@@ -285,12 +287,17 @@ def test_hyphenated_line_ends_are_joined(tmp_path: Path) -> None:
         "Weiss word.",
         "",
         "Another para-",
-        "graph ends here.",
+        "graph ends here, for entry-",  # a compound's hyphen at the line's end: "entrylevel" is no word
+        "level readers and some-",
+        "thing else.",
     ]
-    book = read(pdf_samples.make_lines_pdf(tmp_path / "hyphens.pdf", lines), tmp_path / "work")
+    path = pdf_samples.make_lines_pdf(tmp_path / "hyphens.pdf", lines)
+    facts = pdf.inspect(path, SETTINGS)
+    facts.language = "en"  # as phase 1 detects it in a whole book (a page this short is too little to tell)
+    book = pdf.extract(path, facts, SETTINGS, tmp_path / "work")
     assert all_paragraphs(book) == [
         "This is a sentence that continues here with a Schwarz-Weiss word.",
-        "Another paragraph ends here.",
+        "Another paragraph ends here, for entry-level readers and something else.",
     ]
 
 
@@ -308,6 +315,16 @@ def test_ligatures_become_letters(tmp_path: Path) -> None:
 def test_clean_text_folds_and_drops_what_cannot_be_spoken() -> None:
     raw = "The \ufb01rst o\ufb00er: un\ufffedercuts, Schwarz\ufffeWei\u00df, x\u00b2 \u00bd\x04\uf8f4 long \u017fea\u00a0now\r\nend\ufffd"
     assert pdf.clean_text(raw) == "The first offer: undercuts, Schwarz-Weiß, x² ½ long sea now end"
+
+
+def test_a_line_end_hyphen_stays_where_both_parts_are_words_and_the_joined_form_is_not() -> None:
+    marked = "entry\ufffelevel, doubt\ufffefully, some\ufffething, cloth\ufffe covered, soft\u00adware"
+    assert pdf.clean_text(marked, "en-US") == "entry-level, doubtfully, something, cloth-covered, software"
+    # the same where the PDF keeps a plain hyphen at the line's end
+    lines = [Line("for entry-", 0), Line("level readers and some-", 0), Line("thing else.", 0)]
+    assert reflow(lines, {}, "en") == ["for entry-level readers and something else."]
+    # English word lists say nothing of another language's words ("hand" and "lung" are English): joined as before
+    assert pdf.clean_text("Hand\ufffelung", "de") == "Handlung" and pdf.clean_text("Hand\ufffelung", "en") == "Hand-lung"
 
 
 def test_gutenberg_header_and_licence_are_dropped(tmp_path: Path) -> None:
@@ -755,12 +772,12 @@ def test_inline_code_keeps_its_words_and_loses_its_operators(tmp_path: Path) -> 
         pytest.skip("DejaVuSansMono.ttf (shipped with matplotlib) is needed to set code in a typewriter face")
     text = _text(read(pdf_samples.make_inline_code_pdf(tmp_path / "inline.pdf", mono), tmp_path / "work"))
     assert "Then we call System out println total to show the sum of the outlaws." in text
-    # A web address in the typewriter face keeps its dots and slashes, so phase 3 can say it shortly.
+    # A web address in the typewriter face keeps its dots and slashes, so phase 3 says it as in prose.
     assert "The map is at http://www.example.org/wiki/Sherwood_Forest for all." in text
     spoken = normalize_text(text)
-    assert "The map is at example dot org, Sherwood Forest for all." in spoken
+    assert "The map is at www dot example dot org, wiki, Sherwood Forest for all." in spoken
     assert "Print it with c out value name in the page." in spoken
-    assert "kept at example dot org, Outlaw Style for all." in spoken  # cut at the line's end
+    assert "kept at www dot example dot org, guides, Outlaw Style dot html for all." in spoken  # cut at the line's end
 
 
 # ---------------------------------------------------------------- plays (issue 11 item 5)

@@ -1,9 +1,11 @@
 """Web addresses and e-mail addresses as a narrator says them.
 
-A listener cannot type what they hear, so an address is said shortly: its site
-("owasp dot org", without the scheme or "www") and, when the page's name is made
-of words, those words ("Testing for Data Validation"). The rest of the path, file
-extensions, query strings and segments that are ids, numbers or hashes are not read.
+An address is read as a careful narrator reads one aloud, so a listener could find it: the scheme
+("http://") is left out, the host is said in full ("www dot owasp dot org"), then the path's words in
+order, a file's name with its ending ("index dot php"), the slashes, underscores and hyphens silent and
+a short pause between the path's parts; a query string's names and values are read as words
+("username admin, passwd admin"). A long opaque token (a hash, a session id, a long number) is not
+spelled out: nobody follows it by ear.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'”“]+", re.IGNORECASE)
 _NEXT_URL = re.compile(r"\s+(?:https?://|www\.)", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOP_LEVEL_DOMAIN = re.compile(r"\.(?:com|org|net|edu|gov|io|uk)\b")
-_BARE_DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co\.uk|uk)\b(?:/[^\s<>\"'”“]*)?")
+_BARE_DOMAIN = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co\.uk|uk)\b(?:[/?#][^\s<>\"'”“]*)?")
 _TRAILING_PUNCTUATION = ".,;:!?)]'\"”’"
-# A page's name is split into words at these: "Testing_for_Data_Validation", "the-time-machine",
-# "Category:Denial_of_Service", "Data%20Validation" (decoded first), "doSomething".
-_WORD_BREAK = re.compile(r"[_\-+:.\s]+|(?<=[a-z])(?=[A-Z])")
-_FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
-# Names a site gives its default page: they name nothing a listener could look for.
-_DEFAULT_PAGES = frozenset("index default home main welcome".split())
-# More words than this in one segment is a slug of a whole sentence: the site is enough.
-_MAX_PAGE_WORDS = 10
+_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+_HOST = re.compile(r"[^/?#]*")  # up to the path, the query ("example.com?q=1") or the fragment
+# A run of letters and digits; every other character of an address's part ("_", "-", "+", "~", "%20"
+# once decoded) only separates its words: "Testing_for_Data_Validation", "the-time-machine".
+_RUN = re.compile(r"[^\W_]+")
+# Words run together in a name: "doSomething", "XMLHttpRequest".
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Letters then digits or digits then letters, as names are made ("html5", "mp3", "windows10", "2007a").
+_NAME_WITH_NUMBER = re.compile(r"[A-Za-z]{1,8}\d{1,3}|\d{1,4}[A-Za-z]{1,2}")
+_SHORT = 4  # "php", "ctl", "api", "v2", "2007": the voice says a run this short as it is written
 
 
 def _spoken_host(host: str) -> str:
@@ -32,37 +36,55 @@ def _spoken_host(host: str) -> str:
 
 
 def _is_word(piece: str) -> bool:
-    """Letters with a vowel: 'Validation', 'of', 'a'; not 'x7f3', '35' or 'bcdfg'."""
-    return piece.isalpha() and (len(piece) == 1 or re.search(r"[aeiouyAEIOUY]", piece) is not None)
+    """Letters with a vowel ('Validation', 'of'), short ('php', 'XML') or of another script ('Москва');
+    not 'bcdfgh'."""
+    if not piece.isalpha():
+        return False
+    return len(piece) <= _SHORT or not piece.isascii() or re.search(r"[aeiouyAEIOUY]", piece) is not None
 
 
-def page_words(path: str) -> str:
-    """The words of an address's last path segment ('index.php/Testing_for_Data_Validation' ->
-    'Testing for Data Validation'); '' when that segment is an id, a number, a hash or a default page."""
-    path = path.split("?")[0].split("#")[0]
-    segments = [segment for segment in path.split("/") if segment]
-    if not segments:
-        return ""
-    name = _FILE_EXTENSION.sub("", unquote(segments[-1]))
-    pieces = [piece for piece in _WORD_BREAK.split(name) if piece]
-    if not pieces or len(pieces) > _MAX_PAGE_WORDS or not all(_is_word(piece) for piece in pieces):
-        return ""
-    if len(pieces) == 1 and pieces[0].lower() in _DEFAULT_PAGES:
-        return ""
-    return " ".join(pieces)
+def _sayable(run: str) -> list[str]:
+    """The words a run of letters and digits is said as: 'doSomething' -> ['do', 'Something'], '35' -> ['35'];
+    none for an opaque token ('3f2a9c1d7e', '20070514', 'aXkQeRtYu'), which nobody follows by ear."""
+    if len(run) <= _SHORT and (run.isalpha() or run.isdigit()):
+        return [run]
+    if run.isalpha():
+        pieces = _CAMEL.split(run)
+        # A name's words are a few letters long at least; a token's case flips every letter or two.
+        return pieces if all(map(_is_word, pieces)) and len(pieces) <= len(run) / 3 else []
+    return [run] if _NAME_WITH_NUMBER.fullmatch(run) else []
+
+
+def _words(part: str) -> str:
+    """One part of an address as words: 'Testing_for_Data_Validation' -> 'Testing for Data Validation',
+    'index.php' -> 'index dot php'; '' when nothing in it can be said."""
+    names = (" ".join(word for run in _RUN.findall(name) for word in _sayable(run)) for name in part.split("."))
+    return " dot ".join(name for name in names if name)
+
+
+def _address_words(address: str) -> list[str]:
+    """What is said of an address after its host, part by part: its path's segments, then its query string's
+    names and values, then its fragment ('/index.php/Category:Denial_of_Service?x=1' ->
+    ['index dot php', 'Category Denial of Service', 'x 1'])."""
+    path, _, fragment = address.partition("#")
+    path, _, query = path.partition("?")
+    parts = [unquote(segment) for segment in path.split("/")]
+    parts += [" ".join(unquote(piece) for piece in pair.split("=")) for pair in query.split("&")]
+    parts.append(unquote(fragment))
+    return [words for words in map(_words, parts) if words]
 
 
 def _speak_url(match: re.Match[str]) -> str:
     url = match.group()
     stripped = url.rstrip(_TRAILING_PUNCTUATION)
-    address = re.sub(r"^(?:https?://)?(?:www\.)?", "", stripped, flags=re.IGNORECASE)
-    host, _, path = address.partition("/")
-    spoken = _spoken_host(host.split(":")[0])
-    words = page_words(path)
+    address = _SCHEME.sub("", stripped)
+    host = _HOST.match(address).group()
+    site = _spoken_host(host.split(":")[0])  # a port is left out
+    spoken = ", ".join([site, *_address_words(address[len(host) :])])
     trailing = url[len(stripped) :]
     if not trailing and _NEXT_URL.match(match.string, match.end()):
         trailing = ","  # addresses listed one after another: a narrator pauses between them
-    return (f"{spoken}, {words}" if words else spoken) + trailing
+    return spoken + trailing
 
 
 def _speak_email(match: re.Match[str]) -> str:

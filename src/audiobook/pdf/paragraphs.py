@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..hyphenation import keeps_line_end_hyphen
 from ..links import link_rest
 from .layout import Line, Page
 from .text import HYPHEN_MARKS, clean_text
@@ -47,13 +48,14 @@ def _is_drop_capital(text: str, more: str) -> bool:
     return letter == "" or (len(letter) == 1 and letter.isupper() and more[:1].islower())
 
 
-def _join(text: str, more: str) -> str:
+def _join(text: str, more: str, language: str | None) -> str:
     if link_rest(text, more):
         return text + more  # a web address cut at the line's end ("http://google." + "github.io/...")
     if text[-1] in HYPHEN_MARKS:
-        return text[:-1] + ("-" if more[:1].isupper() else "") + more
+        return text + more  # clean_text decides whether it was a compound's hyphen
     if len(text) >= 2 and text[-1] in "-\u2010" and text[-2].isalpha() and more[:1].islower():
-        return text[:-1] + more  # a word broken at the line end
+        # a word broken at the line end, or a compound whose hyphen fell there ("entry-" / "level")
+        return text[:-1] + ("-" if keeps_line_end_hyphen(text[:-1], more, language) else "") + more
     if text[-1] in "\u2013\u2014" or _is_drop_capital(text, more):
         return text + more  # a dash that binds words, or a drop capital
     if _UNSPACED_SIDE.match(text[-1]) and _UNSPACED_SIDE.match(more[:1]):
@@ -65,8 +67,9 @@ def _join(text: str, more: str) -> str:
 _UNSPACED_SIDE = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
-def reflow(lines: list[Line], pages: dict[int, Page]) -> list[str]:
-    """Lines into paragraphs of clean text; footnote lines (Line.note) follow the paragraph they interrupt."""
+def reflow(lines: list[Line], pages: dict[int, Page], language: str | None = None) -> list[str]:
+    """Lines into paragraphs of clean text; footnote lines (Line.note) follow the paragraph they interrupt.
+    ``language`` (the book's, a BCP 47 tag) tells whether a line-end hyphen can be judged by its words."""
     paragraphs: list[str] = []
     current = ""
     prev: Line | None = None
@@ -83,15 +86,15 @@ def reflow(lines: list[Line], pages: dict[int, Page]) -> list[str]:
             paragraphs.append(current)
             current = ""
             if note_lines:
-                paragraphs += reflow(_as_body(note_lines), pages)
+                paragraphs += reflow(_as_body(note_lines), pages, language)
                 note_lines = []
-        current = _join(current, line.text) if current else line.text
+        current = _join(current, line.text, language) if current else line.text
         prev = line
     if current:
         paragraphs.append(current)
     if note_lines:
-        paragraphs += reflow(_as_body(note_lines), pages)
-    return [text for text in (clean_text(p) for p in paragraphs) if text]
+        paragraphs += reflow(_as_body(note_lines), pages, language)
+    return [text for text in (clean_text(p, language) for p in paragraphs) if text]
 
 
 def _as_body(note_lines: list[Line]) -> list[Line]:

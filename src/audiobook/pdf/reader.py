@@ -83,7 +83,7 @@ def extract(path: Path, facts: BookFacts, settings: EngineSettings, work_dir: Pa
         if labels:
             notes.append(f"read as a play: {labels} speaker labels, {directions} stage directions set apart")
         title = facts.title or _title_from_name(path)
-        chapters, front, named = _chapters(doc, pages, title, notes)
+        chapters, front, named = _chapters(doc, pages, title, notes, facts.language)
         cover_path = render_cover(doc, work_dir, notes)
     finally:
         doc.close()
@@ -222,7 +222,7 @@ def _leave_out_sections(
 
 
 def _chapters(
-    doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: list[str]
+    doc: pdfium.PdfDocument, pages: list[Page], title: str, notes: list[str], language: str | None
 ) -> tuple[list[Chapter], list[str], bool]:
     """The chapters, by the first way that finds more than one, the front matter worth keeping, and whether
     the chapters are named by the book (outline, headings) rather than after its title or as runs of pages."""
@@ -248,21 +248,21 @@ def _chapters(
     part = ""  # the title of a part whose pages hold nothing but its title: it leads its first chapter's title
     for section in sections:
         lines = strip_heading(section.lines, section.title) if strip else section.lines
-        paragraphs = reflow(lines, by_index)
+        paragraphs = reflow(lines, by_index, language)
         if section.part and not paragraphs:
             part = section.title
         elif paragraphs:
             chapters.append(Chapter(len(chapters), f"{part}: {section.title}" if part else section.title, paragraphs))
             part = ""
-    return chapters, _front_matter(front_lines, by_index, notes), strip
+    return chapters, _front_matter(front_lines, by_index, notes, language), strip
 
 
-def _front_matter(lines: list[Line], pages: dict[int, Page], notes: list[str]) -> list[str]:
+def _front_matter(lines: list[Line], pages: dict[int, Page], notes: list[str], language: str | None) -> list[str]:
     """Keep what comes before the first chapter only when it is prose (a preface), not a title page or contents."""
     if not lines:
         return []
     lines = [line for line in lines if not _is_contents_line(line.text) and not _PG_HEADER_LINE.match(line.text)]
-    paragraphs = [p for p in reflow(lines, pages) if "gutenberg" not in p.lower()]
+    paragraphs = [p for p in reflow(lines, pages, language) if "gutenberg" not in p.lower()]
     words = sum(len(p.split()) for p in paragraphs)
     if words < MIN_FRONT_MATTER_WORDS:
         notes.append("dropped the front matter before the first chapter (title page, contents)")

