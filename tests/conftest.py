@@ -64,6 +64,8 @@ def module_fixtures(item: pytest.Item) -> list[str]:
     return names
 
 
+# First: pytest-xdist reads the groups in its own hook of this name, on each worker.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for marker, group in SERIAL_GROUPS.items():
