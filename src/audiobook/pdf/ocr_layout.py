@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from lxml import etree
 
+from ..pronounce.words_to_check import is_common_word
 from .layout import Line, Page, with_layout
 
 # Tesseract's x_size of a body line, in points, against the font size the text layer gives for the same
@@ -37,6 +38,10 @@ LINE_CONFIDENCE = 70
 # Marks at a line's ends below this confidence, or holding no letter or digit, are not words (licence icons
 # "[@) By-nc-nb" score 0-51); a word Tesseract doubts more mildly ("I'm" at 57) stays.
 TRIM_CONFIDENCE = 52
+# A doubted word at a line's end (confidence below TRIM_CONFIDENCE) is still a word from this confidence when
+# it is a common English word of four letters or more: vc-queueing-theory's "Kendall's" (26), "Let's" (41)
+# against marks read as words, "eels" (0), "Mulizetion" (0), "es" (8), "MM" (11-26).
+DOUBTED_WORD_CONFIDENCE = 20
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -52,8 +57,11 @@ _BBOX = re.compile(r"bbox (\d+) (\d+) (\d+) (\d+)")
 _NUMBER = r"(-?[\d.]+)"
 _BASELINE = re.compile(rf"baseline {_NUMBER} {_NUMBER}")
 _X_SIZE = re.compile(rf"x_size {_NUMBER}")
+_DESCENDERS = re.compile(rf"x_descenders {_NUMBER}")
 _CONFIDENCE = re.compile(r"x_wconf (\d+)")
 _ALNUM = re.compile(r"\w")
+# A word's letters between quotes and punctuation ("theory.”" -> theory, "Let's" -> let's).
+_WORD_CORE = re.compile(r"[\W\d_]*([^\W\d_]+(?:['’][^\W\d_]+)?)[\W\d_]*")
 _BULLETS = {"e", "°", "«", "»", "+", "*", "o", "©", "@", "¢"}
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
@@ -79,6 +87,13 @@ class OcrLine:
     baseline: tuple[float, float]  # slope, offset from the box's bottom left (pixels)
     x_size: float
     paragraph: int = 0  # Tesseract's paragraph (ocr_par) the line is in, counted down the page
+    descenders: float = 0.0  # Tesseract's x_descenders: how far the line's letters reach below the baseline
+    left: int | None = None  # where the line's print starts, when marks read before its first word are left out
+
+    @property
+    def ascent(self) -> float:
+        """The letters' height above the baseline: x_size less the descenders."""
+        return self.x_size - self.descenders
 
     @property
     def is_text(self) -> bool:
@@ -126,6 +141,7 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
             words = [word for word in words if word.text]
             baseline = _BASELINE.search(title)
             x_size = _X_SIZE.search(title)
+            descenders = _DESCENDERS.search(title)
             if words:
                 line = OcrLine(
                     words,
@@ -133,6 +149,7 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
                     (float(baseline.group(1)), float(baseline.group(2))) if baseline else (0.0, 0.0),
                     float(x_size.group(1)) if x_size else float(box[3] - box[1]),
                     paragraph,
+                    float(descenders.group(1)) if descenders else 0.0,
                 )
                 page.trimmed += _trim(line)
                 page.lines.append(line)
@@ -141,20 +158,49 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
 
 def _trim(line: OcrLine) -> int:
     """Marks at a line's ends that are not words (a logo, licence icons, a rule's end, a speck) go, when the
-    line holds words; a vertical bar between words is the capital I (Tesseract's usual confusion in sans
+    line holds words; a vertical bar beside a word is the capital I (Tesseract's usual confusion in sans
     faces). Returns how many marks went."""
     words = line.words
     if not line.is_text:
         return 0
-    kept = [i for i, word in enumerate(words) if word.confidence >= TRIM_CONFIDENCE and _ALNUM.search(word.text)]
+    for i, word in enumerate(words):
+        if word.text == "|" and _bar_is_i(words, i):
+            word.text = "I"
+    kept = [i for i, word in enumerate(words) if _word_at_end(word)]
     first, last = kept[0], kept[-1]
+    start = first
+    # Marks left out just before the first word, touching it as letters of one text do, are where the line's
+    # print starts (a number read at 44 %): its left edge, for indents and columns, is theirs.
+    while start > 0 and _ALNUM.search(words[start - 1].text) and words[start].box[0] - words[start - 1].box[2] < 0.5 * line.x_size:
+        start -= 1
+    if start < first:
+        line.left = words[start].box[0]
     if first + 1 < len(words) and words[first].text in _BULLETS and words[first + 1].text[:1].isupper():
         first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
     line.words = words[first : last + 1]
-    for word in line.words[1:-1]:
-        if word.text == "|":
-            word.text = "I"
     return len(words) - len(line.words)
+
+
+def _bar_is_i(words: list[OcrWord], i: int) -> bool:
+    """Between words, or at a line's end beside a word in lower case ("but |" / "| could"): not a table's rule."""
+    before, after = words[i - 1].text if i > 0 else "", words[i + 1].text if i + 1 < len(words) else ""
+    if before and after:
+        return True
+    return (before or after)[:1].islower()
+
+
+def _word_at_end(word: OcrWord) -> bool:
+    """A word Tesseract is fairly sure of, or a common English word of some length it doubts ("theory.”" at 51 %,
+    "Let's" at 41 %), which no logo or icon reads as."""
+    if not _ALNUM.search(word.text):
+        return False
+    if word.confidence >= TRIM_CONFIDENCE:
+        return True
+    found = _WORD_CORE.fullmatch(word.text)
+    if word.confidence < DOUBTED_WORD_CONFIDENCE or not found or len(found.group(1)) < 4:
+        return False
+    core = found.group(1).replace("’", "'")
+    return is_common_word(core) or (core.endswith("'s") and is_common_word(core[:-2]))  # "Kendall's"
 
 
 def _box(title: str) -> Box | None:
@@ -358,16 +404,15 @@ def _is_caption(line: OcrLine, pictures: list[Picture], body_x_size: float) -> b
 def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Page:
     """The reader's Page (PDF points, y up) from the page's kept lines."""
     scale_x, scale_y = width / max(page.size[0], 1), height / max(page.size[1], 1)
-    # Tesseract's x_size follows the letters a line holds (a line of street addresses, capitals and digits,
-    # measured 36-39 pixels beside prose at 43 in the same type): a paragraph's lines share its median.
+    # A paragraph's lines share the median of their sizes: one line's measure wanders with the letters it holds.
     by_paragraph: dict[int, list[float]] = {}
-    for ocr_line in cleaned.lines:
-        by_paragraph.setdefault(ocr_line.paragraph, []).append(ocr_line.x_size)
+    for ocr_line, x_size in zip(cleaned.lines, _x_sizes(cleaned.lines)):
+        by_paragraph.setdefault(ocr_line.paragraph, []).append(x_size)
     lines = []
     for ocr_line in cleaned.lines:
         left, _, right, bottom = ocr_line.box
         slope, offset = ocr_line.baseline
-        first = ocr_line.words[0].box[0]
+        first = ocr_line.left if ocr_line.left is not None else ocr_line.words[0].box[0]
         baseline_px = bottom + offset + slope * (first - left)
         line = Line(" ".join(word.text for word in ocr_line.words), page.index)
         line.x0, line.x1 = first * scale_x, right * scale_x
@@ -377,6 +422,17 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
     # would cover the text set beside it, which the text-layer reader's figure rule would then drop).
     return with_layout(Page(page.index, _rows_joined(lines, width), width=width, height=height))
+
+
+def _x_sizes(lines: list[OcrLine]) -> list[float]:
+    """Each line's x_size, or what its height above the baseline makes it when that is more. Tesseract's
+    x_size is the letters' height above the baseline plus the descenders it sees, and a line of capitals and
+    digits shows none: street addresses measured 35-40 pixels beside prose at 43 in the same type, in
+    locative-garden, their height above the baseline 34 beside 33. The page's own ratio of the two (its
+    prose, most of its lines) turns that height into a size."""
+    ratios = [line.x_size / line.ascent for line in lines if line.descenders > 0 and line.ascent > 0]
+    ratio = statistics.median(ratios) if ratios else 1.0
+    return [max(line.x_size, line.ascent * ratio) if line.descenders > 0 else line.x_size for line in lines]
 
 
 def _rows_joined(lines: list[Line], width: float) -> list[Line]:

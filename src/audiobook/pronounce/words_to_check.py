@@ -101,6 +101,11 @@ def _frequencies() -> dict[str, float]:
     return get_frequency_dict("en", wordlist="small")
 
 
+def is_common_word(word: str) -> bool:
+    """Whether ``word`` (any case) is an English word heard at least once a million words."""
+    return _common(word.lower())
+
+
 def _common(word: str) -> bool:
     return _frequencies().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
 
