@@ -42,6 +42,14 @@ TRIM_CONFIDENCE = 52
 # it is a common English word of four letters or more: vc-queueing-theory's "Kendall's" (26), "Let's" (41)
 # against marks read as words, "eels" (0), "Mulizetion" (0), "es" (8), "MM" (11-26).
 DOUBTED_WORD_CONFIDENCE = 20
+# A typewriter face: words' widths per letter within this share of the line's median (the ink of a word is
+# about a fifth of a letter short of its letters' count: side bearings) ...
+MONO_WIDTHS = 0.07
+MONO_INK_SHORTFALL = 0.2
+# ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
+MONO_SPACE = 0.9
+# One such line among prose is code when it holds this many words (three may pass by chance).
+MONO_ALONE_WORDS = 4
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -63,6 +71,7 @@ _ALNUM = re.compile(r"\w")
 # A word's letters between quotes and punctuation ("theory.”" -> theory, "Let's" -> let's).
 _WORD_CORE = re.compile(r"[\W\d_]*([^\W\d_]+(?:['’][^\W\d_]+)?)[\W\d_]*")
 _BULLETS = {"e", "°", "«", "»", "+", "*", "o", "©", "@", "¢"}
+_WEB = re.compile(r"://|www\.", re.I)
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels (y down)
@@ -166,7 +175,7 @@ def _trim(line: OcrLine) -> int:
     for i, word in enumerate(words):
         if word.text == "|" and _bar_is_i(words, i):
             word.text = "I"
-    kept = [i for i, word in enumerate(words) if _word_at_end(word)]
+    kept = [i for i, word in enumerate(words) if _word_at_end(word, after_mark=_after_mark(words, i))]
     first, last = kept[0], kept[-1]
     start = first
     # Marks left out just before the first word, touching it as letters of one text do, are where the line's
@@ -189,15 +198,24 @@ def _bar_is_i(words: list[OcrWord], i: int) -> bool:
     return (before or after)[:1].islower()
 
 
-def _word_at_end(word: OcrWord) -> bool:
+def _after_mark(words: list[OcrWord], i: int) -> bool:
+    """The line's first word after a mark that is no word (a list's bullet read as "=", '"' or "*"), or
+    starting with one: Tesseract doubts a word its bullet crowds ("Limit" at 17 %, "Pay" at 0 %)."""
+    if any(_ALNUM.search(word.text) for word in words[:i]):
+        return False
+    return i > 0 or not words[i].text[:1].isalnum()
+
+
+def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
     """A word Tesseract is fairly sure of, or a common English word of some length it doubts ("theory.”" at 51 %,
-    "Let's" at 41 %), which no logo or icon reads as."""
+    "Let's" at 41 %; after a bullet, any common word of three letters or more), which no logo or icon reads as."""
     if not _ALNUM.search(word.text):
         return False
     if word.confidence >= TRIM_CONFIDENCE:
         return True
     found = _WORD_CORE.fullmatch(word.text)
-    if word.confidence < DOUBTED_WORD_CONFIDENCE or not found or len(found.group(1)) < 4:
+    doubted = word.confidence >= DOUBTED_WORD_CONFIDENCE or after_mark
+    if not doubted or not found or len(found.group(1)) < (3 if after_mark else 4):
         return False
     core = found.group(1).replace("’", "'")
     return is_common_word(core) or (core.endswith("'s") and is_common_word(core[:-2]))  # "Kendall's"
@@ -408,6 +426,7 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
     by_paragraph: dict[int, list[float]] = {}
     for ocr_line, x_size in zip(cleaned.lines, _x_sizes(cleaned.lines)):
         by_paragraph.setdefault(ocr_line.paragraph, []).append(x_size)
+    typewriter = {id(line) for line in typewriter_lines(cleaned.lines)}
     lines = []
     for ocr_line in cleaned.lines:
         left, _, right, bottom = ocr_line.box
@@ -418,10 +437,45 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
         line.x0, line.x1 = first * scale_x, right * scale_x
         line.y_first = line.y_last = height - baseline_px * scale_y
         line.size = round(statistics.median(by_paragraph[ocr_line.paragraph]) * scale_y / X_SIZE_PER_POINT, 1)
+        line.mono = 1.0 if id(ocr_line) in typewriter else 0.0
         lines.append(line)
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
     # would cover the text set beside it, which the text-layer reader's figure rule would then drop).
     return with_layout(Page(page.index, _rows_joined(lines, width), width=width, height=height))
+
+
+def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines set in a typewriter face (code listings, a program's output), which OCR names no font for: every
+    letter takes the same width, so a line's words are as wide as their letters' count says, and a space
+    between them is a letter's width or more. On the pairs' scans, lines of three words or more passing
+    both (widths within MONO_WIDTHS, spaces at least MONO_SPACE letters) were the listings and axis labels of
+    charts; prose passes the widths in short lines, never the spaces. A line too short to tell (a brace, a
+    keyword, two words) is code in a run of lines that holds one that tells."""
+    kinds = []
+    for line in lines:
+        counted = [word for word in line.words if len(word.text) >= 3]
+        if not counted or any(_WEB.search(word.text) for word in line.words):
+            kinds.append("short")  # an address's parts read apart ("index.php/Testing for Data Validation") tell nothing
+            continue
+        widths = [(word.box[2] - word.box[0]) / (len(word.text) - MONO_INK_SHORTFALL) for word in counted]
+        letter = statistics.median(widths)
+        even = max(abs(width - letter) for width in widths) <= MONO_WIDTHS * letter
+        spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
+        if not even or (spaces and min(spaces) < MONO_SPACE):
+            kinds.append("prose")
+        else:
+            kinds.append("mono" if len(counted) >= 3 else "short")
+    found: list[OcrLine] = []
+    run: list[int] = []
+    for i, kind in enumerate([*kinds, "prose"]):
+        if kind != "prose":
+            run.append(i)
+            continue
+        telling = [j for j in run if kinds[j] == "mono"]
+        if len(telling) >= 2 or any(len(lines[j].words) >= MONO_ALONE_WORDS for j in telling):
+            found += [lines[j] for j in run]
+        run = []
+    return found
 
 
 def _x_sizes(lines: list[OcrLine]) -> list[float]:
