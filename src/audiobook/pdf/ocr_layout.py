@@ -42,9 +42,11 @@ TRIM_CONFIDENCE = 52
 # it is a common English word of four letters or more: vc-queueing-theory's "Kendall's" (26), "Let's" (41)
 # against marks read as words, "eels" (0), "Mulizetion" (0), "es" (8), "MM" (11-26).
 DOUBTED_WORD_CONFIDENCE = 20
-# A typewriter face: words' widths per letter within this share of the line's median (the ink of a word is
-# about a fifth of a letter short of its letters' count: side bearings) ...
-MONO_WIDTHS = 0.07
+# A typewriter face: each word as wide as its letters' count times the line's median letter width, within
+# this share of it or this many letters, whichever is more (the ink of a word is about a fifth of a letter
+# short of its count: side bearings) ...
+MONO_WIDTHS = 0.06
+MONO_LETTER_SLACK = 0.35
 MONO_INK_SHORTFALL = 0.2
 # ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
 MONO_SPACE = 0.9
@@ -457,14 +459,17 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
         if not counted or any(_WEB.search(word.text) for word in line.words):
             kinds.append("short")  # an address's parts read apart ("index.php/Testing for Data Validation") tell nothing
             continue
-        widths = [(word.box[2] - word.box[0]) / (len(word.text) - MONO_INK_SHORTFALL) for word in counted]
-        letter = statistics.median(widths)
-        even = max(abs(width - letter) for width in widths) <= MONO_WIDTHS * letter
+        letters = [len(word.text) - MONO_INK_SHORTFALL for word in counted]
+        letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
+        even = all(
+            abs(word.box[2] - word.box[0] - letter * count) <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) * letter
+            for word, count in zip(counted, letters)
+        )
         spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
         if not even or (spaces and min(spaces) < MONO_SPACE):
             kinds.append("prose")
         else:
-            kinds.append("mono" if len(counted) >= 3 else "short")
+            kinds.append("mono" if len(counted) >= 2 else "short")
     found: list[OcrLine] = []
     run: list[int] = []
     for i, kind in enumerate([*kinds, "prose"]):
@@ -472,7 +477,7 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
             run.append(i)
             continue
         telling = [j for j in run if kinds[j] == "mono"]
-        if len(telling) >= 2 or any(len(lines[j].words) >= MONO_ALONE_WORDS for j in telling):
+        if len(telling) >= 2 or any(sum(len(word.text) >= 3 for word in lines[j].words) >= MONO_ALONE_WORDS for j in telling):
             found += [lines[j] for j in run]
         run = []
     return found
