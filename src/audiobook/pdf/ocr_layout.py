@@ -52,6 +52,8 @@ MONO_INK_SHORTFALL = 0.2
 MONO_SPACE = 0.9
 # One such line among prose is code when it holds this many words (three may pass by chance).
 MONO_ALONE_WORDS = 4
+# Short words Tesseract glues to the next word when the space is narrow, longest first.
+GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -361,8 +363,12 @@ def apply_rereads(page: OcrPage, rereads: list[tuple[Box, list[OcrWord]]]) -> No
     by_box = {tuple(box): words for box, words in rereads}
     for line in page.lines:
         if line.box in by_box:
-            page.trimmed += len(line.words) - len(by_box[line.box])
-            line.words = by_box[line.box]
+            words = by_box[line.box]
+            # A common word doubted after a list's bullet ("e How long ...") was no ornament: it stays.
+            if words and _word_at_end(line.words[0], after_mark=True) and line.words[0].box[2] <= words[0].box[0]:
+                words = [line.words[0], *words]
+            page.trimmed += len(line.words) - len(words)
+            line.words = words
 
 
 def join_marks(page: OcrPage, marks: list[tuple[Box, str, str]]) -> None:
@@ -435,7 +441,7 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
         slope, offset = ocr_line.baseline
         first = ocr_line.left if ocr_line.left is not None else ocr_line.words[0].box[0]
         baseline_px = bottom + offset + slope * (first - left)
-        line = Line(" ".join(word.text for word in ocr_line.words), page.index)
+        line = Line(" ".join(_unglued(word.text) for word in ocr_line.words), page.index)
         line.x0, line.x1 = first * scale_x, right * scale_x
         line.y_first = line.y_last = height - baseline_px * scale_y
         line.size = round(statistics.median(by_paragraph[ocr_line.paragraph]) * scale_y / X_SIZE_PER_POINT, 1)
@@ -481,6 +487,25 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
             found += [lines[j] for j in run]
         run = []
     return found
+
+
+def _unglued(text: str) -> str:
+    """A short word Tesseract glued to the next where the space was narrow ("Thesecurity", "Toreduce"): a
+    word no English text holds (wordfreq knows none of it) that is one of GLUED_WORDS and a common word."""
+    found = _WORD_CORE.fullmatch(text)
+    core = found.group(1) if found else ""
+    if len(core) < 4 or not core.isalpha() or is_common_word(core):
+        return text
+    from wordfreq import zipf_frequency  # only here: importing it costs a quarter of a second
+
+    if zipf_frequency(core, "en") > 0:
+        return text
+    for short in GLUED_WORDS:
+        rest = core[len(short) :]
+        if core.lower().startswith(short) and len(rest) >= 3 and rest.islower() and is_common_word(rest):
+            at = text.index(core) + len(short)
+            return f"{text[:at]} {text[at:]}"
+    return text
 
 
 def _x_sizes(lines: list[OcrLine]) -> list[float]:
