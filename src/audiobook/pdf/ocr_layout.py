@@ -50,7 +50,7 @@ MONO_LETTER_SLACK = 0.35
 MONO_INK_SHORTFALL = 0.2
 # ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
 MONO_SPACE = 0.9
-# One such line among prose is code when it holds this many words (three may pass by chance).
+# One such line among prose is code when it holds this many words, each within MONO_WIDTHS.
 MONO_ALONE_WORDS = 4
 # Short words Tesseract glues to the next word when the space is narrow, longest first.
 GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
@@ -455,38 +455,37 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
 def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     """Lines set in a typewriter face (code listings, a program's output), which OCR names no font for: every
     letter takes the same width, so a line's words are as wide as their letters' count says, and a space
-    between them is a letter's width or more. On the pairs' scans, lines of three words or more passing
-    both (widths within MONO_WIDTHS, spaces at least MONO_SPACE letters) were the listings and axis labels of
-    charts; prose passes the widths in short lines, never the spaces. A line too short to tell (a brace, a
-    keyword, two words) is code in a run of lines that holds one that tells."""
-    kinds = []
-    for line in lines:
-        counted = [word for word in line.words if len(word.text) >= 3]
-        if not counted or any(_WEB.search(word.text) for word in line.words):
-            kinds.append("short")  # an address's parts read apart ("index.php/Testing for Data Validation") tell nothing
-            continue
-        letters = [len(word.text) - MONO_INK_SHORTFALL for word in counted]
-        letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
-        even = all(
-            abs(word.box[2] - word.box[0] - letter * count) <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) * letter
-            for word, count in zip(counted, letters)
-        )
-        spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
-        if not even or (spaces and min(spaces) < MONO_SPACE):
-            kinds.append("prose")
-        else:
-            kinds.append("mono" if len(counted) >= 2 else "short")
+    between them is a letter's width or more. Two such lines in a run are code, with the lines too short to
+    tell between and beside them (a brace, a keyword); one line alone only when it holds MONO_ALONE_WORDS
+    words each within MONO_WIDTHS of its count (a justified line beside a picture, spaced wide, passes the
+    looser test: Huck Finn's "ankle that got to itching; but I")."""
+    kinds = [_typewriter_kind(line) for line in lines]
     found: list[OcrLine] = []
     run: list[int] = []
     for i, kind in enumerate([*kinds, "prose"]):
         if kind != "prose":
             run.append(i)
             continue
-        telling = [j for j in run if kinds[j] == "mono"]
-        if len(telling) >= 2 or any(sum(len(word.text) >= 3 for word in lines[j].words) >= MONO_ALONE_WORDS for j in telling):
+        if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] == "alone" for j in run):
             found += [lines[j] for j in run]
         run = []
     return found
+
+
+def _typewriter_kind(line: OcrLine) -> str:
+    """"prose"; "short" (too few words to tell, or an address read in parts: "index.php/Testing for Data");
+    "mono" (set in a typewriter face); "alone" (so clearly that it is code without a second line)."""
+    counted = [word for word in line.words if len(word.text) >= 3]
+    if len(counted) < 2 or any(_WEB.search(word.text) for word in line.words):
+        return "short"
+    letters = [len(word.text) - MONO_INK_SHORTFALL for word in counted]
+    letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
+    misses = [abs(word.box[2] - word.box[0] - letter * count) / letter for word, count in zip(counted, letters)]
+    spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
+    if min(spaces) < MONO_SPACE or any(miss > max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)):
+        return "prose"
+    strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
+    return "alone" if strict and len(counted) >= MONO_ALONE_WORDS else "mono"
 
 
 def _unglued(text: str) -> str:
