@@ -203,23 +203,28 @@ def _bar_is_i(words: list[OcrWord], i: int) -> bool:
 
 
 def _after_mark(words: list[OcrWord], i: int) -> bool:
-    """The line's first word after a mark that is no word (a list's bullet read as "=", '"' or "*"), or
-    starting with one: Tesseract doubts a word its bullet crowds ("Limit" at 17 %, "Pay" at 0 %)."""
-    if any(_ALNUM.search(word.text) for word in words[:i]):
+    """A word after a mark that is no word (a list's bullet read as "=", '"' or "*") that opens the line, with
+    only common words between: Tesseract doubts the words its bullet crowds ("Limit" at 17 %, "Pay" at 0 %,
+    '"Do not' at 18 %)."""
+    if not words or words[0].text[:1].isalnum():
         return False
-    return i > 0 or not words[i].text[:1].isalnum()
+    for word in words[:i]:
+        found = _WORD_CORE.fullmatch(word.text)
+        if _ALNUM.search(word.text) and not (found and is_common_word(found.group(1).replace("’", "'"))):
+            return False
+    return True
 
 
 def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
     """A word Tesseract is fairly sure of, or a common English word of some length it doubts ("theory.”" at 51 %,
-    "Let's" at 41 %; after a bullet, any common word of three letters or more), which no logo or icon reads as."""
+    "Let's" at 41 %; after a bullet, any common word of two letters or more), which no logo or icon reads as."""
     if not _ALNUM.search(word.text):
         return False
     if word.confidence >= TRIM_CONFIDENCE:
         return True
     found = _WORD_CORE.fullmatch(word.text)
     doubted = word.confidence >= DOUBTED_WORD_CONFIDENCE or after_mark
-    if not doubted or not found or len(found.group(1)) < (3 if after_mark else 4):
+    if not doubted or not found or len(found.group(1)) < (2 if after_mark else 4):
         return False
     core = found.group(1).replace("’", "'")
     return is_common_word(core) or (core.endswith("'s") and is_common_word(core[:-2]))  # "Kendall's"
@@ -364,8 +369,10 @@ def apply_rereads(page: OcrPage, rereads: list[tuple[Box, list[OcrWord]]]) -> No
     for line in page.lines:
         if line.box in by_box:
             words = by_box[line.box]
-            # A common word doubted after a list's bullet ("e How long ...") was no ornament: it stays.
-            if words and _word_at_end(line.words[0], after_mark=True) and line.words[0].box[2] <= words[0].box[0]:
+            # A common word doubted after a list's bullet ("e How long ...") was no ornament: it stays (an
+            # ornament read as two letters, "WM", may be a common word).
+            first = line.words[0]
+            if words and len(first.text) >= 3 and _word_at_end(first, after_mark=True) and first.box[2] <= words[0].box[0]:
                 words = [line.words[0], *words]
             page.trimmed += len(line.words) - len(words)
             line.words = words
