@@ -527,8 +527,8 @@ def _x_sizes(lines: list[OcrLine]) -> list[float]:
 
 def _rows_joined(lines: list[Line], width: float) -> list[Line]:
     """Lines on one baseline as one line, left to right, as PDFium gives a text layer's (a table's row, a
-    running head and its page number): Tesseract reads a table's cells as lines of their own. Not on a page
-    set in two columns, whose lines side by side are read column by column."""
+    running head and its page number), and the rows down the page: Tesseract reads a table's cells as lines
+    of their own. Not on a page set in two columns, whose lines side by side are read column by column."""
     rows: list[list[Line]] = []
     for line in lines:
         row = next((row for row in rows if abs(row[0].y_first - line.y_first) < 0.3 * (line.size or 10.0)), None)
@@ -540,6 +540,9 @@ def _rows_joined(lines: list[Line], width: float) -> list[Line]:
     side_by_side = sum(1 for row in rows if len(row) == 2 and min(l.x1 for l in row) < middle < max(l.x0 for l in row))
     if side_by_side >= 5:
         return lines
+    # Down the page: Tesseract reads a line beside a drop cap as a block of its own and may give it after
+    # the lines below it ("the west of Iceland ... T was a spring day").
+    rows.sort(key=lambda row: -(row[0].y_first or 0.0))
     joined = []
     for row in rows:
         row.sort(key=lambda line: line.x0)
