@@ -75,6 +75,8 @@ _ALNUM = re.compile(r"\w")
 # A word's letters between quotes and punctuation ("theory.”" -> theory, "Let's" -> let's).
 _WORD_CORE = re.compile(r"[\W\d_]*([^\W\d_]+(?:['’][^\W\d_]+)?)[\W\d_]*")
 _BULLETS = {"e", "°", "«", "»", "+", "*", "o", "©", "@", "¢"}
+_QUOTED_I = re.compile(r"([“‘\"']+)[Tl](am)?([^\w\s]*)")
+_GLUED_I = re.compile(r"([^\w\s]*)I(am)([^\w\s]*)")
 _WEB = re.compile(r"://|www\.", re.I)
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
@@ -179,6 +181,7 @@ def _trim(line: OcrLine) -> int:
     for i, word in enumerate(words):
         if word.text == "|" and _bar_is_i(words, i):
             word.text = "I"
+        word.text = _capital_i(word.text)
     kept = [i for i, word in enumerate(words) if _word_at_end(word, after_mark=_after_mark(words, i))]
     first, last = kept[0], kept[-1]
     start = first
@@ -192,6 +195,13 @@ def _trim(line: OcrLine) -> int:
         first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
     line.words = words[first : last + 1]
     return len(words) - len(line.words)
+
+
+def _capital_i(text: str) -> str:
+    """The capital I after an opening quote, which Tesseract reads as T or l in some faces ('“T am old',
+    '“Tam your king': 56 times in viking-tales, 148 in by-sound-alone-paperback), is I; "Iam" is "I am"."""
+    misread = _QUOTED_I.fullmatch(text) or _GLUED_I.fullmatch(text)
+    return f"{misread.group(1)}I{' am' if misread.group(2) else ''}{misread.group(3)}" if misread else text
 
 
 def _bar_is_i(words: list[OcrWord], i: int) -> bool:
@@ -217,14 +227,15 @@ def _after_mark(words: list[OcrWord], i: int) -> bool:
 
 def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
     """A word Tesseract is fairly sure of, or a common English word of some length it doubts ("theory.”" at 51 %,
-    "Let's" at 41 %; after a bullet, any common word of two letters or more), which no logo or icon reads as."""
+    "Let's" at 41 %; after a bullet or an opening quote, any common word: '“I am' with I at 36 %), which no logo or
+    icon reads as."""
     if not _ALNUM.search(word.text):
         return False
     if word.confidence >= TRIM_CONFIDENCE:
         return True
     found = _WORD_CORE.fullmatch(word.text)
     doubted = word.confidence >= DOUBTED_WORD_CONFIDENCE or after_mark
-    if not doubted or not found or len(found.group(1)) < (2 if after_mark else 4):
+    if not doubted or not found or len(found.group(1)) < (1 if after_mark else 4):
         return False
     core = found.group(1).replace("’", "'")
     return is_common_word(core) or (core.endswith("'s") and is_common_word(core[:-2]))  # "Kendall's"
