@@ -54,6 +54,9 @@ MONO_SPACE = 0.9
 MONO_ALONE_WORDS = 4
 # Short words Tesseract glues to the next word when the space is narrow, longest first.
 GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
+# A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
+# vc-queueing-theory 37 beside 56; locative-garden 36 beside 43).
+NOTE_X_SIZE = 0.85
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -77,6 +80,7 @@ _WORD_CORE = re.compile(r"[\W\d_]*([^\W\d_]+(?:['’][^\W\d_]+)?)[\W\d_]*")
 _BULLETS = {"e", "°", "«", "»", "+", "*", "o", "©", "@", "¢"}
 _QUOTED_I = re.compile(r"([“‘\"']+)[Tl](am)?([^\w\s]*)")
 _GLUED_I = re.compile(r"([^\w\s]*)I(am)([^\w\s]*)")
+_GLUED_MARK = re.compile(r"[^\w\s](?=[A-Z][a-z])")
 _WEB = re.compile(r"://|www\.", re.I)
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
@@ -453,6 +457,7 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
     for ocr_line, x_size in zip(cleaned.lines, _x_sizes(cleaned.lines)):
         by_paragraph.setdefault(ocr_line.paragraph, []).append(x_size)
     typewriter = {id(line) for line in typewriter_lines(cleaned.lines)}
+    marked = {id(line) for line in _small_lines_opening_with_a_mark(cleaned.lines)}
     lines = []
     for ocr_line in cleaned.lines:
         left, _, right, bottom = ocr_line.box
@@ -460,6 +465,8 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
         first = ocr_line.left if ocr_line.left is not None else ocr_line.words[0].box[0]
         baseline_px = bottom + offset + slope * (first - left)
         line = Line(" ".join(_unglued(word.text) for word in ocr_line.words), page.index)
+        if id(ocr_line) in marked:
+            line.text = f"* {line.text[1:]}"  # a note's mark Tesseract read as a sign glued to the first word
         line.x0, line.x1 = first * scale_x, right * scale_x
         line.y_first = line.y_last = height - baseline_px * scale_y
         line.size = round(statistics.median(by_paragraph[ocr_line.paragraph]) * scale_y / X_SIZE_PER_POINT, 1)
@@ -504,6 +511,15 @@ def _typewriter_kind(line: OcrLine) -> str:
         return "prose"
     strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
     return "alone" if strict and len(counted) >= MONO_ALONE_WORDS else "mono"
+
+
+def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines set small (a footnote's size) whose first word opens with one sign glued to a capital ('‘See note
+    about house', '*See', '>See' in viking-tales): the note's raised mark, which Tesseract read as the nearest
+    sign it knows, so the note's mark is lost and the reader takes the note for body text."""
+    sizes = [line.x_size for line in lines]
+    body = statistics.median(sizes) if sizes else 0.0
+    return [line for line in lines if line.x_size <= NOTE_X_SIZE * body and _GLUED_MARK.match(line.words[0].text)]
 
 
 def _unglued(text: str) -> str:
