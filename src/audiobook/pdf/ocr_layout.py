@@ -50,8 +50,10 @@ MONO_LETTER_SLACK = 0.35
 MONO_INK_SHORTFALL = 0.2
 # ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
 MONO_SPACE = 0.9
-# One such line among prose is code when it holds this many words, each within MONO_WIDTHS.
+# One such line among prose is code when it holds this many words, each within MONO_WIDTHS, or when it is
+# set in from the page's usual left edge by this many x_sizes (a display; a paragraph's indent is about one).
 MONO_ALONE_WORDS = 4
+MONO_DISPLAY_INDENT = 2.0
 # Short words Tesseract glues to the next word when the space is narrow, longest first.
 GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
 # A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
@@ -483,8 +485,16 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     between them is a letter's width or more. Two such lines in a run are code, with the lines too short to
     tell between and beside them (a brace, a keyword); one line alone only when it holds MONO_ALONE_WORDS
     words each within MONO_WIDTHS of its count (a justified line beside a picture, spaced wide, passes the
-    looser test: Huck Finn's "ankle that got to itching; but I")."""
-    kinds = [_typewriter_kind(line) for line in lines]
+    looser test: Huck Finn's "ankle that got to itching; but I") or is set in as a display."""
+    edge = statistics.median(line.box[0] for line in lines) if lines else 0
+    kinds = []
+    for i, line in enumerate(lines):
+        if any(_WEB.search(word.text) for word in line.words):
+            kinds.append("prose")  # a web address in prose, its parts read apart ("index.php/Testing for Data")
+        elif i and _WEB.search(lines[i - 1].words[-1].text):
+            kinds.append("short")  # the rest of an address the line before breaks ("for Denial_of Service")
+        else:
+            kinds.append(_typewriter_kind(line, line.words[0].box[0] - edge >= MONO_DISPLAY_INDENT * line.x_size))
     found: list[OcrLine] = []
     run: list[int] = []
     for i, kind in enumerate([*kinds, "prose"]):
@@ -497,11 +507,11 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     return found
 
 
-def _typewriter_kind(line: OcrLine) -> str:
-    """"prose"; "short" (too few words to tell, or an address read in parts: "index.php/Testing for Data");
-    "mono" (set in a typewriter face); "alone" (so clearly that it is code without a second line)."""
+def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
+    """"prose"; "short" (too few words to tell); "mono" (set in a typewriter face); "alone" (so clearly, or set
+    in from the text's edge as a display is, that it is code without a second line: "String message;")."""
     counted = [word for word in line.words if len(word.text) >= 3]
-    if len(counted) < 2 or any(_WEB.search(word.text) for word in line.words):
+    if len(counted) < 2:
         return "short"
     letters = [len(word.text) - MONO_INK_SHORTFALL for word in counted]
     letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
@@ -510,7 +520,7 @@ def _typewriter_kind(line: OcrLine) -> str:
     if min(spaces) < MONO_SPACE or any(miss > max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)):
         return "prose"
     strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
-    return "alone" if strict and len(counted) >= MONO_ALONE_WORDS else "mono"
+    return "alone" if (strict and len(counted) >= MONO_ALONE_WORDS) or set_in else "mono"
 
 
 def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
