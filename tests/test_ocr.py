@@ -154,7 +154,7 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
     """Measured on locative-garden's scan: prose at x_size 43 (descenders 10), a paragraph of street addresses
     in the same type at 35-39 (descenders 5-7, no letter reaches below the line), which the reader then took
     for a table set small; the words Tesseract doubts or misreads beside a bullet or a quote; a note's raised
-    mark read as a quote glued to its first word (viking-tales)."""
+    mark read as a quote glued to its first word (viking-tales); lines go down the page."""
     from audiobook.pdf.ocr_layout import clean_page, parse_hocr, to_page
 
     prose = [("Longitude", 96, 240), ("is", 96, 40), ("the", 96, 70), ("East", 96, 100), ("to", 96, 40)]
@@ -167,6 +167,8 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
                 _row(840, [("94116”", 96, 130), ("-122.401662,601", 93, 300), ("Townsend", 96, 180)], 39, 5),
             ],
             [_row(900, [("“T", 36, 40), ("am", 95, 60), ("Thesecurity", 88, 230), ("guard,", 96, 120), ("but", 89, 70), ("|", 89, 5)], 43, 10)],
+            # given before the line above it, as Tesseract gives a line beside a drop cap
+            [_row(1030, [("and", 96, 70), ("every", 96, 100), ("form.", 96, 100)], 43, 10)],
             [_row(960, [("=", 64, 20), ("Insert", 45, 120), ("custom", 95, 140), ("random", 96, 150), ("tokens", 96, 130)], 43, 10)],
             [_row(1100, [("‘See", 60, 90), ("note", 96, 80), ("about", 96, 100), ("house", 96, 100)], 33, 8)],  # a note's mark
         ]
@@ -179,6 +181,7 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
         "94116” -122.401662,601 Townsend",
         "“I am The security guard, but I",
         "Insert custom random tokens",
+        "and every form.",
         "* See note about house",
     ]
     prose_size = lines[0].size
