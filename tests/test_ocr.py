@@ -91,15 +91,12 @@ def _scan_tool():
 def test_scanned_pages_read_as_their_text_layer_does(corpus: Path, tmp_path: Path) -> None:
     """Three pages of a real book as a flatbed scan (tint, skew, noise, JPEG) read like the same pages'
     text layer: the same body, within the issue's bars (inserted <= 10, lost <= 5 per 1,000 words)."""
-    scan = _scan_tool()
-    source = pdfium.PdfDocument(corpus / "pairs" / "vc-queueing-theory" / "book.pdf")
+    book = corpus / "pairs" / "vc-queueing-theory" / "book.pdf"
     pages = [3, 4, 5]
     cut = pdfium.PdfDocument.new()
-    cut.import_pages(source, pages)
+    cut.import_pages(pdfium.PdfDocument(book), pages)
     cut.save(tmp_path / "pages.pdf")
-    rng = random.Random(1)
-    images = [scan.scanned(source[i].render(scale=300 / 72, grayscale=True).to_pil().convert("L"), rng) for i in pages]
-    images[0].save(tmp_path / "scan.pdf", "PDF", resolution=300, save_all=True, append_images=images[1:])
+    _scan_of(_scan_tool(), book, pages, tmp_path / "scan.pdf")
     expected, read = [], []
     for name, into in (("pages.pdf", expected), ("scan.pdf", read)):
         proc, _ = orchestrate(tmp_path / name, tmp_path / name.replace(".pdf", ""), "--phases", "1", "2", "--threads", "2")
@@ -108,6 +105,88 @@ def test_scanned_pages_read_as_their_text_layer_does(corpus: Path, tmp_path: Pat
     output = jiwer.process_words(" ".join(expected), " ".join(read))
     per_1000 = 1000 / len(expected)
     assert output.insertions * per_1000 <= 10 and output.deletions * per_1000 <= 5, (output.insertions, output.deletions, len(expected))
+
+
+def _scan_of(scan, book: Path, pages: list[int], out: Path) -> Path:
+    """Pages of a real book as a flatbed scan (the shared tool's tint, skew, noise and JPEG), pictures only."""
+    source = pdfium.PdfDocument(book)
+    rng = random.Random(1)
+    images = [scan.scanned(source[i].render(scale=300 / 72, grayscale=True).to_pil().convert("L"), rng) for i in pages]
+    images[0].save(out, "PDF", resolution=300, save_all=True, append_images=images[1:])
+    return out
+
+
+def test_scanned_listing_is_left_out_as_code(corpus: Path, tmp_path: Path) -> None:
+    """A listing in a typewriter face is told by its letters' even widths (OCR names no font), as a text
+    layer's font tells it; the prose around it and the program's output sentence stay."""
+    scan = _scan_of(_scan_tool(), corpus / "pairs" / "think-java" / "book.pdf", [28], tmp_path / "scan.pdf")
+    proc, _ = orchestrate(scan, tmp_path / "out", "--phases", "1", "2")
+    assert proc.returncode == 0, proc.stderr
+    body = words(body_text(tmp_path / "out"))
+    assert "the output of this program is" in body and "the syntax for printing a variable" in body, body
+    assert "int hour minute" not in body and "hour minute" not in body, body
+
+
+def _hocr(paragraphs: list[list[tuple[str, list[tuple[str, int, tuple[int, int, int, int]]]]]]) -> bytes:
+    """A page of hOCR as Tesseract writes it: paragraphs of lines (a line's title, its words with their
+    confidence and box)."""
+    body = ""
+    for lines in paragraphs:
+        body += "<p class='ocr_par' title='bbox 0 0 1 1'>"
+        for title, line_words in lines:
+            found = "".join(f"<span class='ocrx_word' title='bbox {' '.join(map(str, box))}; x_wconf {conf}'>{text}</span>" for text, conf, box in line_words)
+            body += f"<span class='ocr_line' title=\"{title}\">{found}</span>"
+        body += "</p>"
+    return f"<html><body><div class='ocr_page' title='bbox 0 0 1749 2481'>{body}</div></body></html>".encode()
+
+
+def _row(top: int, texts: list[tuple[str, int, int]], x_size: float, descenders: float, space: int = 20) -> tuple[str, list]:
+    """A line at ``top`` of words (text, confidence, width), ``space`` pixels apart."""
+    line_words, left = [], 210
+    for text, conf, width in texts:
+        line_words.append((text, conf, (left, top, left + width, top + 40)))
+        left += width + space
+    title = f"bbox 210 {top} {left} {top + 47}; baseline -0.003 -9; x_size {x_size}; x_descenders {descenders}; x_ascenders 12"
+    return title, line_words
+
+
+def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesseract_doubts() -> None:
+    """Measured on locative-garden's scan: prose at x_size 43 (descenders 10), a paragraph of street addresses
+    in the same type at 35-39 (descenders 5-7, no letter reaches below the line), which the reader then took
+    for a table set small; the words Tesseract doubts or misreads beside a bullet or a quote; a note's raised
+    mark read as a quote glued to its first word (viking-tales); lines go down the page."""
+    from audiobook.pdf.ocr_layout import clean_page, parse_hocr, to_page
+
+    prose = [("Longitude", 96, 240), ("is", 96, 40), ("the", 96, 70), ("East", 96, 100), ("to", 96, 40)]
+    hocr = _hocr(
+        [
+            [_row(600, prose, 43, 10), _row(660, prose, 43, 11)],
+            [
+                _row(720, [("—122.718733,", 44, 300), ("3711", 93, 80), ("Skyfarm", 92, 160), ("Dr,", 96, 60)], 34.83, 6.83, 10),
+                _row(780, [("26th", 96, 90), ("Ave,", 96, 90), ("San", 96, 70), ("Francisco,", 96, 200)], 39, 5),
+                _row(840, [("94116”", 96, 130), ("-122.401662,601", 93, 300), ("Townsend", 96, 180)], 39, 5),
+            ],
+            [_row(900, [("“T", 36, 40), ("am", 95, 60), ("Thesecurity", 88, 230), ("guard,", 96, 120), ("but", 89, 70), ("|", 89, 5)], 43, 10)],
+            # given before the line above it, as Tesseract gives a line beside a drop cap
+            [_row(1030, [("and", 96, 70), ("every", 96, 100), ("form.", 96, 100)], 43, 10)],
+            [_row(960, [("=", 64, 20), ("Insert", 45, 120), ("custom", 95, 140), ("random", 96, 150), ("tokens", 96, 130)], 43, 10)],
+            [_row(1100, [("‘See", 60, 90), ("note", 96, 80), ("about", 96, 100), ("house", 96, 100)], 33, 8)],  # a note's mark
+        ]
+    )
+    page = parse_hocr(0, hocr)
+    lines = to_page(clean_page(page), page, 420.0, 595.0).lines
+    assert [line.text for line in lines[2:]] == [
+        "3711 Skyfarm Dr,",
+        "26th Ave, San Francisco,",
+        "94116” -122.401662,601 Townsend",
+        "“I am The security guard, but I",
+        "Insert custom random tokens",
+        "and every form.",
+        "* See note about house",
+    ]
+    prose_size = lines[0].size
+    assert all(abs(line.size / prose_size - 1) < 0.05 for line in lines[2:5]), [line.size for line in lines]
+    assert lines[2].x0 == lines[0].x0  # the print starts where the number Tesseract doubted starts
 
 
 def _glyph_code_pdf(path: Path, font: Path) -> tuple[str, list[str]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from lxml import etree
 
+from ..pronounce.words_to_check import is_common_word
 from .layout import Line, Page, with_layout
 
 # Tesseract's x_size of a body line, in points, against the font size the text layer gives for the same
@@ -37,6 +38,27 @@ LINE_CONFIDENCE = 70
 # Marks at a line's ends below this confidence, or holding no letter or digit, are not words (licence icons
 # "[@) By-nc-nb" score 0-51); a word Tesseract doubts more mildly ("I'm" at 57) stays.
 TRIM_CONFIDENCE = 52
+# A doubted word at a line's end (confidence below TRIM_CONFIDENCE) is still a word from this confidence when
+# it is a common English word of four letters or more: vc-queueing-theory's "Kendall's" (26), "Let's" (41)
+# against marks read as words, "eels" (0), "Mulizetion" (0), "es" (8), "MM" (11-26).
+DOUBTED_WORD_CONFIDENCE = 20
+# A typewriter face: each word as wide as its letters' count times the line's median letter width, within
+# this share of it or this many letters, whichever is more (the ink of a word is about a fifth of a letter
+# short of its count: side bearings) ...
+MONO_WIDTHS = 0.06
+MONO_LETTER_SLACK = 0.35
+MONO_INK_SHORTFALL = 0.2
+# ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
+MONO_SPACE = 0.9
+# One such line among prose is code when it holds this many words, each within MONO_WIDTHS, or when it is
+# set in from the page's usual left edge by this many x_sizes (a display; a paragraph's indent is about one).
+MONO_ALONE_WORDS = 4
+MONO_DISPLAY_INDENT = 2.0
+# Short words Tesseract glues to the next word when the space is narrow, longest first.
+GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
+# A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
+# vc-queueing-theory 37 beside 56; locative-garden 36 beside 43).
+NOTE_X_SIZE = 0.85
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -52,9 +74,16 @@ _BBOX = re.compile(r"bbox (\d+) (\d+) (\d+) (\d+)")
 _NUMBER = r"(-?[\d.]+)"
 _BASELINE = re.compile(rf"baseline {_NUMBER} {_NUMBER}")
 _X_SIZE = re.compile(rf"x_size {_NUMBER}")
+_DESCENDERS = re.compile(rf"x_descenders {_NUMBER}")
 _CONFIDENCE = re.compile(r"x_wconf (\d+)")
 _ALNUM = re.compile(r"\w")
+# A word's letters between quotes and punctuation ("theory.”" -> theory, "Let's" -> let's).
+_WORD_CORE = re.compile(r"[\W\d_]*([^\W\d_]+(?:['’][^\W\d_]+)?)[\W\d_]*")
 _BULLETS = {"e", "°", "«", "»", "+", "*", "o", "©", "@", "¢"}
+_QUOTED_I = re.compile(r"([“‘\"']+)[Tl](am)?([^\w\s]*)")
+_GLUED_I = re.compile(r"([^\w\s]*)I(am)([^\w\s]*)")
+_GLUED_MARK = re.compile(r"[^\w\s](?=[A-Z][a-z])")
+_WEB = re.compile(r"://|www\.", re.I)
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels (y down)
@@ -79,6 +108,13 @@ class OcrLine:
     baseline: tuple[float, float]  # slope, offset from the box's bottom left (pixels)
     x_size: float
     paragraph: int = 0  # Tesseract's paragraph (ocr_par) the line is in, counted down the page
+    descenders: float = 0.0  # Tesseract's x_descenders: how far the line's letters reach below the baseline
+    left: int | None = None  # where the line's print starts, when marks read before its first word are left out
+
+    @property
+    def ascent(self) -> float:
+        """The letters' height above the baseline: x_size less the descenders."""
+        return self.x_size - self.descenders
 
     @property
     def is_text(self) -> bool:
@@ -126,6 +162,7 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
             words = [word for word in words if word.text]
             baseline = _BASELINE.search(title)
             x_size = _X_SIZE.search(title)
+            descenders = _DESCENDERS.search(title)
             if words:
                 line = OcrLine(
                     words,
@@ -133,6 +170,7 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
                     (float(baseline.group(1)), float(baseline.group(2))) if baseline else (0.0, 0.0),
                     float(x_size.group(1)) if x_size else float(box[3] - box[1]),
                     paragraph,
+                    float(descenders.group(1)) if descenders else 0.0,
                 )
                 page.trimmed += _trim(line)
                 page.lines.append(line)
@@ -141,20 +179,72 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
 
 def _trim(line: OcrLine) -> int:
     """Marks at a line's ends that are not words (a logo, licence icons, a rule's end, a speck) go, when the
-    line holds words; a vertical bar between words is the capital I (Tesseract's usual confusion in sans
+    line holds words; a vertical bar beside a word is the capital I (Tesseract's usual confusion in sans
     faces). Returns how many marks went."""
     words = line.words
     if not line.is_text:
         return 0
-    kept = [i for i, word in enumerate(words) if word.confidence >= TRIM_CONFIDENCE and _ALNUM.search(word.text)]
+    for i, word in enumerate(words):
+        if word.text == "|" and _bar_is_i(words, i):
+            word.text = "I"
+        word.text = _capital_i(word.text)
+    kept = [i for i, word in enumerate(words) if _word_at_end(word, after_mark=_after_mark(words, i))]
     first, last = kept[0], kept[-1]
+    start = first
+    # Marks left out just before the first word, touching it as letters of one text do, are where the line's
+    # print starts (a number read at 44 %): its left edge, for indents and columns, is theirs.
+    while start > 0 and _ALNUM.search(words[start - 1].text) and words[start].box[0] - words[start - 1].box[2] < 0.5 * line.x_size:
+        start -= 1
+    if start < first:
+        line.left = words[start].box[0]
     if first + 1 < len(words) and words[first].text in _BULLETS and words[first + 1].text[:1].isupper():
         first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
     line.words = words[first : last + 1]
-    for word in line.words[1:-1]:
-        if word.text == "|":
-            word.text = "I"
     return len(words) - len(line.words)
+
+
+def _capital_i(text: str) -> str:
+    """The capital I after an opening quote, which Tesseract reads as T or l in some faces ('“T am old',
+    '“Tam your king': 56 times in viking-tales, 148 in by-sound-alone-paperback), is I; "Iam" is "I am"."""
+    misread = _QUOTED_I.fullmatch(text) or _GLUED_I.fullmatch(text)
+    return f"{misread.group(1)}I{' am' if misread.group(2) else ''}{misread.group(3)}" if misread else text
+
+
+def _bar_is_i(words: list[OcrWord], i: int) -> bool:
+    """Between words, or at a line's end beside a word in lower case ("but |" / "| could"): not a table's rule."""
+    before, after = words[i - 1].text if i > 0 else "", words[i + 1].text if i + 1 < len(words) else ""
+    if before and after:
+        return True
+    return (before or after)[:1].islower()
+
+
+def _after_mark(words: list[OcrWord], i: int) -> bool:
+    """A word after a mark that is no word (a list's bullet read as "=", '"' or "*") that opens the line, with
+    only common words between: Tesseract doubts the words its bullet crowds ("Limit" at 17 %, "Pay" at 0 %,
+    '"Do not' at 18 %)."""
+    if not words or words[0].text[:1].isalnum():
+        return False
+    for word in words[:i]:
+        found = _WORD_CORE.fullmatch(word.text)
+        if _ALNUM.search(word.text) and not (found and is_common_word(found.group(1).replace("’", "'"))):
+            return False
+    return True
+
+
+def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
+    """A word Tesseract is fairly sure of, or a common English word of some length it doubts ("theory.”" at 51 %,
+    "Let's" at 41 %; after a bullet or an opening quote, any common word: '“I am' with I at 36 %), which no logo or
+    icon reads as."""
+    if not _ALNUM.search(word.text):
+        return False
+    if word.confidence >= TRIM_CONFIDENCE:
+        return True
+    found = _WORD_CORE.fullmatch(word.text)
+    doubted = word.confidence >= DOUBTED_WORD_CONFIDENCE or after_mark
+    if not doubted or not found or len(found.group(1)) < (1 if after_mark else 4):
+        return False
+    core = found.group(1).replace("’", "'")
+    return is_common_word(core) or (core.endswith("'s") and is_common_word(core[:-2]))  # "Kendall's"
 
 
 def _box(title: str) -> Box | None:
@@ -295,8 +385,14 @@ def apply_rereads(page: OcrPage, rereads: list[tuple[Box, list[OcrWord]]]) -> No
     by_box = {tuple(box): words for box, words in rereads}
     for line in page.lines:
         if line.box in by_box:
-            page.trimmed += len(line.words) - len(by_box[line.box])
-            line.words = by_box[line.box]
+            words = by_box[line.box]
+            # A common word doubted after a list's bullet ("e How long ...") was no ornament: it stays (an
+            # ornament read as two letters, "WM", may be a common word).
+            first = line.words[0]
+            if words and len(first.text) >= 3 and _word_at_end(first, after_mark=True) and first.box[2] <= words[0].box[0]:
+                words = [line.words[0], *words]
+            page.trimmed += len(line.words) - len(words)
+            line.words = words
 
 
 def join_marks(page: OcrPage, marks: list[tuple[Box, str, str]]) -> None:
@@ -358,31 +454,118 @@ def _is_caption(line: OcrLine, pictures: list[Picture], body_x_size: float) -> b
 def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Page:
     """The reader's Page (PDF points, y up) from the page's kept lines."""
     scale_x, scale_y = width / max(page.size[0], 1), height / max(page.size[1], 1)
-    # Tesseract's x_size follows the letters a line holds (a line of street addresses, capitals and digits,
-    # measured 36-39 pixels beside prose at 43 in the same type): a paragraph's lines share its median.
+    # A paragraph's lines share the median of their sizes: one line's measure wanders with the letters it holds.
     by_paragraph: dict[int, list[float]] = {}
-    for ocr_line in cleaned.lines:
-        by_paragraph.setdefault(ocr_line.paragraph, []).append(ocr_line.x_size)
+    for ocr_line, x_size in zip(cleaned.lines, _x_sizes(cleaned.lines)):
+        by_paragraph.setdefault(ocr_line.paragraph, []).append(x_size)
+    typewriter = {id(line) for line in typewriter_lines(cleaned.lines)}
+    marked = {id(line) for line in _small_lines_opening_with_a_mark(cleaned.lines)}
     lines = []
     for ocr_line in cleaned.lines:
         left, _, right, bottom = ocr_line.box
         slope, offset = ocr_line.baseline
-        first = ocr_line.words[0].box[0]
+        first = ocr_line.left if ocr_line.left is not None else ocr_line.words[0].box[0]
         baseline_px = bottom + offset + slope * (first - left)
-        line = Line(" ".join(word.text for word in ocr_line.words), page.index)
+        line = Line(" ".join(_unglued(word.text) for word in ocr_line.words), page.index)
+        if id(ocr_line) in marked:
+            line.text = f"* {line.text[1:]}"  # a note's mark Tesseract read as a sign glued to the first word
         line.x0, line.x1 = first * scale_x, right * scale_x
         line.y_first = line.y_last = height - baseline_px * scale_y
         line.size = round(statistics.median(by_paragraph[ocr_line.paragraph]) * scale_y / X_SIZE_PER_POINT, 1)
+        line.mono = 1.0 if id(ocr_line) in typewriter else 0.0
         lines.append(line)
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
     # would cover the text set beside it, which the text-layer reader's figure rule would then drop).
     return with_layout(Page(page.index, _rows_joined(lines, width), width=width, height=height))
 
 
+def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines set in a typewriter face (code listings, a program's output), which OCR names no font for: every
+    letter takes the same width, so a line's words are as wide as their letters' count says, and a space
+    between them is a letter's width or more. Two such lines in a run are code, with the lines too short to
+    tell between and beside them (a brace, a keyword); one line alone only when it holds MONO_ALONE_WORDS
+    words each within MONO_WIDTHS of its count (a justified line beside a picture, spaced wide, passes the
+    looser test: Huck Finn's "ankle that got to itching; but I") or is set in as a display."""
+    edge = statistics.median(line.box[0] for line in lines) if lines else 0
+    kinds = []
+    for i, line in enumerate(lines):
+        if any(_WEB.search(word.text) for word in line.words):
+            kinds.append("prose")  # a web address in prose, its parts read apart ("index.php/Testing for Data")
+        elif i and _WEB.search(lines[i - 1].words[-1].text):
+            kinds.append("short")  # the rest of an address the line before breaks ("for Denial_of Service")
+        else:
+            kinds.append(_typewriter_kind(line, line.words[0].box[0] - edge >= MONO_DISPLAY_INDENT * line.x_size))
+    found: list[OcrLine] = []
+    run: list[int] = []
+    for i, kind in enumerate([*kinds, "prose"]):
+        if kind != "prose":
+            run.append(i)
+            continue
+        if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] == "alone" for j in run):
+            found += [lines[j] for j in run]
+        run = []
+    return found
+
+
+def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
+    """"prose"; "short" (too few words to tell); "mono" (set in a typewriter face); "alone" (so clearly, or set
+    in from the text's edge as a display is, that it is code without a second line: "String message;")."""
+    counted = [word for word in line.words if len(word.text) >= 3]
+    if len(counted) < 2:
+        return "short"
+    letters = [len(word.text) - MONO_INK_SHORTFALL for word in counted]
+    letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
+    misses = [abs(word.box[2] - word.box[0] - letter * count) / letter for word, count in zip(counted, letters)]
+    spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
+    if min(spaces) < MONO_SPACE or any(miss > max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)):
+        return "prose"
+    strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
+    return "alone" if (strict and len(counted) >= MONO_ALONE_WORDS) or set_in else "mono"
+
+
+def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines set small (a footnote's size) whose first word opens with one sign glued to a capital ('‘See note
+    about house', '*See', '>See' in viking-tales): the note's raised mark, which Tesseract read as the nearest
+    sign it knows, so the note's mark is lost and the reader takes the note for body text."""
+    sizes = [line.x_size for line in lines]
+    body = statistics.median(sizes) if sizes else 0.0
+    return [line for line in lines if line.x_size <= NOTE_X_SIZE * body and _GLUED_MARK.match(line.words[0].text)]
+
+
+def _unglued(text: str) -> str:
+    """A short word Tesseract glued to the next where the space was narrow ("Thesecurity", "Toreduce"): a
+    word no English text holds (wordfreq knows none of it) that is one of GLUED_WORDS and a common word."""
+    found = _WORD_CORE.fullmatch(text)
+    core = found.group(1) if found else ""
+    if len(core) < 4 or not core.isalpha() or is_common_word(core):
+        return text
+    from wordfreq import zipf_frequency  # only here: importing it costs a quarter of a second
+
+    if zipf_frequency(core, "en") > 0:
+        return text
+    for short in GLUED_WORDS:
+        rest = core[len(short) :]
+        if core.lower().startswith(short) and len(rest) >= 3 and rest.islower() and is_common_word(rest):
+            at = text.index(core) + len(short)
+            return f"{text[:at]} {text[at:]}"
+    return text
+
+
+def _x_sizes(lines: list[OcrLine]) -> list[float]:
+    """Each line's x_size, or what its height above the baseline makes it when that is more. Tesseract's
+    x_size is the letters' height above the baseline plus the descenders it sees, and a line of capitals and
+    digits shows none: street addresses measured 35-40 pixels beside prose at 43 in the same type, in
+    locative-garden, their height above the baseline 34 beside 33. The page's own ratio of the two (its
+    prose, most of its lines) turns that height into a size."""
+    ratios = [line.x_size / line.ascent for line in lines if line.descenders > 0 and line.ascent > 0]
+    ratio = statistics.median(ratios) if ratios else 1.0
+    return [max(line.x_size, line.ascent * ratio) if line.descenders > 0 else line.x_size for line in lines]
+
+
 def _rows_joined(lines: list[Line], width: float) -> list[Line]:
     """Lines on one baseline as one line, left to right, as PDFium gives a text layer's (a table's row, a
-    running head and its page number): Tesseract reads a table's cells as lines of their own. Not on a page
-    set in two columns, whose lines side by side are read column by column."""
+    running head and its page number), and the rows down the page: Tesseract reads a table's cells as lines
+    of their own. Not on a page set in two columns, whose lines side by side are read column by column."""
     rows: list[list[Line]] = []
     for line in lines:
         row = next((row for row in rows if abs(row[0].y_first - line.y_first) < 0.3 * (line.size or 10.0)), None)
@@ -394,6 +577,9 @@ def _rows_joined(lines: list[Line], width: float) -> list[Line]:
     side_by_side = sum(1 for row in rows if len(row) == 2 and min(l.x1 for l in row) < middle < max(l.x0 for l in row))
     if side_by_side >= 5:
         return lines
+    # Down the page: Tesseract reads a line beside a drop cap as a block of its own and may give it after
+    # the lines below it ("the west of Iceland ... T was a spring day").
+    rows.sort(key=lambda row: -(row[0].y_first or 0.0))
     joined = []
     for row in rows:
         row.sort(key=lambda line: line.x0)

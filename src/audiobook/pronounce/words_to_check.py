@@ -59,6 +59,11 @@ class WordToCheck:
     respelling: str = ""
 
 
+def is_common_word(word: str) -> bool:
+    """Whether ``word`` (any case) is an English word heard at least once a million words."""
+    return _common(word.lower())
+
+
 def _common(word: str) -> bool:
     return common_words().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
 
