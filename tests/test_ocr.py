@@ -145,6 +145,26 @@ def test_pdf_of_clean_and_glyph_code_pages_is_read_whole(tmp_path: Path) -> None
     assert jiwer.wer(words(" ".join([first, *others])), read) <= 0.02, read
 
 
+def test_pages_whose_fonts_lost_their_unicode_maps_are_ocr_and_maths_symbols_are_not(corpus: Path, tmp_path: Path) -> None:
+    """A real book's cover and a body page with the fonts' ToUnicode maps taken out: both go to OCR, the
+    cover too, whose few garbled title words sit beside formulas in fonts that kept their maps. Lecture
+    notes whose symbol fonts have no map (up to a tenth of a page's characters) keep their text layer."""
+    from audiobook.pdf.ocr import pages_to_ocr
+
+    source = pdfium.PdfDocument(corpus / "pairs" / "vc-queueing-theory" / "book.pdf")
+    cut = pdfium.PdfDocument.new()
+    cut.import_pages(source, [0, 5])
+    cut.save(tmp_path / "mapped.pdf")
+    # PDFium writes each font's dictionary as plain text: renaming the key (same length) drops the map.
+    (tmp_path / "unmapped.pdf").write_bytes((tmp_path / "mapped.pdf").read_bytes().replace(b"/ToUnicode", b"/XoUnicode"))
+    with pdfium.PdfDocument(tmp_path / "unmapped.pdf") as doc:
+        assert pages_to_ocr(doc, "auto")[0] == [0, 1]
+    with pdfium.PdfDocument(tmp_path / "mapped.pdf") as doc:
+        assert pages_to_ocr(doc, "auto")[0] == []
+    with pdfium.PdfDocument(corpus / "thoma_geotopo_de.pdf") as doc:
+        assert pages_to_ocr(doc, "auto")[0] == []
+
+
 def test_noise_and_blank_scan_is_refused_in_one_line(tmp_path: Path) -> None:
     rng = random.Random(3)
     noise = Image.frombytes("L", (600, 800), bytes(rng.choice((0, 255, 255, 255)) for _ in range(600 * 800)))
