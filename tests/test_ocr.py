@@ -149,6 +149,7 @@ def test_pages_whose_fonts_lost_their_unicode_maps_are_ocr_and_maths_symbols_are
     """A real book's cover and a body page with the fonts' ToUnicode maps taken out: both go to OCR, the
     cover too, whose few garbled title words sit beside formulas in fonts that kept their maps. Lecture
     notes whose symbol fonts have no map (up to a tenth of a page's characters) keep their text layer."""
+    from audiobook.pdf.inspection import printed_title
     from audiobook.pdf.ocr import pages_to_ocr
 
     source = pdfium.PdfDocument(corpus / "pairs" / "vc-queueing-theory" / "book.pdf")
@@ -159,6 +160,7 @@ def test_pages_whose_fonts_lost_their_unicode_maps_are_ocr_and_maths_symbols_are
     (tmp_path / "unmapped.pdf").write_bytes((tmp_path / "mapped.pdf").read_bytes().replace(b"/ToUnicode", b"/XoUnicode"))
     with pdfium.PdfDocument(tmp_path / "unmapped.pdf") as doc:
         assert pages_to_ocr(doc, "auto")[0] == [0, 1]
+        assert printed_title(doc, {0, 1}) is None and printed_title(doc) == "5YIYIMRK 8LISV]"  # not the title's glyph codes
     with pdfium.PdfDocument(tmp_path / "mapped.pdf") as doc:
         assert pages_to_ocr(doc, "auto")[0] == []
     with pdfium.PdfDocument(corpus / "thoma_geotopo_de.pdf") as doc:

@@ -13,8 +13,6 @@ format with the second column empty, so it can be filled in and dropped into
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import re
 import unicodedata
 from collections import Counter
@@ -25,6 +23,7 @@ from typing import Any
 
 from ..fileio import atomic_writer
 from ..model import Chunk
+from ..wordlists import frequencies
 from .espeak import WORD
 from .speech import Pronouncer
 
@@ -75,34 +74,8 @@ def _dictionary() -> frozenset[str]:
     return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in lines if line and not line.startswith(";;;"))
 
 
-@lru_cache(maxsize=1)
-def _frequencies() -> dict[str, float]:
-    """wordfreq's "small" English list: exactly the words heard at least once a million words
-    (``RARE_ZIPF``); it loads in a twentieth of the time of the full list, and a dict lookup a word
-    costs a fortieth of ``zipf_frequency``'s normalising one.
-
-    The list is read from the file the package ships, in the "cBpack" format its ``read_cBpack``
-    documents (gzipped msgpack: a header, then one list of words per centibel of frequency):
-    importing ``wordfreq`` itself compiles its tokenisers' patterns and language tables, a quarter
-    of a second that every book would pay for one list. Any other header falls back to the package.
-    """
-    spec = importlib.util.find_spec("wordfreq")
-    folder = Path(next(iter(spec.submodule_search_locations or []), "")) if spec else None
-    shipped = folder / "data" / "small_en.msgpack.gz" if folder else None
-    if shipped and shipped.is_file():
-        import msgpack
-
-        with gzip.open(shipped, "rb") as stream:
-            pack = msgpack.unpack(stream, raw=False)
-        if pack and pack[0] == {"format": "cB", "version": 1}:
-            return {word: 10 ** (-centibels / 100) for centibels, bucket in enumerate(pack[1:]) for word in bucket}
-    from wordfreq import get_frequency_dict
-
-    return get_frequency_dict("en", wordlist="small")
-
-
 def _common(word: str) -> bool:
-    return _frequencies().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
+    return (frequencies("en") or {}).get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
 
 
 def _kind(word: str, capitalised: int, count: int) -> str | None:
