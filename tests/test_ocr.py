@@ -179,6 +179,40 @@ def test_noise_and_blank_scan_is_refused_in_one_line(tmp_path: Path) -> None:
     assert record["error_kind"] == "ocr_unreliable"
 
 
+def _random_letters_scan(path: Path) -> None:
+    """A clean picture of a small page of random letters: Tesseract reads it with confidence (84-86 %
+    on such pages) and almost none of it is a word."""
+    rng = random.Random(5)
+    pdf = FPDF(format=(105, 100))
+    pdf.set_margins(10, 10)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiouy") + rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(1, 3))) for _ in range(70)))
+    page = pdfium.PdfDocument(bytes(pdf.output()))[0]
+    page.render(scale=300 / 72, grayscale=True).to_pil().convert("L").save(path, "PDF", resolution=300)
+
+
+def test_ocr_of_few_dictionary_words_is_refused_and_such_a_page_in_a_good_book_is_skipped(tmp_path: Path) -> None:
+    _random_letters_scan(tmp_path / "letters.pdf")
+    proc, record = orchestrate(tmp_path / "letters.pdf", tmp_path / "alone", "--phases", "1")
+    assert proc.returncode == errors.EXIT_OCR_UNRELIABLE, proc.stderr
+    [line] = [line for line in proc.stderr.splitlines() if "[ERROR]" in line]
+    assert re.search(r"letters\.pdf: cannot be read reliably by OCR: mean word confidence \d+ %, \d+ % dictionary words, on 1 of 1", line), line
+    # The same page between two pages of prose with a good text layer: left out and listed, the book read.
+    prose_pdf = FPDF(format=(148, 210))
+    for seed in (1, 2):
+        prose_pdf.add_page()
+        prose_pdf.set_font("Helvetica", size=11)
+        prose_pdf.multi_cell(0, 6, prose(seed, 20))
+    book = pdfium.PdfDocument(bytes(prose_pdf.output()))
+    book.import_pages(pdfium.PdfDocument(tmp_path / "letters.pdf"), index=1)
+    book.save(tmp_path / "book.pdf")
+    proc, record = orchestrate(tmp_path / "book.pdf", tmp_path / "book", "--phases", "1")
+    assert proc.returncode == 0, proc.stderr
+    figures = record["phases"]["1"]["metrics"]
+    assert figures["ocr_pages"] == 1 and figures["ocr_pages_skipped"] == [2] and figures["ocr_dictionary_words"] is None
+
+
 def test_two_letters_of_glyph_codes_are_too_little_text_even_by_ocr(corpus: Path, tmp_path: Path) -> None:
     proc, record = orchestrate(corpus / "type3_font_no_tounicode.pdf", tmp_path / "out", "--phases", "1")
     assert proc.returncode == errors.EXIT_OCR_UNRELIABLE, proc.stderr
