@@ -183,6 +183,18 @@ def test_a_small_footnote_mark_is_read(corpus: Path, tmp_path: Path) -> None:
     assert mark.height < 30 and _single_character(mark, "mark", ["eng"]) == "1"
 
 
+def test_a_small_paragraph_whose_ocr_starts_wobble_is_no_table() -> None:
+    """OCR places a paragraph's lines a point apart (205.2, 206.2): still one column, so a paragraph set a
+    little small is read, while two columns of small lines are a table."""
+    from audiobook.pdf.displays import drop_tables
+    from audiobook.pdf.layout import Line, Page
+
+    paragraph = Page(0, [Line(f"line {i} of a small paragraph", 0, x0=205.2 + i % 2, size=11.7) for i in range(9)])
+    table = Page(1, [Line(f"cell {i}", 1, x0=(100.0, 250.0)[i % 2] + i % 3 / 2, size=11.7) for i in range(6)])
+    assert drop_tables([paragraph, table], 13.7) == 6
+    assert len(paragraph.lines) == 9 and table.lines == []
+
+
 def test_noise_and_blank_scan_is_refused_in_one_line(tmp_path: Path) -> None:
     rng = random.Random(3)
     noise = Image.frombytes("L", (600, 800), bytes(rng.choice((0, 255, 255, 255)) for _ in range(600 * 800)))
