@@ -16,7 +16,7 @@ import jiwer
 import pypdfium2 as pdfium
 import pytest
 from fpdf import FPDF
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from audiobook import errors
 from audiobook.settings import EngineSettings
@@ -126,6 +126,11 @@ def _glyph_code_pdf(path: Path, font: Path) -> tuple[str, list[str]]:
         pdf.add_page()
         pdf.set_font("Body", size=11)
         pdf.multi_cell(0, 6, text)
+    # A screenshot on the last page: light grey words in a picture, which a text layer never reads either.
+    shot = Image.new("L", (900, 260), 235)
+    for row, line in enumerate(("Olympics quiz: press start to see how fast", "you are against all the others who played")):
+        ImageDraw.Draw(shot).text((30, 60 + 60 * row), line, fill=110, font=ImageFont.truetype(str(font), 30))
+    pdf.image(shot, x=18, y=150, w=112)
     data = bytes(pdf.output())
     path.write_bytes(data.replace(b"/ToUnicode", b"/XoUnicode"))  # same length: the offsets stay right
     return first, others
@@ -143,6 +148,7 @@ def test_pdf_of_clean_and_glyph_code_pages_is_read_whole(tmp_path: Path) -> None
     assert record["phases"]["1"]["metrics"]["ocr_pages"] == 2  # only the pages whose text layer fails
     read = words(body_text(tmp_path / "out"))
     assert jiwer.wer(words(" ".join([first, *others])), read) <= 0.02, read
+    assert "olympics" not in read and "quiz" not in read
 
 
 def test_pages_whose_fonts_lost_their_unicode_maps_are_ocr_and_maths_symbols_are_not(corpus: Path, tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from ..wordlists import frequencies
 from .layout import Line, Page, with_layout
 from .ocr_layout import (
     Box,
+    Picture,
     Cleaned,
     OcrLine,
     OcrPage,
@@ -97,11 +98,13 @@ _WORD_PIECE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _UNSPACED_LANGUAGES = {"zh", "ja", "th", "lo", "km", "my", "bo"}
 # A book is read when its readable text reaches this many letters per page (as phase 1 asks of a text layer).
 MIN_LETTERS_PER_PAGE = 20
+# A drawn page's embedded picture smaller than this share of the page is a picture (_embedded_pictures).
+EMBEDDED_PICTURE_SHARE = 0.5
 # A mark read alone (a note's number) this many pixels high or less is enlarged first (_single_character).
 SMALL_MARK = 32
 PROGRESS_FILE = "ocr_progress.json"
 # Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
 
@@ -247,12 +250,12 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
         done = len(indices) - len(todo)
-        running: dict[Future[bytes], tuple[int, Image.Image]] = {}
+        running: dict[Future[bytes], tuple[int, Image.Image, list[Picture]]] = {}
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             for index in todo:
                 # PDFium is not thread-safe: pages are rendered here, one at a time, and Tesseract runs beside.
-                image = _render(doc, index)
-                running[pool.submit(_tesseract, image, codes)] = (index, image)
+                image, embedded = _render(doc, index)
+                running[pool.submit(_tesseract, image, codes)] = (index, image, embedded)
                 if len(running) >= 2 * max(1, threads):
                     done = _collect(running, folder, codes, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
             while running:
@@ -270,11 +273,16 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
 
 
 def _collect(
-    running: dict[Future[bytes], tuple[int, Image.Image]], folder: Path, codes: list[str], done: int, total: int, finished: Iterable[Future[bytes]]
+    running: dict[Future[bytes], tuple[int, Image.Image, list[Picture]]],
+    folder: Path,
+    codes: list[str],
+    done: int,
+    total: int,
+    finished: Iterable[Future[bytes]],
 ) -> int:
     """Keep each finished page (its hOCR and where its pictures are) as soon as it is read."""
     for future in finished:
-        index, image = running.pop(future)
+        index, image, embedded = running.pop(future)
         hocr = future.result()
         page = parse_hocr(index, hocr)
         rereads = [(line.box, words) for line, box in second_looks(page) if (words := _reread(image, box, codes))]
@@ -282,7 +290,7 @@ def _collect(
         pixels = np.asarray(image)
         inverted = inverted_lines(pixels, page)
         dark = text_blanked(pixels, page)
-        pictures = picture_regions(dark)
+        pictures = picture_regions(dark) + embedded
         marks = [(word, kind, text) for word, box, kind in marks_before_lines(dark, page) if (text := _single_character(image.crop(box), kind, codes))]
         saved = {"hocr": hocr.decode("utf-8"), "rereads": [(box, [(w.text, w.confidence, w.box) for w in words]) for box, words in rereads]}
         write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks})
@@ -299,15 +307,39 @@ def _page_file(folder: Path, index: int) -> Path:
     return folder / f"page-{index + 1:05d}.json"
 
 
-def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
+def _render(doc: pdfium.PdfDocument, index: int) -> tuple[Image.Image, list[Picture]]:
     """The page as a greyscale image at about DPI: a scanned page's own picture when it is the whole page,
-    upright, at close to DPI (no resampling, and a tenth of the time of drawing the page), else drawn."""
+    upright, at close to DPI (no resampling, and a tenth of the time of drawing the page), else drawn;
+    and where a drawn page's embedded pictures are on it."""
     page = doc[index]
     try:
         scan = _whole_page_picture(page)
-        return (scan or page.render(scale=DPI / 72, grayscale=True)).to_pil().convert("L")
+        if scan:
+            return scan.to_pil().convert("L"), []
+        return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"), _embedded_pictures(page)
     finally:
         page.close()
+
+
+def _embedded_pictures(page: pdfium.PdfPage) -> list[Picture]:
+    """The boxes (pixels at DPI) of the pictures a drawn page embeds (a screenshot, a photo), when the page
+    also holds text or drawing: what OCR reads inside one is no more the body than a text layer's picture
+    is (a screenshot's light grey is not ink enough for ``picture_regions``). A picture of half the page or
+    more (a background, a scanned page in pieces) is not one."""
+    try:
+        objects = list(page.get_objects(max_depth=1))
+        width, height = page.get_size()
+        images = [thing.get_bounds() for thing in objects if thing.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+    except pdfium.PdfiumError:
+        return []
+    if len(images) == len(objects):
+        return []  # pictures only: a scan, read whole
+    scale = DPI / 72
+    return [
+        [(round(left * scale), round((height - top) * scale), round(right * scale), round((height - bottom) * scale))]
+        for left, bottom, right, top in images
+        if (right - left) * (top - bottom) < EMBEDDED_PICTURE_SHARE * width * height
+    ]
 
 
 def _whole_page_picture(page: pdfium.PdfPage) -> pdfium.PdfBitmap | None:
