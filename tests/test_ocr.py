@@ -201,6 +201,30 @@ def test_a_small_paragraph_whose_ocr_starts_wobble_is_no_table() -> None:
     assert len(paragraph.lines) == 9 and table.lines == []
 
 
+def _hocr_line(words: list[tuple[str, int]]) -> bytes:
+    spans = "".join(
+        f"<span class='ocrx_word' title='bbox {100 * i} 10 {100 * i + 90} 50; x_wconf {confidence}'>{text}</span>"
+        for i, (text, confidence) in enumerate(words)
+    )
+    return (
+        "<html xmlns='http://www.w3.org/1999/xhtml'><body><div class='ocr_page' title='bbox 0 0 2000 100'>"
+        f"<span class='ocr_line' title='bbox 0 10 {100 * len(words)} 50; baseline 0 -5; x_size 40'>{spans}</span></div></body></html>"
+    ).encode()
+
+
+def test_a_line_is_judged_without_the_badge_read_at_its_end() -> None:
+    """A running footer read with the licence badge beside it (as Tesseract reads vc-queueing-theory's):
+    the badge's marks go and the footer is a line of text, as on pages read without the badge; a picture's
+    marks with one word read among them stay marks."""
+    from audiobook.pdf.ocr_layout import parse_hocr
+
+    footer = [("W", 78), ("VividCortex", 78), ("Copyright", 96), ("©", 93), ("2015", 93), ("VividCortex", 92), ("[G)", 15), ("ev-nc-np", 1), ("|", 82)]
+    [line] = parse_hocr(0, _hocr_line(footer)).lines
+    assert line.is_text and [word.text for word in line.words][-1] == "VividCortex"
+    [marks] = parse_hocr(0, _hocr_line([("ee", 20), ("oe", 31), ("ty", 88), ("Sl", 12), ("cae", 9)])).lines
+    assert not marks.is_text
+
+
 def test_noise_and_blank_scan_is_refused_in_one_line(tmp_path: Path) -> None:
     rng = random.Random(3)
     noise = Image.frombytes("L", (600, 800), bytes(rng.choice((0, 255, 255, 255)) for _ in range(600 * 800)))
