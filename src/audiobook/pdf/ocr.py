@@ -104,7 +104,7 @@ EMBEDDED_PICTURE_SHARE = 0.5
 SMALL_MARK = 32
 PROGRESS_FILE = "ocr_progress.json"
 # Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
 

@@ -142,8 +142,9 @@ def parse_hocr(index: int, hocr: bytes) -> OcrPage:
 def _trim(line: OcrLine) -> int:
     """Marks at a line's ends that are not words (a logo, licence icons, a rule's end, a speck) go, when the
     line holds words; a vertical bar between words is the capital I (Tesseract's usual confusion in sans
-    faces). The line is judged without them: a licence badge read beside a running footer ("[G) ev-nc-np"
-    at 1-15 %) failed the whole line on most pages of a book, and the few it did not kept the footer.
+    faces). A line that fails is judged without the marks at its end: a licence badge read beside a running
+    footer ("[G) ev-nc-np" at 1-15 %) failed the whole line on most pages of a book, and the few it did
+    not kept the footer.
     Returns how many marks went."""
     words = line.words
     kept = [i for i, word in enumerate(words) if word.confidence >= TRIM_CONFIDENCE and _ALNUM.search(word.text)]
@@ -152,10 +153,13 @@ def _trim(line: OcrLine) -> int:
     first, last = kept[0], kept[-1]
     if first + 1 < len(words) and words[first].text in _BULLETS and words[first + 1].text[:1].isupper():
         first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
-    # ... when they are the lesser part of it: a picture's marks with one word read among them stay marks.
-    trimmed = OcrLine(words[first : last + 1], line.box, line.baseline, line.x_size)
-    if not line.is_text and (2 * len(trimmed.words) < len(words) or not trimmed.is_text):
-        return 0
+    if not line.is_text:
+        # Judged again without its end's marks, when they are the lesser part of it (a picture's marks with
+        # one word among them stay marks); its start is kept, for the second look at a line whose first
+        # words an ornament or a bullet threw off ("® ALC O4i1tis. 2.0, and so on.").
+        first, trimmed = 0, OcrLine(words[: last + 1], line.box, line.baseline, line.x_size)
+        if 2 * len(trimmed.words) < len(words) or not trimmed.is_text:
+            return 0
     line.words = words[first : last + 1]
     for word in line.words[1:-1]:
         if word.text == "|":
