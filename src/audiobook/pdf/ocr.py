@@ -47,11 +47,11 @@ from ..wordlists import frequencies
 from .layout import Line, Page, with_layout
 from .ocr_layout import (
     Box,
-    Picture,
     Cleaned,
     OcrLine,
     OcrPage,
     OcrWord,
+    Picture,
     apply_rereads,
     clean_page,
     inverted_lines,
