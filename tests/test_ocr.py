@@ -16,7 +16,7 @@ import jiwer
 import pypdfium2 as pdfium
 import pytest
 from fpdf import FPDF
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from audiobook import errors
 from audiobook.settings import EngineSettings
@@ -205,6 +205,11 @@ def _glyph_code_pdf(path: Path, font: Path) -> tuple[str, list[str]]:
         pdf.add_page()
         pdf.set_font("Body", size=11)
         pdf.multi_cell(0, 6, text)
+    # A screenshot on the last page: light grey words in a picture, which a text layer never reads either.
+    shot = Image.new("L", (900, 260), 235)
+    for row, line in enumerate(("Olympics quiz: press start to see how fast", "you are against all the others who played")):
+        ImageDraw.Draw(shot).text((30, 60 + 60 * row), line, fill=110, font=ImageFont.truetype(str(font), 30))
+    pdf.image(shot, x=18, y=150, w=112)
     data = bytes(pdf.output())
     path.write_bytes(data.replace(b"/ToUnicode", b"/XoUnicode"))  # same length: the offsets stay right
     return first, others
@@ -222,6 +227,81 @@ def test_pdf_of_clean_and_glyph_code_pages_is_read_whole(tmp_path: Path) -> None
     assert record["phases"]["1"]["metrics"]["ocr_pages"] == 2  # only the pages whose text layer fails
     read = words(body_text(tmp_path / "out"))
     assert jiwer.wer(words(" ".join([first, *others])), read) <= 0.02, read
+    assert "olympics" not in read and "quiz" not in read
+
+
+def test_pages_whose_fonts_lost_their_unicode_maps_are_ocr_and_maths_symbols_are_not(corpus: Path, tmp_path: Path) -> None:
+    """A real book's cover and a body page with the fonts' ToUnicode maps taken out: both go to OCR, the
+    cover too, whose few garbled title words sit beside formulas in fonts that kept their maps. Lecture
+    notes whose symbol fonts have no map (up to a tenth of a page's characters) keep their text layer."""
+    from audiobook.pdf.inspection import printed_title
+    from audiobook.pdf.ocr import pages_to_ocr
+
+    source = pdfium.PdfDocument(corpus / "pairs" / "vc-queueing-theory" / "book.pdf")
+    cut = pdfium.PdfDocument.new()
+    cut.import_pages(source, [0, 5])
+    cut.save(tmp_path / "mapped.pdf")
+    # PDFium writes each font's dictionary as plain text: renaming the key (same length) drops the map.
+    (tmp_path / "unmapped.pdf").write_bytes((tmp_path / "mapped.pdf").read_bytes().replace(b"/ToUnicode", b"/XoUnicode"))
+    with pdfium.PdfDocument(tmp_path / "unmapped.pdf") as doc:
+        assert pages_to_ocr(doc, "auto")[0] == [0, 1]
+        assert printed_title(doc, {0, 1}) is None and printed_title(doc) == "5YIYIMRK 8LISV]"  # not the title's glyph codes
+    with pdfium.PdfDocument(tmp_path / "mapped.pdf") as doc:
+        assert pages_to_ocr(doc, "auto")[0] == []
+    with pdfium.PdfDocument(corpus / "thoma_geotopo_de.pdf") as doc:
+        assert pages_to_ocr(doc, "auto")[0] == []
+
+
+def test_a_small_footnote_mark_is_read(corpus: Path, tmp_path: Path) -> None:
+    """The raised "1" opening a footnote (20 pixels high, thin), from a page picture stored as JPEG as a
+    PDF of pictures stores it: Tesseract reads it alone at 45 % confidence at its size, surely at twice it."""
+    import numpy as np
+
+    from audiobook.pdf.ocr import _single_character
+
+    page = pdfium.PdfDocument(corpus / "pairs" / "vc-queueing-theory" / "book.pdf")[5]
+    page.render(scale=300 / 72, grayscale=True).to_pil().convert("L").save(tmp_path / "page.pdf", "PDF", resolution=300)
+    picture = pdfium.PdfDocument(tmp_path / "page.pdf")[0].render(scale=300 / 72, grayscale=True).to_pil().convert("L")
+    foot = picture.crop((330, 2980, 440, 3045))
+    rows, columns = np.nonzero(np.asarray(foot) < 140)  # the mark's ink, left of the note's first word
+    mark = foot.crop((int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1))
+    assert mark.height < 30 and _single_character(mark, "mark", ["eng"]) == "1"
+
+
+def test_a_small_paragraph_whose_ocr_starts_wobble_is_no_table() -> None:
+    """OCR places a paragraph's lines a point apart (205.2, 206.2): still one column, so a paragraph set a
+    little small is read, while two columns of small lines are a table."""
+    from audiobook.pdf.displays import drop_tables
+    from audiobook.pdf.layout import Line, Page
+
+    paragraph = Page(0, [Line(f"line {i} of a small paragraph", 0, x0=205.2 + i % 2, size=11.7) for i in range(9)])
+    table = Page(1, [Line(f"cell {i}", 1, x0=(100.0, 250.0)[i % 2] + i % 3 / 2, size=11.7) for i in range(6)])
+    assert drop_tables([paragraph, table], 13.7) == 6
+    assert len(paragraph.lines) == 9 and table.lines == []
+
+
+def _hocr_line(words: list[tuple[str, int]]) -> bytes:
+    spans = "".join(
+        f"<span class='ocrx_word' title='bbox {100 * i} 10 {100 * i + 90} 50; x_wconf {confidence}'>{text}</span>"
+        for i, (text, confidence) in enumerate(words)
+    )
+    return (
+        "<html xmlns='http://www.w3.org/1999/xhtml'><body><div class='ocr_page' title='bbox 0 0 2000 100'>"
+        f"<span class='ocr_line' title='bbox 0 10 {100 * len(words)} 50; baseline 0 -5; x_size 40'>{spans}</span></div></body></html>"
+    ).encode()
+
+
+def test_a_line_is_judged_without_the_badge_read_at_its_end() -> None:
+    """A running footer read with the licence badge beside it (as Tesseract reads vc-queueing-theory's):
+    the badge's marks go and the footer is a line of text, as on pages read without the badge; a picture's
+    marks with one word read among them stay marks."""
+    from audiobook.pdf.ocr_layout import parse_hocr
+
+    footer = [("W", 78), ("VividCortex", 78), ("Copyright", 96), ("©", 93), ("2015", 93), ("VividCortex", 92), ("[G)", 15), ("ev-nc-np", 1), ("|", 82)]
+    [line] = parse_hocr(0, _hocr_line(footer)).lines
+    assert line.is_text and [word.text for word in line.words][-1] == "VividCortex"
+    [marks] = parse_hocr(0, _hocr_line([("ee", 20), ("oe", 31), ("ty", 88), ("Sl", 12), ("cae", 9)])).lines
+    assert not marks.is_text
 
 
 def test_noise_and_blank_scan_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -234,6 +314,40 @@ def test_noise_and_blank_scan_is_refused_in_one_line(tmp_path: Path) -> None:
     [line] = [line for line in proc.stderr.splitlines() if "[ERROR]" in line]
     assert "noise.pdf: " in line and "OCR" in line and "Traceback" not in proc.stderr
     assert record["error_kind"] == "ocr_unreliable"
+
+
+def _random_letters_scan(path: Path) -> None:
+    """A clean picture of a small page of random letters: Tesseract reads it with confidence (84-86 %
+    on such pages) and almost none of it is a word."""
+    rng = random.Random(5)
+    pdf = FPDF(format=(105, 100))
+    pdf.set_margins(10, 10)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiouy") + rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(1, 3))) for _ in range(70)))
+    page = pdfium.PdfDocument(bytes(pdf.output()))[0]
+    page.render(scale=300 / 72, grayscale=True).to_pil().convert("L").save(path, "PDF", resolution=300)
+
+
+def test_ocr_of_few_dictionary_words_is_refused_and_such_a_page_in_a_good_book_is_skipped(tmp_path: Path) -> None:
+    _random_letters_scan(tmp_path / "letters.pdf")
+    proc, record = orchestrate(tmp_path / "letters.pdf", tmp_path / "alone", "--phases", "1")
+    assert proc.returncode == errors.EXIT_OCR_UNRELIABLE, proc.stderr
+    [line] = [line for line in proc.stderr.splitlines() if "[ERROR]" in line]
+    assert re.search(r"letters\.pdf: cannot be read reliably by OCR: mean word confidence \d+ %, \d+ % dictionary words, on 1 of 1", line), line
+    # The same page between two pages of prose with a good text layer: left out and listed, the book read.
+    prose_pdf = FPDF(format=(148, 210))
+    for seed in (1, 2):
+        prose_pdf.add_page()
+        prose_pdf.set_font("Helvetica", size=11)
+        prose_pdf.multi_cell(0, 6, prose(seed, 20))
+    book = pdfium.PdfDocument(bytes(prose_pdf.output()))
+    book.import_pages(pdfium.PdfDocument(tmp_path / "letters.pdf"), index=1)
+    book.save(tmp_path / "book.pdf")
+    proc, record = orchestrate(tmp_path / "book.pdf", tmp_path / "book", "--phases", "1")
+    assert proc.returncode == 0, proc.stderr
+    figures = record["phases"]["1"]["metrics"]
+    assert figures["ocr_pages"] == 1 and figures["ocr_pages_skipped"] == [2] and figures["ocr_dictionary_words"] is None
 
 
 def test_two_letters_of_glyph_codes_are_too_little_text_even_by_ocr(corpus: Path, tmp_path: Path) -> None:

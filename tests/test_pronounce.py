@@ -222,10 +222,10 @@ def test_batch_lexicon_refuses_the_batch_at_start_and_an_edit_reruns_only_its_bo
 def test_the_frequency_list_read_from_its_file_is_wordfreqs_own() -> None:
     from wordfreq import get_frequency_dict
 
-    from audiobook.wordlists import common_words
+    from audiobook.wordlists import frequencies
 
-    common_words.cache_clear()
-    assert common_words() == get_frequency_dict("en", wordlist="small")
+    frequencies.cache_clear()
+    assert frequencies("en") == get_frequency_dict("en", wordlist="small")
 
 
 def test_words_to_check_lists_a_real_books_invented_names_and_no_common_word(corpus, tmp_path) -> None:

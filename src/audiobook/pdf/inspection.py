@@ -25,10 +25,10 @@ def inspect(path: Path, settings: EngineSettings) -> BookFacts:
     """Phase 1 for a PDF: the facts about it, or a BookError saying why it cannot be read."""
     doc, encrypted = open_pdf(path, settings)
     try:
-        title, author, year = _metadata(doc)
-        title = title or printed_title(doc)
         # Pages whose text layer fails are read by OCR (engine.ocr); "never" refuses such a book, as before OCR.
         ocr_pages = pages_to_ocr(doc, settings.ocr)[0] if settings.ocr != "never" else []
+        title, author, year = _metadata(doc)
+        title = title or printed_title(doc, set(ocr_pages))
         damage = [] if ocr_pages else check_text(doc)
         if not encrypted:  # encrypted streams do not inflate, so there is nothing to check
             damage += find_stream_damage(path)
@@ -83,10 +83,11 @@ TITLE_SIZE_RATIO = 1.4
 MAX_TITLE_WORDS = 15
 
 
-def printed_title(doc: pdfium.PdfDocument) -> str | None:
+def printed_title(doc: pdfium.PdfDocument, unreadable: set[int] | frozenset[int] = frozenset()) -> str | None:
     """The title as the title page prints it, for a PDF whose metadata names none: the words set in the
     largest type of the first page with text (a cover picture has none), when that type stands well
-    above the page's text (not a page of one size) and is no section's name ("Contents", "Preface")."""
+    above the page's text (not a page of one size) and is no section's name ("Contents", "Preface").
+    None when that page's text is ``unreadable`` (glyph codes: the page is read by OCR)."""
     for index in range(min(TITLE_PAGES, len(doc))):
         try:
             page = doc[index]
@@ -100,6 +101,8 @@ def printed_title(doc: pdfium.PdfDocument) -> str | None:
         letters = sorted(size for size, char in zip(sizes, text) if char.isalpha())
         if len(letters) < 3:
             continue
+        if index in unreadable:
+            return None
         largest, usual = letters[-1], letters[len(letters) // 2]
         words = " ".join("".join(c if size >= largest - 0.5 else " " for c, size in zip(text, sizes)).split())
         title = " ".join(clean_text(words).split())

@@ -43,6 +43,7 @@ from ..fileio import read_json, sha256_file, write_json
 from ..model import BookFacts
 from ..settings import EngineSettings
 from ..voices import LANGUAGE_NAMES, THREE_LETTER_CODES, primary_language
+from ..wordlists import frequencies
 from .layout import Line, Page, with_layout
 from .ocr_layout import (
     Box,
@@ -50,6 +51,7 @@ from .ocr_layout import (
     OcrLine,
     OcrPage,
     OcrWord,
+    Picture,
     apply_rereads,
     clean_page,
     inverted_lines,
@@ -71,11 +73,38 @@ DPI = 300
 # 87.9-96.0, vc-queueing-theory 91.5-95.1; the 1885 Huck Finn page 94. Salt-and-pepper noise and blank
 # pages keep no word at all (lines below 70 are marks, not text), and fail as too little text.
 PAGE_CONFIDENCE = 70
+# A page whose characters are this share or more without a Unicode map (a font without ToUnicode) is
+# glyph codes however its text reads: whatever it extracts as ("4EKI" for "Page", a title in shifted
+# letters beside formulas in fonts that kept their maps) is not what is printed. Measured a page: lecture
+# notes whose symbol fonts lack a map 0-9.5 % (thoma_geotopo_de, 96 of 117 pages above 0), a programming
+# book 0-0.6 %, every other corpus PDF 0; vc-queueing-theory with its body fonts' maps removed 65 % (the
+# cover: the title beside formulas) and 90-100 % on every other page.
+UNMAPPED_SHARE = 0.25
+# Every this-many-th character is looked at: a page's share to a few per cent at an eighth of the cost
+# (all of them took 0.2 s on 24 pages of a novel, as long as extracting their text).
+UNMAPPED_STRIDE = 8
+# A page read by OCR is trusted when this share of its words (two letters or more) are in wordfreq's small
+# lists of the languages read with (words heard once a million words or more). Measured a page (10 words
+# or more), English read with English data: scans of the six pairs' books 83.5-99.5 % (the lowest a
+# security report's acronyms and a page of references), the 1885 Huck Finn page 94 %, pages blurred (4 px)
+# or drawn at 60 dpi 91-99 %; a page of random letters, read at 84-86 % confidence, 10-12 %. A book in a
+# language read without its data scores between (German notes read with English: 34-45 %) and is kept
+# for the language check, which names the data to install.
+PAGE_DICTIONARY = 0.25
+# A page of fewer such words is not judged by them (a heading, a caption alone).
+DICTIONARY_MIN_WORDS = 10
+_WORD_PIECE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Languages written without spaces between words: no list of words measures them.
+_UNSPACED_LANGUAGES = {"zh", "ja", "th", "lo", "km", "my", "bo"}
 # A book is read when its readable text reaches this many letters per page (as phase 1 asks of a text layer).
 MIN_LETTERS_PER_PAGE = 20
+# A drawn page's embedded picture smaller than this share of the page is a picture (_embedded_pictures).
+EMBEDDED_PICTURE_SHARE = 0.5
+# A mark read alone (a note's number) this many pixels high or less is enlarged first (_single_character).
+SMALL_MARK = 32
 PROGRESS_FILE = "ocr_progress.json"
 # Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
-CACHE_VERSION = 2
+CACHE_VERSION = 5
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
 
@@ -89,6 +118,7 @@ class OcrResult:
     pages: dict[int, Cleaned] = field(default_factory=dict)
     raw: dict[int, OcrPage] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)  # pages whose OCR is unreliable: left out, never read as noise
+    dictionary: dict[int, float] = field(default_factory=dict)  # each judged page's share of dictionary words
     seconds: float = 0.0
 
     def confidence(self, index: int) -> float | None:
@@ -123,11 +153,25 @@ def _needs_ocr(doc: pdfium.PdfDocument, index: int) -> tuple[bool, int]:
     except pdfium.PdfiumError:
         return False, 0
     text = textpage.get_text_range()
+    unmapped = _unmapped_share(textpage)
     textpage.close()
     drawn = pdfium_c.FPDFPage_CountObjects(page) > 0
     page.close()
     quality = text_quality(text)
-    return (drawn and quality.visible == 0) or _glyph_codes(text, quality), quality.letters
+    return (drawn and quality.visible == 0) or unmapped >= UNMAPPED_SHARE or _glyph_codes(text, quality), quality.letters
+
+
+def _unmapped_share(textpage: pdfium.PdfTextPage) -> float:
+    """The share of a page's characters whose font gives them no Unicode value (PDFium's own verdict,
+    character by character), looking at every UNMAPPED_STRIDE-th character."""
+    count = pdfium_c.FPDFText_CountChars(textpage.raw)
+    seen = unmapped = 0
+    for index in range(0, count, UNMAPPED_STRIDE):
+        if chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index)).isspace():
+            continue
+        seen += 1
+        unmapped += pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) == 1
+    return unmapped / seen if seen else 0.0
 
 
 def _glyph_codes(text: str, quality: TextQuality) -> bool:
@@ -206,12 +250,12 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
         done = len(indices) - len(todo)
-        running: dict[Future[bytes], tuple[int, Image.Image]] = {}
+        running: dict[Future[bytes], tuple[int, Image.Image, list[Picture]]] = {}
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             for index in todo:
                 # PDFium is not thread-safe: pages are rendered here, one at a time, and Tesseract runs beside.
-                image = _render(doc, index)
-                running[pool.submit(_tesseract, image, codes)] = (index, image)
+                image, embedded = _render(doc, index)
+                running[pool.submit(_tesseract, image, codes)] = (index, image, embedded)
                 if len(running) >= 2 * max(1, threads):
                     done = _collect(running, folder, codes, done, len(indices), wait(running, return_when=FIRST_COMPLETED).done)
             while running:
@@ -229,11 +273,16 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
 
 
 def _collect(
-    running: dict[Future[bytes], tuple[int, Image.Image]], folder: Path, codes: list[str], done: int, total: int, finished: Iterable[Future[bytes]]
+    running: dict[Future[bytes], tuple[int, Image.Image, list[Picture]]],
+    folder: Path,
+    codes: list[str],
+    done: int,
+    total: int,
+    finished: Iterable[Future[bytes]],
 ) -> int:
     """Keep each finished page (its hOCR and where its pictures are) as soon as it is read."""
     for future in finished:
-        index, image = running.pop(future)
+        index, image, embedded = running.pop(future)
         hocr = future.result()
         page = parse_hocr(index, hocr)
         rereads = [(line.box, words) for line, box in second_looks(page) if (words := _reread(image, box, codes))]
@@ -241,7 +290,7 @@ def _collect(
         pixels = np.asarray(image)
         inverted = inverted_lines(pixels, page)
         dark = text_blanked(pixels, page)
-        pictures = picture_regions(dark)
+        pictures = picture_regions(dark) + embedded
         marks = [(word, kind, text) for word, box, kind in marks_before_lines(dark, page) if (text := _single_character(image.crop(box), kind, codes))]
         saved = {"hocr": hocr.decode("utf-8"), "rereads": [(box, [(w.text, w.confidence, w.box) for w in words]) for box, words in rereads]}
         write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks})
@@ -258,15 +307,39 @@ def _page_file(folder: Path, index: int) -> Path:
     return folder / f"page-{index + 1:05d}.json"
 
 
-def _render(doc: pdfium.PdfDocument, index: int) -> Image.Image:
+def _render(doc: pdfium.PdfDocument, index: int) -> tuple[Image.Image, list[Picture]]:
     """The page as a greyscale image at about DPI: a scanned page's own picture when it is the whole page,
-    upright, at close to DPI (no resampling, and a tenth of the time of drawing the page), else drawn."""
+    upright, at close to DPI (no resampling, and a tenth of the time of drawing the page), else drawn;
+    and where a drawn page's embedded pictures are on it."""
     page = doc[index]
     try:
         scan = _whole_page_picture(page)
-        return (scan or page.render(scale=DPI / 72, grayscale=True)).to_pil().convert("L")
+        if scan:
+            return scan.to_pil().convert("L"), []
+        return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"), _embedded_pictures(page)
     finally:
         page.close()
+
+
+def _embedded_pictures(page: pdfium.PdfPage) -> list[Picture]:
+    """The boxes (pixels at DPI) of the pictures a drawn page embeds (a screenshot, a photo), when the page
+    also holds text or drawing: what OCR reads inside one is no more the body than a text layer's picture
+    is (a screenshot's light grey is not ink enough for ``picture_regions``). A picture of half the page or
+    more (a background, a scanned page in pieces) is not one."""
+    try:
+        objects = list(page.get_objects(max_depth=1))
+        width, height = page.get_size()
+        images = [thing.get_bounds() for thing in objects if thing.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+    except pdfium.PdfiumError:
+        return []
+    if len(images) == len(objects):
+        return []  # pictures only: a scan, read whole
+    scale = DPI / 72
+    return [
+        [(round(left * scale), round((height - top) * scale), round(right * scale), round((height - bottom) * scale))]
+        for left, bottom, right, top in images
+        if (right - left) * (top - bottom) < EMBEDDED_PICTURE_SHARE * width * height
+    ]
 
 
 def _whole_page_picture(page: pdfium.PdfPage) -> pdfium.PdfBitmap | None:
@@ -304,7 +377,12 @@ def _reread(image: Image.Image, box: Box, codes: list[str]) -> list[OcrWord] | N
 
 def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | None:
     """A drop cap or a note's mark read alone (Tesseract's single-character mode), if it is what it should
-    be (a capital letter; a digit or a note symbol), read with confidence."""
+    be (a capital letter; a digit or a note symbol), read with confidence. A small mark is read at twice
+    its size: a footnote's "1" (20 pixels high, thin) in page pictures stored as JPEG without scan noise
+    was read at 45 % confidence or as "|" on 3 of 10 pages of vc-queueing-theory, at twice the size on all
+    10 (at three times on none); on noisy scans and drawn pages twice the size reads the same marks."""
+    if image.height < SMALL_MARK:
+        image = image.resize((2 * image.width, 2 * image.height), Image.Resampling.LANCZOS)
     framed = Image.new("L", (image.width + 40, image.height + 40), 255)
     framed.paste(image, (20, 20))
     tsv = _tesseract(framed, codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
@@ -333,22 +411,29 @@ def _tesseract(image: Image.Image, codes: list[str], output: str = "hocr", *opti
     return done.stdout
 
 
-def judge(result: OcrResult, text_letters: int, text_pages: int, page_count: int) -> None:
-    """Mark pages whose OCR is unreliable as skipped; refuse a book whose OCR cannot be trusted (most of
-    its pages unreliable), or that holds too little text even by OCR (blank or noise-only pages)."""
+def judge(result: OcrResult, text_letters: int, text_pages: int, page_count: int, codes: list[str]) -> None:
+    """Mark pages whose OCR is unreliable (low confidence, or few dictionary words in the languages read
+    with) as skipped; refuse a book whose OCR cannot be trusted (most of its pages unreliable), or that
+    holds too little text even by OCR (blank or noise-only pages)."""
     read = [index for index in result.pages if result.pages[index].lines]
     scores = {index: result.confidence(index) or 0.0 for index in read}
-    result.skipped = [index for index in read if scores[index] < PAGE_CONFIDENCE]
+    lists = word_lists(codes)
+    shares = {index: dictionary_share(result.pages[index], lists) for index in read} if lists else {}
+    result.dictionary = {index: share for index, share in shares.items() if share is not None}
+    result.skipped = [index for index in read if scores[index] < PAGE_CONFIDENCE or result.dictionary.get(index, 1.0) < PAGE_DICTIONARY]
     trusted = [index for index in read if index not in result.skipped]
     letters = text_letters + sum(
         sum(char.isalpha() for word in line.words for char in word.text) for index in trusted for line in result.pages[index].lines
     )
     if len(result.skipped) > len(trusted) + text_pages:
         mean = sum(scores[index] for index in result.skipped) / len(result.skipped)
+        judged = [result.dictionary[index] for index in result.skipped if index in result.dictionary]
+        words = f", {100 * sum(judged) / len(judged):.0f} % dictionary words," if judged else ""
         raise BookError(
             "ocr_unreliable",
-            f"cannot be read reliably by OCR: mean word confidence {mean:.0f} % on {len(result.skipped)} of {len(result.pages)} scanned pages",
-            "use a cleaner scan (300 dpi, straight, good contrast) or a PDF with a text layer",
+            f"cannot be read reliably by OCR: mean word confidence {mean:.0f} %{words} on {len(result.skipped)} of {len(result.pages)} scanned pages",
+            "use a cleaner scan (300 dpi, straight, good contrast) or a PDF with a text layer; for a book in a language "
+            f"other than {'+'.join(codes)}, install its Tesseract data (Debian: tesseract-ocr-LANG) and add it to engine.ocr_languages",
         )
     if letters < MIN_LETTERS_PER_PAGE * page_count:
         raise BookError(
@@ -359,6 +444,29 @@ def judge(result: OcrResult, text_letters: int, text_pages: int, page_count: int
         )
 
 
+def word_lists(codes: list[str]) -> list[dict[str, float]]:
+    """wordfreq's lists for the languages read with; none (no dictionary check) when one of them has no
+    list or is written without spaces between words (a Thai "word" is a phrase, in no list)."""
+    lists = []
+    for code in codes:
+        language = THREE_LETTER_CODES.get(code)
+        found = frequencies(language) if language and language not in _UNSPACED_LANGUAGES else None
+        if found is None:
+            return []
+        lists.append(found)
+    return lists
+
+
+def dictionary_share(page: Cleaned, lists: list[dict[str, float]]) -> float | None:
+    """The share of a page's kept words (of two letters or more) found in the word lists; None for a
+    page of too few words to tell (a heading alone)."""
+    pieces = [piece.lower().replace("’", "'") for line in page.lines for word in line.words for piece in _WORD_PIECE.findall(word.text)]
+    pieces = [piece for piece in pieces if len(piece) >= 2]
+    if len(pieces) < DICTIONARY_MIN_WORDS:
+        return None
+    return sum(any(piece in words for words in lists) for piece in pieces) / len(pieces)
+
+
 def metrics(result: OcrResult) -> dict[str, object]:
     """What the record keeps of OCR: pages, seconds, mean confidence, words dropped, pages skipped."""
     words = [word.confidence for index, page in result.pages.items() if index not in result.skipped for line in page.lines for word in line.words]
@@ -366,6 +474,7 @@ def metrics(result: OcrResult) -> dict[str, object]:
         "ocr_pages": len(result.pages),
         "ocr_seconds": round(result.seconds, 1),
         "ocr_confidence": round(sum(words) / len(words), 1) if words else None,
+        "ocr_dictionary_words": round(100 * sum(kept) / len(kept), 1) if (kept := [share for index, share in result.dictionary.items() if index not in result.skipped]) else None,
         "ocr_words_dropped": sum(page.dropped_words for page in result.pages.values()),
         "ocr_pages_skipped": [index + 1 for index in result.skipped],
     }
@@ -486,7 +595,7 @@ def read_by_ocr(source: Path, work_dir: Path, facts: BookFacts, settings: Engine
     try:
         chosen, text_letters = pages_to_ocr(doc, settings.ocr)
         result = read_pages(doc, facts.ocr_pages, cache_dir(source, work_dir, codes), codes, threads)
-        judge(result, text_letters, len(doc) - len(chosen), len(doc))
+        judge(result, text_letters, len(doc) - len(chosen), len(doc), codes)
     finally:
         doc.close()
     return codes, {**metrics(result), "ocr_languages": codes}, sample_lines(result)
@@ -514,7 +623,7 @@ def replace_with_ocr(doc: pdfium.PdfDocument, pages: list[Page], source: Path, f
     codes = languages(settings)
     chosen, text_letters = pages_to_ocr(doc, settings.ocr)
     result = read_pages(doc, facts.ocr_pages, cache_dir(source, work_dir, codes), codes, threads=1)
-    judge(result, text_letters, len(doc) - len(chosen), len(doc))
+    judge(result, text_letters, len(doc) - len(chosen), len(doc), codes)
     by_index = layout_pages(doc, result)
     for position, page in enumerate(pages):
         if page.index in by_index:
