@@ -495,21 +495,40 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
             kinds.append("short")  # the rest of an address the line before breaks ("for Denial_of Service")
         else:
             kinds.append(_typewriter_kind(line, line.words[0].box[0] - edge >= MONO_DISPLAY_INDENT * line.x_size))
-    found: list[OcrLine] = []
+    found: set[int] = set()
     run: list[int] = []
     for i, kind in enumerate([*kinds, "prose"]):
-        if kind != "prose":
+        if kind not in ("prose", "spaced"):
             run.append(i)
             continue
         if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] == "alone" for j in run):
-            found += [lines[j] for j in run]
+            found.update(run)
         run = []
-    return found
+    # A listing's line whose widths a misread letter or a lost semicolon puts off ("inches = (int) (cm /
+    # centPerInch)" read without its ";"), still spaced as a typewriter's, beside a code line and not left
+    # of it, in a listing set in from the prose's edge as a display is: a listing keeps to its own edge or
+    # further in, and the prose after it goes back left. (Justified prose is spaced as wide at times, so a
+    # listing at the prose's own edge grows no further.)
+    prose = sorted(line.box[0] for line, kind in zip(lines, kinds) if kind == "prose" and len(line.words) >= 6)
+    prose_edge = prose[len(prose) // 10] if prose else None
+    grown = prose_edge is not None
+    while grown:
+        grown = False
+        for i, kind in enumerate(kinds):
+            left = lines[i].words[0].box[0]
+            if i in found or kind not in ("spaced", "short") or left - prose_edge < MONO_DISPLAY_INDENT * lines[i].x_size:
+                continue
+            beside = [j for j in (i - 1, i + 1) if j in found]
+            if any(left >= lines[j].words[0].box[0] - 0.5 * lines[j].x_size for j in beside):
+                found.add(i)
+                grown = True
+    return [line for i, line in enumerate(lines) if i in found]
 
 
 def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
     """"prose"; "short" (too few words to tell); "mono" (set in a typewriter face); "alone" (so clearly, or set
-    in from the text's edge as a display is, that it is code without a second line: "String message;")."""
+    in from the text's edge as a display is, that it is code without a second line: "String message;");
+    "spaced" (spaced as a typewriter's, half its words or more as wide as their count: code beside code)."""
     counted = [word for word in line.words if len(word.text) >= 3]
     if len(counted) < 2:
         return "short"
@@ -517,8 +536,11 @@ def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
     letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
     misses = [abs(word.box[2] - word.box[0] - letter * count) / letter for word, count in zip(counted, letters)]
     spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
-    if min(spaces) < MONO_SPACE or any(miss > max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)):
+    if min(spaces) < MONO_SPACE:
         return "prose"
+    fits = [miss <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)]
+    if not all(fits):
+        return "spaced" if 2 * sum(fits) >= len(fits) else "prose"
     strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
     return "alone" if (strict and len(counted) >= MONO_ALONE_WORDS) or set_in else "mono"
 
