@@ -54,6 +54,11 @@ MONO_SPACE = 0.9
 # set in from the page's usual left edge by this many x_sizes (a display; a paragraph's indent is about one).
 MONO_ALONE_WORDS = 4
 MONO_DISPLAY_INDENT = 2.0
+# A line beside code that only its spacing marks as a typewriter's is code when set in by this many x_sizes
+# from the prose's edge (think-java's listings: 1.9; a paragraph's indent, LaTeX's 1.5 em: 1.4 or less) and
+# not left of the code beside it by more than this share of one (a listing's lines start within 4 pixels).
+MONO_LISTING_INDENT = 1.6
+MONO_EDGE_SLACK = 0.25
 # Short words Tesseract glues to the next word when the space is narrow, longest first.
 GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
 # A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
@@ -509,17 +514,19 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     # of it, in a listing set in from the prose's edge as a display is: a listing keeps to its own edge or
     # further in, and the prose after it goes back left. (Justified prose is spaced as wide at times, so a
     # listing at the prose's own edge grows no further.)
-    prose = sorted(line.box[0] for line, kind in zip(lines, kinds) if kind == "prose" and len(line.words) >= 6)
+    prose = sorted(line.words[0].box[0] for i, (line, kind) in enumerate(zip(lines, kinds)) if i not in found and kind != "short" and len(line.words) >= 6)
     prose_edge = prose[len(prose) // 10] if prose else None
     grown = prose_edge is not None
     while grown:
         grown = False
         for i, kind in enumerate(kinds):
-            left = lines[i].words[0].box[0]
-            if i in found or kind not in ("spaced", "short") or left - prose_edge < MONO_DISPLAY_INDENT * lines[i].x_size:
+            # The line's box starts where its print does, with the marks left out ("// the result").
+            left = lines[i].box[0]
+            if i in found or kind not in ("spaced", "short", "mono"):
                 continue
             beside = [j for j in (i - 1, i + 1) if j in found]
-            if any(left >= lines[j].words[0].box[0] - 0.5 * lines[j].x_size for j in beside):
+            listing = left - prose_edge >= MONO_LISTING_INDENT * lines[i].x_size
+            if beside and (kind == "mono" or listing and any(left >= lines[j].box[0] - MONO_EDGE_SLACK * lines[j].x_size for j in beside)):
                 found.add(i)
                 grown = True
     return [line for i, line in enumerate(lines) if i in found]
