@@ -516,7 +516,16 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     # listing at the prose's own edge grows no further.)
     prose = sorted(line.words[0].box[0] for i, (line, kind) in enumerate(zip(lines, kinds)) if i not in found and kind != "short" and len(line.words) >= 6)
     prose_edge = prose[len(prose) // 10] if prose else None
-    grown = prose_edge is not None
+    if prose_edge is None:
+        return [line for i, line in enumerate(lines) if i in found]
+    # A short display set in as a listing is ("double y;"), too short for its own widths to tell, is code when
+    # its words are as wide as the page's code letters make them.
+    letter = statistics.median(_letter_width(lines[i].words) for i in found) if found else 0.0
+    for i, kind in enumerate(kinds):
+        line = lines[i]
+        if kind == "short" and letter and line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size and _fits_letter(line.words, letter):
+            found.add(i)
+    grown = True
     while grown:
         grown = False
         for i, kind in enumerate(kinds):
@@ -550,6 +559,21 @@ def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
         return "spaced" if 2 * sum(fits) >= len(fits) else "prose"
     strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
     return "alone" if (strict and len(counted) >= MONO_ALONE_WORDS) or set_in else "mono"
+
+
+def _letter_width(words: list[OcrWord]) -> float:
+    """The width of a letter, were the words set in a typewriter face (the median over words of three or more)."""
+    counted = [word for word in words if len(word.text) >= 3] or words
+    return statistics.median((word.box[2] - word.box[0]) / max(len(word.text) - MONO_INK_SHORTFALL, 0.5) for word in counted)
+
+
+def _fits_letter(words: list[OcrWord], letter: float) -> bool:
+    """Every word as wide as its count of this letter says, and every space a letter wide or more."""
+    for word in words:
+        count = len(word.text) - MONO_INK_SHORTFALL
+        if abs(word.box[2] - word.box[0] - letter * count) / letter > max(MONO_WIDTHS * count, MONO_LETTER_SLACK):
+            return False
+    return all(after.box[0] - before.box[2] >= MONO_SPACE * letter for before, after in zip(words, words[1:]))
 
 
 def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
