@@ -518,12 +518,15 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     prose_edge = prose[len(prose) // 10] if prose else None
     if prose_edge is None:
         return [line for i, line in enumerate(lines) if i in found]
-    # A short display set in as a listing is ("double y;"), too short for its own widths to tell, is code when
-    # its words are as wide as the page's code letters make them.
+    # A line of the page's typewriter face standing alone is code when its words are as wide as the page's code
+    # letters make them: one of two words or more anywhere ("import java.util.Scanner;"; prose that passes
+    # the spacing test is set narrower: "are invoked." at 21.5 pixels a letter beside code at 25), a shorter
+    # one, whose widths tell less, when set in as a listing is ("double y;").
     letter = statistics.median(_letter_width(lines[i].words) for i in found) if found else 0.0
     for i, kind in enumerate(kinds):
         line = lines[i]
-        if kind == "short" and letter and line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size and _fits_letter(line.words, letter):
+        set_in = line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size
+        if letter and (kind in ("mono", "spaced") or kind == "short" and set_in) and _fits_letter(line.words, letter):
             found.add(i)
     grown = True
     while grown:
