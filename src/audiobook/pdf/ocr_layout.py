@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -643,3 +644,23 @@ def _rows_joined(lines: list[Line], width: float) -> list[Line]:
         first.text, first.x1 = " ".join(line.text for line in row), max(line.x1 for line in row)
         joined.append(first)
     return joined
+
+
+def with_page_number(reading: str, line: Line, group: list[Line]) -> str:
+    """The reading a running head or footer takes on its page, when the group's other readings carry a page
+    number and this line has a word in the number's place that Tesseract misread ("ao Chapter 3 Input and
+    output" for "42 Chapter 3 ..."): the page's own number, by the offset of page to number the group's
+    other lines keep. Then the reader's rule for running lines knows it, as it knows the rest."""
+    numbered = [other.text for other in group if other.text[:1].isdigit() or other.text[-1:].isdigit()]
+    # The numbered lines' reading, not a misread one, which may be as common and come first.
+    words, own = Counter(numbered).most_common(1)[0][0].split() if numbered else [], line.text.split()
+    at = 0 if words and words[0].isdigit() else -1 if words and words[-1].isdigit() else None
+    if at is None or len(own) != len(words) or own[at].isdigit():
+        return reading
+    offsets = Counter(other.page - int(other.text.split()[at]) for other in group if other.text.split()[at].isdigit())
+    offset, count = offsets.most_common(1)[0] if offsets else (0, 0)
+    if count < 2 or line.page - offset < 1:
+        return reading
+    words[at] = str(line.page - offset)
+    return " ".join(words)
+
