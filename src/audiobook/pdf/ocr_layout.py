@@ -65,6 +65,8 @@ GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "o
 # A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
 # vc-queueing-theory 37 beside 56; locative-garden 36 beside 43).
 NOTE_X_SIZE = 0.85
+# A bullet stands this many x_sizes or less before its item's first word (owasp's: 1.9).
+BULLET_REACH = 2.5
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -203,7 +205,12 @@ def _trim(line: OcrLine) -> int:
         start -= 1
     if start < first:
         line.left = words[start].box[0]
+    elif first and not _ALNUM.search(words[first - 1].text) and words[first].box[0] - words[first - 1].box[2] < BULLET_REACH * line.x_size:
+        # A list's bullet read as a sign ("=" for "•") and left out: the item's print starts there, as a text
+        # layer's line starts at its bullet, so an item's second line is set in from it.
+        line.left = words[first - 1].box[0]
     if first + 1 < len(words) and words[first].text in _BULLETS and words[first + 1].text[:1].isupper():
+        line.left = words[first].box[0] if line.left is None else line.left
         first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
     line.words = words[first : last + 1]
     return len(words) - len(line.words)
