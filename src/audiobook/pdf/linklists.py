@@ -57,6 +57,8 @@ def drop_link_lists(pages: list[Page], body_size: float | None, skip: tuple[str,
         heading, items = block[0], _items(block[1:])
         words = sum(len(line.text.split()) for line in block)
         reason = link_list_reason([any(WEB_ADDRESS.search(line.text) for line in item) for item in items], words)
+        if not reason and len(items) == 1 and all(_only_addresses(line.text) for line in items[0]):
+            reason = "its one item is a web address"  # "Samples" and one address: a list of one link
         if reason:
             doomed.update(id(line) for line in block)
             found.append(SkippedSection(heading.text, "bibliography", words, reason))
@@ -76,3 +78,7 @@ def _items(lines: list[Line]) -> list[list[Line]]:
             items.append([])
         items[-1].append(line)
     return items
+
+
+def _only_addresses(text: str) -> bool:
+    return not WEB_ADDRESS.sub("", text).strip()
