@@ -530,11 +530,12 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
     # letters make them: one of two words or more anywhere ("import java.util.Scanner;"; prose that passes
     # the spacing test is set narrower: "are invoked." at 21.5 pixels a letter beside code at 25), a shorter
     # one, whose widths tell less, when set in as a listing is ("double y;").
-    letter = statistics.median(_letter_width(lines[i].words) for i in found) if found else 0.0
+    # Each code line of two words or more measures the letter (a page may hold a program's output in another size).
+    letters = {round(_letter_width(lines[i].words), 1) for i in found if kinds[i] in ("mono", "alone")}
     for i, kind in enumerate(kinds):
         line = lines[i]
         set_in = line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size
-        if letter and (kind in ("mono", "spaced") or kind == "short" and set_in) and _fits_letter(line.words, letter):
+        if (kind in ("mono", "spaced") or kind == "short" and set_in) and any(_fits_letter(line.words, letter) for letter in letters):
             found.add(i)
     grown = True
     while grown:
@@ -542,11 +543,14 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
         for i, kind in enumerate(kinds):
             # The line's box starts where its print does, with the marks left out ("// the result").
             left = lines[i].box[0]
-            if i in found or kind not in ("spaced", "short", "mono"):
+            if i in found:
                 continue
             beside = [j for j in (i - 1, i + 1) if j in found]
             listing = left - prose_edge >= MONO_LISTING_INDENT * lines[i].x_size
-            if beside and (kind == "mono" or listing and any(left >= lines[j].box[0] - MONO_EDGE_SLACK * lines[j].x_size for j in beside)):
+            inside = [j for j in beside if left >= lines[j].box[0] - MONO_EDGE_SLACK * lines[j].x_size]
+            # Any line between two code lines, set in as the listing is, belongs to it, though Tesseract read its
+            # words overlapping ('System.out.print ("wug")').
+            if kind == "mono" and beside or listing and (kind in ("spaced", "short") and inside or len(inside) == 2):
                 found.add(i)
                 grown = True
     return [line for i, line in enumerate(lines) if i in found]
