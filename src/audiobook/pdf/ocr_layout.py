@@ -517,43 +517,53 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
         if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] == "alone" for j in run):
             found.update(run)
         run = []
-    # A listing's line whose widths a misread letter or a lost semicolon puts off ("inches = (int) (cm /
-    # centPerInch)" read without its ";"), still spaced as a typewriter's, beside a code line and not left
-    # of it, in a listing set in from the prose's edge as a display is: a listing keeps to its own edge or
-    # further in, and the prose after it goes back left. (Justified prose is spaced as wide at times, so a
-    # listing at the prose's own edge grows no further.)
+    # Where the prose starts: a listing is set in from it (its lines' first words, not their boxes, which a
+    # speck left of a line widens).
     prose = sorted(line.words[0].box[0] for i, (line, kind) in enumerate(zip(lines, kinds)) if i not in found and kind != "short" and len(line.words) >= 6)
-    prose_edge = prose[len(prose) // 10] if prose else None
-    if prose_edge is None:
-        return [line for i, line in enumerate(lines) if i in found]
-    # A line of the page's typewriter face standing alone is code when its words are as wide as the page's code
-    # letters make them: one of two words or more anywhere ("import java.util.Scanner;"; prose that passes
-    # the spacing test is set narrower: "are invoked." at 21.5 pixels a letter beside code at 25), a shorter
-    # one, whose widths tell less, when set in as a listing is ("double y;").
-    # Each code line of two words or more measures the letter (a page may hold a program's output in another size).
+    if prose:
+        _add_lone_lines(lines, kinds, found, prose[len(prose) // 10])
+        _grow_listings(lines, kinds, found, prose[len(prose) // 10])
+    return [line for i, line in enumerate(lines) if i in found]
+
+
+def _listing_set_in(line: OcrLine, prose_edge: int) -> bool:
+    """Set in from the prose's edge as a listing is (a line's box starts where its print does, with the marks
+    left out of its words: a comment's "//")."""
+    return line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size
+
+
+def _add_lone_lines(lines: list[OcrLine], kinds: list[str], found: set[int], prose_edge: int) -> None:
+    """A line of the page's typewriter face standing alone is code when its words are as wide as a code line's
+    letters make them: one of two words or more anywhere ("import java.util.Scanner;"; prose that passes the
+    spacing test is set narrower: "are invoked." at 21.5 pixels a letter beside code at 25), a shorter one,
+    whose widths tell less, when set in as a listing is ("double y;"). Each code line measures its own letter:
+    a page may hold a program's output in another size, and a short line measures loosely."""
     letters = {round(_letter_width(lines[i].words), 1) for i in found if kinds[i] in ("mono", "alone")}
-    for i, kind in enumerate(kinds):
-        line = lines[i]
-        set_in = line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size
-        if (kind in ("mono", "spaced") or kind == "short" and set_in) and any(_fits_letter(line.words, letter) for letter in letters):
+    for i, (line, kind) in enumerate(zip(lines, kinds)):
+        lone = kind in ("mono", "spaced") or kind == "short" and _listing_set_in(line, prose_edge)
+        if lone and any(_fits_letter(line.words, letter) for letter in letters):
             found.add(i)
+
+
+def _grow_listings(lines: list[OcrLine], kinds: list[str], found: set[int], prose_edge: int) -> None:
+    """Lines a listing's run missed: a typewriter line beside code (a line between broke their run); in a
+    listing set in from the prose's edge, a line spaced as a typewriter's whose widths a misread letter or a
+    lost semicolon puts off ("inches = (int) (cm / centPerInch)"), or a short one, beside a code line and not
+    left of it, and any line between two such code lines ('System.out.print ("wug")', its words read
+    overlapping). A listing keeps to its own edge or further in, and the prose after it goes back left;
+    justified prose is spaced as wide at times, so a listing at the prose's own edge grows no further."""
     grown = True
     while grown:
         grown = False
-        for i, kind in enumerate(kinds):
-            # The line's box starts where its print does, with the marks left out ("// the result").
-            left = lines[i].box[0]
+        for i, (line, kind) in enumerate(zip(lines, kinds)):
             if i in found:
                 continue
             beside = [j for j in (i - 1, i + 1) if j in found]
-            listing = left - prose_edge >= MONO_LISTING_INDENT * lines[i].x_size
-            inside = [j for j in beside if left >= lines[j].box[0] - MONO_EDGE_SLACK * lines[j].x_size]
-            # Any line between two code lines, set in as the listing is, belongs to it, though Tesseract read its
-            # words overlapping ('System.out.print ("wug")').
-            if kind == "mono" and beside or listing and (kind in ("spaced", "short") and inside or len(inside) == 2):
+            inside = [j for j in beside if line.box[0] >= lines[j].box[0] - MONO_EDGE_SLACK * lines[j].x_size]
+            listing = _listing_set_in(line, prose_edge) and (kind in ("spaced", "short") and inside or len(inside) == 2)
+            if kind == "mono" and beside or listing:
                 found.add(i)
                 grown = True
-    return [line for i, line in enumerate(lines) if i in found]
 
 
 def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
