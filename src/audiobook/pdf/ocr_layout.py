@@ -65,6 +65,9 @@ GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "o
 # A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
 # vc-queueing-theory 37 beside 56; locative-garden 36 beside 43).
 NOTE_X_SIZE = 0.85
+# A line this much larger than its paragraph's median may keep its own size (lines of one paragraph vary by
+# a tenth or so; capitals and digits measure a sixth smaller at most).
+OWN_SIZE = 1.25
 # A bullet stands this many x_sizes or less before its item's first word (owasp's: 1.9).
 BULLET_REACH = 2.5
 # A caption sits within this many of its own line heights of its picture.
@@ -469,12 +472,14 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
     scale_x, scale_y = width / max(page.size[0], 1), height / max(page.size[1], 1)
     # A paragraph's lines share the median of their sizes: one line's measure wanders with the letters it holds.
     by_paragraph: dict[int, list[float]] = {}
-    for ocr_line, x_size in zip(cleaned.lines, _x_sizes(cleaned.lines)):
+    x_sizes = _x_sizes(cleaned.lines)
+    usual = statistics.median(x_sizes) if x_sizes else 0.0
+    for ocr_line, x_size in zip(cleaned.lines, x_sizes):
         by_paragraph.setdefault(ocr_line.paragraph, []).append(x_size)
     typewriter = {id(line) for line in typewriter_lines(cleaned.lines)}
     marked = {id(line) for line in _small_lines_opening_with_a_mark(cleaned.lines)}
     lines = []
-    for ocr_line in cleaned.lines:
+    for ocr_line, x_size in zip(cleaned.lines, x_sizes):
         left, _, right, bottom = ocr_line.box
         slope, offset = ocr_line.baseline
         first = ocr_line.left if ocr_line.left is not None else ocr_line.words[0].box[0]
@@ -484,7 +489,11 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
             line.text = f"* {line.text[1:]}"  # a note's mark Tesseract read as a sign glued to the first word
         line.x0, line.x1 = first * scale_x, right * scale_x
         line.y_first = line.y_last = height - baseline_px * scale_y
-        line.size = round(statistics.median(by_paragraph[ocr_line.paragraph]) * scale_y / X_SIZE_PER_POINT, 1)
+        shared = statistics.median(by_paragraph[ocr_line.paragraph])
+        # A heading Tesseract put in one paragraph with the smaller lines beside it ("SAMPLES" at 39 pixels over
+        # owasp's code at 28, its text at 36) keeps its own size, when that is nearer the page's usual one.
+        own = x_size > OWN_SIZE * shared and abs(x_size - usual) < x_size - shared
+        line.size = round((x_size if own else shared) * scale_y / X_SIZE_PER_POINT, 1)
         line.mono = 1.0 if id(ocr_line) in typewriter else 0.0
         lines.append(line)
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
