@@ -51,6 +51,9 @@ MONO_LETTER_SLACK = 0.35
 MONO_INK_SHORTFALL = 0.2
 # ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
 MONO_SPACE = 0.9
+# A gap this narrow (in letters) is no space: a letter Tesseract did not see, an underscore (prose's spaces: 0.5
+# and up).
+MONO_LOST_LETTER = 0.3
 # One such line among prose is code when it holds this many words, each within MONO_WIDTHS, or when it is
 # set in from the page's usual left edge by this many x_sizes (a display; a paragraph's indent is about one).
 MONO_ALONE_WORDS = 4
@@ -586,7 +589,7 @@ def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
     letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
     misses = [abs(word.box[2] - word.box[0] - letter * count) / letter for word, count in zip(counted, letters)]
     spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
-    if min(spaces) < MONO_SPACE:
+    if _narrowest_space(spaces) < MONO_SPACE:
         return "prose"
     fits = [miss <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)]
     if not all(fits):
@@ -607,7 +610,13 @@ def _fits_letter(words: list[OcrWord], letter: float) -> bool:
         count = len(word.text) - MONO_INK_SHORTFALL
         if abs(word.box[2] - word.box[0] - letter * count) / letter > max(MONO_WIDTHS * count, MONO_LETTER_SLACK):
             return False
-    return all(after.box[0] - before.box[2] >= MONO_SPACE * letter for before, after in zip(words, words[1:]))
+    return _narrowest_space([(after.box[0] - before.box[2]) / letter for before, after in zip(words, words[1:])]) >= MONO_SPACE
+
+
+def _narrowest_space(spaces: list[float]) -> float:
+    """The narrowest space between words, in letters, leaving out the gaps where Tesseract lost a letter
+    between two parts of one word ("$ REQUEST['id']" for "$_REQUEST['id']": a seventh of a letter)."""
+    return min((space for space in spaces if space >= MONO_LOST_LETTER), default=MONO_SPACE)
 
 
 def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
