@@ -118,13 +118,15 @@ def _scan_of(scan, book: Path, pages: list[int], out: Path) -> Path:
 
 def test_scanned_listing_is_left_out_as_code(corpus: Path, tmp_path: Path) -> None:
     """A listing in a typewriter face is told by its letters' even widths (OCR names no font), as a text
-    layer's font tells it; the prose around it and the program's output sentence stay."""
-    scan = _scan_of(_scan_tool(), corpus / "pairs" / "think-java" / "book.pdf", [28], tmp_path / "scan.pdf")
+    layer's font tells it, with the line Tesseract reads spaced as prose between its lines ('System. out.print
+    (minute)'); the prose around it stays. Two pages: a book more than 40 % code is set in that face throughout."""
+    scan = _scan_of(_scan_tool(), corpus / "pairs" / "think-java" / "book.pdf", [28, 31], tmp_path / "scan.pdf")
     proc, _ = orchestrate(scan, tmp_path / "out", "--phases", "1", "2")
     assert proc.returncode == 0, proc.stderr
     body = words(body_text(tmp_path / "out"))
     assert "the output of this program is" in body and "the syntax for printing a variable" in body, body
     assert "int hour minute" not in body and "hour minute" not in body, body
+    assert "system out print minute" not in body and "system out println" not in body, body
 
 
 def _hocr(paragraphs: list[list[tuple[str, list[tuple[str, int, tuple[int, int, int, int]]]]]]) -> bytes:
@@ -171,6 +173,8 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
             [_row(1030, [("and", 96, 70), ("every", 96, 100), ("form.", 96, 100)], 43, 10)],
             [_row(960, [("=", 64, 20), ("Insert", 45, 120), ("custom", 95, 140), ("random", 96, 150), ("tokens", 96, 130)], 43, 10)],
             [_row(1100, [("‘See", 60, 90), ("note", 96, 80), ("about", 96, 100), ("house", 96, 100)], 33, 8)],  # a note's mark
+            # owasp's small-capital heading, which Tesseract puts in one paragraph with the smaller lines under it
+            [_row(1160, [("SAMPLES", 96, 190)], 39, 0), _row(1220, [("cve.mitre.org/cvename", 90, 500)], 28, 6), _row(1280, [("cve.mitre.org/2", 90, 400)], 28, 6)],
         ]
     )
     page = parse_hocr(0, hocr)
@@ -183,10 +187,27 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
         "Insert custom random tokens",
         "and every form.",
         "* See note about house",
+        "SAMPLES",
+        "cve.mitre.org/cvename",
+        "cve.mitre.org/2",
     ]
     prose_size = lines[0].size
     assert all(abs(line.size / prose_size - 1) < 0.05 for line in lines[2:5]), [line.size for line in lines]
     assert lines[2].x0 == lines[0].x0  # the print starts where the number Tesseract doubted starts
+    assert lines[6].x0 == lines[0].x0  # and where the bullet Tesseract read as "=" and left out stands
+    assert lines[-3].size > 1.3 * lines[-1].size and abs(lines[-3].size / prose_size - 39 / 43) < 0.05, [line.size for line in lines]
+
+
+def test_running_head_whose_page_number_tesseract_misread_takes_the_pages_own() -> None:
+    """think-java's "AO Chapter 3. Input and output" between "38 ..." and "42 ...": the number by the offset
+    of page to number its group keeps, so the running-line rule knows the head; a line with more words stays."""
+    from audiobook.pdf.layout import Line
+    from audiobook.pdf.ocr_layout import with_page_number
+
+    group = [Line("36 Chapter 3. Input and output", 39), Line("38 Chapter 3. Input and output", 41), Line("AO Chapter 3. Input and output", 43)]
+    assert with_page_number("AO Chapter 3. Input and output", group[2], group) == "40 Chapter 3. Input and output"
+    heading = Line("Chapter 3. Input and output", 45)
+    assert with_page_number("Chapter 3. Input and output", heading, [*group, heading]) == "Chapter 3. Input and output"
 
 
 def _glyph_code_pdf(path: Path, font: Path) -> tuple[str, list[str]]:
@@ -383,3 +404,24 @@ def test_german_scan_without_german_ocr_data_names_the_package_to_add(corpus: Pa
     proc, record = orchestrate(tmp_path / "seite.pdf", tmp_path / "out", "--phases", "1", "--settings-json", settings)
     assert proc.returncode == errors.EXIT_OCR_UNRELIABLE, proc.stderr
     assert "German" in record["error"] and "tesseract-ocr-deu" in record["error"]
+
+
+def test_link_list_under_a_heading_in_capitals_at_the_body_size_is_left_out() -> None:
+    """A scan measures owasp's small-capital headings within one size's spread of the body: a heading in
+    capitals opens a list all the same, and one address alone under its heading is a list of one link; the
+    prose under a heading in capitals, and a sentence's own links, are read."""
+    from audiobook.pdf.layout import Line, Page
+    from audiobook.pdf.linklists import drop_link_lists
+
+    def line(text: str, x0: float = 72.0) -> Line:
+        return Line(text, 0, x0=x0, x1=400.0, y_first=0.0, y_last=0.0, size=10.0)
+
+    body = [line("Avoid the use of interpreters when possible."), line("See http://www.owasp.org/ for more.")]
+    samples = [line("SAMPLES"), line("http://cve.mitre.org/cgi-bin/cvename.cgi?name=CVE-2006-5121")]
+    references = [line("REFERENCES"), line("CWE: CWE-89 (SQL Injection), CWE-77 (Command"), line("Injection), others.", 90.0)]
+    references += [line("OWASP, http://www.owasp.org/index.php/SQL_Injection"), line("OWASP Guide, http://www.owasp.org/index.php/Guide")]
+    protection = [line("PROTECTION"), line("Use strongly typed parameterized query APIs.")]
+    page = Page(0, body + samples + references + protection)
+    found = drop_link_lists([page], 10.0, ["bibliography"])
+    assert [section.title for section in found] == ["SAMPLES", "REFERENCES"]
+    assert [kept.text for kept in page.lines] == [kept.text for kept in body + protection]

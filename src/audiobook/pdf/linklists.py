@@ -18,11 +18,19 @@ MAX_MINOR_HEADING_RATIO = 1.5
 MAX_HEADING_WORDS = 8
 
 
+# A heading in capitals (small capitals, as OCR reads them) with this many letters or more is a heading at the
+# body's own size too: a scan measures owasp's 11-point small capitals over a 10-point body at 1.05-1.10 of it,
+# within the spread of one size, where the text layer gives 1.11. (What follows it is a list of links or not
+# by its items, as under any heading.)
+MIN_CAPITALS_HEADING_LETTERS = 4
+
+
 def is_minor_heading(line: Line, body_size: float) -> bool:
     words = line.text.split()
+    capitals = line.text.isupper() and sum(char.isalpha() for char in line.text) >= MIN_CAPITALS_HEADING_LETTERS
     return (
         bool(line.size)
-        and MINOR_HEADING_RATIO * body_size <= line.size <= MAX_MINOR_HEADING_RATIO * body_size
+        and (1.0 if capitals else MINOR_HEADING_RATIO) * body_size <= line.size <= MAX_MINOR_HEADING_RATIO * body_size
         and 0 < len(words) <= MAX_HEADING_WORDS
         and not line.text.rstrip().endswith((".", ",", ";"))
     )
@@ -49,6 +57,8 @@ def drop_link_lists(pages: list[Page], body_size: float | None, skip: tuple[str,
         heading, items = block[0], _items(block[1:])
         words = sum(len(line.text.split()) for line in block)
         reason = link_list_reason([any(WEB_ADDRESS.search(line.text) for line in item) for item in items], words)
+        if not reason and len(items) == 1 and all(_only_addresses(line.text) for line in items[0]):
+            reason = "its one item is a web address"  # "Samples" and one address: a list of one link
         if reason:
             doomed.update(id(line) for line in block)
             found.append(SkippedSection(heading.text, "bibliography", words, reason))
@@ -68,3 +78,7 @@ def _items(lines: list[Line]) -> list[list[Line]]:
             items.append([])
         items[-1].append(line)
     return items
+
+
+def _only_addresses(text: str) -> bool:
+    return not WEB_ADDRESS.sub("", text).strip()

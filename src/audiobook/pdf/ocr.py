@@ -62,6 +62,7 @@ from .ocr_layout import (
     second_looks,
     text_blanked,
     to_page,
+    with_page_number,
 )
 from .opening import open_pdf
 from .quality import SAMPLE_PAGES, TextQuality, text_quality
@@ -580,7 +581,7 @@ def _settle_running_lines(pages: list[Page]) -> None:
         common = Counter(line.text for line in group).most_common(1)[0][0]
         for line in group:
             if not (line.text[:1].isdigit() or line.text[-1:].isdigit()):
-                line.text = common
+                line.text = with_page_number(common, line, group)
 
 
 def _letters(text: str) -> str:

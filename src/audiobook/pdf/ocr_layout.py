@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,15 +51,28 @@ MONO_LETTER_SLACK = 0.35
 MONO_INK_SHORTFALL = 0.2
 # ... and no space between words narrower than this many letters (prose spaces: 0.3 to 0.8).
 MONO_SPACE = 0.9
+# A gap this narrow (in letters) is no space: a letter Tesseract did not see, an underscore (prose's spaces: 0.5
+# and up).
+MONO_LOST_LETTER = 0.3
 # One such line among prose is code when it holds this many words, each within MONO_WIDTHS, or when it is
 # set in from the page's usual left edge by this many x_sizes (a display; a paragraph's indent is about one).
 MONO_ALONE_WORDS = 4
 MONO_DISPLAY_INDENT = 2.0
+# A line beside code that only its spacing marks as a typewriter's is code when set in by this many x_sizes
+# from the prose's edge (think-java's listings: 1.9; a paragraph's indent, LaTeX's 1.5 em: 1.4 or less) and
+# not left of the code beside it by more than this share of one (a listing's lines start within 4 pixels).
+MONO_LISTING_INDENT = 1.6
+MONO_EDGE_SLACK = 0.25
 # Short words Tesseract glues to the next word when the space is narrow, longest first.
 GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
 # A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
 # vc-queueing-theory 37 beside 56; locative-garden 36 beside 43).
 NOTE_X_SIZE = 0.85
+# A line this much larger than its paragraph's median may keep its own size (lines of one paragraph vary by
+# a tenth or so; capitals and digits measure a sixth smaller at most).
+OWN_SIZE = 1.25
+# A bullet stands this many x_sizes or less before its item's first word (owasp's: 1.9).
+BULLET_REACH = 2.5
 # A caption sits within this many of its own line heights of its picture.
 CAPTION_REACH = 2.5
 # Pictures are found on a grid of cells this many pixels wide (2 mm at 300 dpi) ...
@@ -211,7 +225,12 @@ def _trim(line: OcrLine) -> int:
         start -= 1
     if start < first:
         line.left = words[start].box[0]
+    elif first and not _ALNUM.search(words[first - 1].text) and words[first].box[0] - words[first - 1].box[2] < BULLET_REACH * line.x_size:
+        # A list's bullet read as a sign ("=" for "•") and left out: the item's print starts there, as a text
+        # layer's line starts at its bullet, so an item's second line is set in from it.
+        line.left = words[first - 1].box[0]
     if first + 1 < len(words) and words[first].text in _BULLETS and words[first + 1].text[:1].isupper():
+        line.left = words[first].box[0] if line.left is None else line.left
         first += 1  # a list's bullet, which Tesseract reads as a letter ("e How long ...")
     line.words = words[first : last + 1]
     return len(words) - len(line.words)
@@ -470,12 +489,14 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
     scale_x, scale_y = width / max(page.size[0], 1), height / max(page.size[1], 1)
     # A paragraph's lines share the median of their sizes: one line's measure wanders with the letters it holds.
     by_paragraph: dict[int, list[float]] = {}
-    for ocr_line, x_size in zip(cleaned.lines, _x_sizes(cleaned.lines)):
+    x_sizes = _x_sizes(cleaned.lines)
+    usual = statistics.median(x_sizes) if x_sizes else 0.0
+    for ocr_line, x_size in zip(cleaned.lines, x_sizes):
         by_paragraph.setdefault(ocr_line.paragraph, []).append(x_size)
     typewriter = {id(line) for line in typewriter_lines(cleaned.lines)}
     marked = {id(line) for line in _small_lines_opening_with_a_mark(cleaned.lines)}
     lines = []
-    for ocr_line in cleaned.lines:
+    for ocr_line, x_size in zip(cleaned.lines, x_sizes):
         left, _, right, bottom = ocr_line.box
         slope, offset = ocr_line.baseline
         first = ocr_line.left if ocr_line.left is not None else ocr_line.words[0].box[0]
@@ -485,7 +506,11 @@ def to_page(cleaned: Cleaned, page: OcrPage, width: float, height: float) -> Pag
             line.text = f"* {line.text[1:]}"  # a note's mark Tesseract read as a sign glued to the first word
         line.x0, line.x1 = first * scale_x, right * scale_x
         line.y_first = line.y_last = height - baseline_px * scale_y
-        line.size = round(statistics.median(by_paragraph[ocr_line.paragraph]) * scale_y / X_SIZE_PER_POINT, 1)
+        shared = statistics.median(by_paragraph[ocr_line.paragraph])
+        # A heading Tesseract put in one paragraph with the smaller lines beside it ("SAMPLES" at 39 pixels over
+        # owasp's code at 28, its text at 36) keeps its own size, when that is nearer the page's usual one.
+        own = x_size > OWN_SIZE * shared and abs(x_size - usual) < x_size - shared
+        line.size = round((x_size if own else shared) * scale_y / X_SIZE_PER_POINT, 1)
         line.mono = 1.0 if id(ocr_line) in typewriter else 0.0
         lines.append(line)
     # Pictures and their captions are gone already: the page goes without picture boxes (a picture's outline
@@ -509,21 +534,68 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
             kinds.append("short")  # the rest of an address the line before breaks ("for Denial_of Service")
         else:
             kinds.append(_typewriter_kind(line, line.words[0].box[0] - edge >= MONO_DISPLAY_INDENT * line.x_size))
-    found: list[OcrLine] = []
+    found: set[int] = set()
     run: list[int] = []
     for i, kind in enumerate([*kinds, "prose"]):
-        if kind != "prose":
+        if kind not in ("prose", "spaced"):
             run.append(i)
             continue
         if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] == "alone" for j in run):
-            found += [lines[j] for j in run]
+            found.update(run)
         run = []
-    return found
+    # Where the prose starts: a listing is set in from it (its lines' first words, not their boxes, which a
+    # speck left of a line widens).
+    prose = sorted(line.words[0].box[0] for i, (line, kind) in enumerate(zip(lines, kinds)) if i not in found and kind != "short" and len(line.words) >= 6)
+    if prose:
+        _add_lone_lines(lines, kinds, found, prose[len(prose) // 10])
+        _grow_listings(lines, kinds, found, prose[len(prose) // 10])
+    return [line for i, line in enumerate(lines) if i in found]
+
+
+def _listing_set_in(line: OcrLine, prose_edge: int) -> bool:
+    """Set in from the prose's edge as a listing is (a line's box starts where its print does, with the marks
+    left out of its words: a comment's "//")."""
+    return line.box[0] - prose_edge >= MONO_LISTING_INDENT * line.x_size
+
+
+def _add_lone_lines(lines: list[OcrLine], kinds: list[str], found: set[int], prose_edge: int) -> None:
+    """A line of the page's typewriter face standing alone is code when its words are as wide as a code line's
+    letters make them: one of two words or more anywhere ("import java.util.Scanner;"; prose that passes the
+    spacing test is set narrower: "are invoked." at 21.5 pixels a letter beside code at 25), a shorter one,
+    whose widths tell less, when set in as a listing is ("double y;"). Each code line measures its own letter:
+    a page may hold a program's output in another size, and a short line measures loosely."""
+    letters = {round(_letter_width(lines[i].words), 1) for i in found if kinds[i] in ("mono", "alone")}
+    for i, (line, kind) in enumerate(zip(lines, kinds)):
+        lone = kind in ("mono", "spaced") or kind == "short" and _listing_set_in(line, prose_edge)
+        if lone and any(_fits_letter(line.words, letter) for letter in letters):
+            found.add(i)
+
+
+def _grow_listings(lines: list[OcrLine], kinds: list[str], found: set[int], prose_edge: int) -> None:
+    """Lines a listing's run missed: a typewriter line beside code (a line between broke their run); in a
+    listing set in from the prose's edge, a line spaced as a typewriter's whose widths a misread letter or a
+    lost semicolon puts off ("inches = (int) (cm / centPerInch)"), or a short one, beside a code line and not
+    left of it, and any line between two such code lines ('System.out.print ("wug")', its words read
+    overlapping). A listing keeps to its own edge or further in, and the prose after it goes back left;
+    justified prose is spaced as wide at times, so a listing at the prose's own edge grows no further."""
+    grown = True
+    while grown:
+        grown = False
+        for i, (line, kind) in enumerate(zip(lines, kinds)):
+            if i in found:
+                continue
+            beside = [j for j in (i - 1, i + 1) if j in found]
+            inside = [j for j in beside if line.box[0] >= lines[j].box[0] - MONO_EDGE_SLACK * lines[j].x_size]
+            listing = _listing_set_in(line, prose_edge) and (kind in ("spaced", "short") and inside or len(inside) == 2)
+            if kind == "mono" and beside or listing:
+                found.add(i)
+                grown = True
 
 
 def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
     """"prose"; "short" (too few words to tell); "mono" (set in a typewriter face); "alone" (so clearly, or set
-    in from the text's edge as a display is, that it is code without a second line: "String message;")."""
+    in from the text's edge as a display is, that it is code without a second line: "String message;");
+    "spaced" (spaced as a typewriter's, half its words or more as wide as their count: code beside code)."""
     counted = [word for word in line.words if len(word.text) >= 3]
     if len(counted) < 2:
         return "short"
@@ -531,10 +603,34 @@ def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
     letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
     misses = [abs(word.box[2] - word.box[0] - letter * count) / letter for word, count in zip(counted, letters)]
     spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
-    if min(spaces) < MONO_SPACE or any(miss > max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)):
+    if _narrowest_space(spaces) < MONO_SPACE:
         return "prose"
+    fits = [miss <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)]
+    if not all(fits):
+        return "spaced" if 2 * sum(fits) >= len(fits) else "prose"
     strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
     return "alone" if (strict and len(counted) >= MONO_ALONE_WORDS) or set_in else "mono"
+
+
+def _letter_width(words: list[OcrWord]) -> float:
+    """The width of a letter, were the words set in a typewriter face (the median over words of three or more)."""
+    counted = [word for word in words if len(word.text) >= 3] or words
+    return statistics.median((word.box[2] - word.box[0]) / max(len(word.text) - MONO_INK_SHORTFALL, 0.5) for word in counted)
+
+
+def _fits_letter(words: list[OcrWord], letter: float) -> bool:
+    """Every word as wide as its count of this letter says, and every space a letter wide or more."""
+    for word in words:
+        count = len(word.text) - MONO_INK_SHORTFALL
+        if abs(word.box[2] - word.box[0] - letter * count) / letter > max(MONO_WIDTHS * count, MONO_LETTER_SLACK):
+            return False
+    return _narrowest_space([(after.box[0] - before.box[2]) / letter for before, after in zip(words, words[1:])]) >= MONO_SPACE
+
+
+def _narrowest_space(spaces: list[float]) -> float:
+    """The narrowest space between words, in letters, leaving out the gaps where Tesseract lost a letter
+    between two parts of one word ("$ REQUEST['id']" for "$_REQUEST['id']": a seventh of a letter)."""
+    return min((space for space in spaces if space >= MONO_LOST_LETTER), default=MONO_SPACE)
 
 
 def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
@@ -601,3 +697,23 @@ def _rows_joined(lines: list[Line], width: float) -> list[Line]:
         first.text, first.x1 = " ".join(line.text for line in row), max(line.x1 for line in row)
         joined.append(first)
     return joined
+
+
+def with_page_number(reading: str, line: Line, group: list[Line]) -> str:
+    """The reading a running head or footer takes on its page, when the group's other readings carry a page
+    number and this line has a word in the number's place that Tesseract misread ("ao Chapter 3 Input and
+    output" for "42 Chapter 3 ..."): the page's own number, by the offset of page to number the group's
+    other lines keep. Then the reader's rule for running lines knows it, as it knows the rest."""
+    numbered = [other.text for other in group if other.text[:1].isdigit() or other.text[-1:].isdigit()]
+    # The numbered lines' reading, not a misread one, which may be as common and come first.
+    words, own = Counter(numbered).most_common(1)[0][0].split() if numbered else [], line.text.split()
+    at = 0 if words and words[0].isdigit() else -1 if words and words[-1].isdigit() else None
+    if at is None or len(own) != len(words) or own[at].isdigit():
+        return reading
+    offsets = Counter(other.page - int(other.text.split()[at]) for other in group if other.text.split()[at].isdigit())
+    offset, count = offsets.most_common(1)[0] if offsets else (0, 0)
+    if count < 2 or line.page - offset < 1:
+        return reading
+    words[at] = str(line.page - offset)
+    return " ".join(words)
+
