@@ -345,6 +345,14 @@ def test_the_voice_cache_keeps_the_rewritten_graph_and_the_hash_and_follows_the_
     assert len(after) == 2 and not set(before) & set(after)
     assert (kept_dir / "en_US-copy-medium-extra-0123456789abcdef.onnx").exists()
 
+    # A damaged kept graph is no bad voice: it goes, the book loads the voice as it came, the next keeps it anew.
+    (damaged,) = (kept_dir / name for name in kept(".onnx"))
+    damaged.write_bytes(damaged.read_bytes()[:4096])
+    assert load_voice(voice, threads=1).session.get_session_options().graph_optimization_level == levels.ORT_ENABLE_ALL
+    assert not damaged.exists()
+    load_voice(voice, threads=1)
+    assert damaged.stat().st_size > 4096
+
     # A cache that cannot be written (a read-only home) is no error: the voice loads as it came.
     blocked = tmp_path / "a file, not a folder"
     blocked.write_text("")

@@ -102,8 +102,10 @@ def open_session(voice: Voice, options_for):
 
     ``options_for(level)`` makes the book's session options at a graph
     optimisation level. When nothing is kept yet, this book's session saves its
-    rewritten graph for the next; when the cache cannot be written, the model is
-    loaded as it came. A model onnxruntime cannot load raises as it would anyway.
+    rewritten graph for the next. Whatever goes wrong with the cache (it cannot be
+    written, the disk is full, a kept file is damaged) costs only the saving: the
+    model is then loaded as it came, so a model onnxruntime cannot load raises as it
+    would without a cache, and a cache's trouble is never taken for a bad voice.
     """
     import onnxruntime
 
@@ -112,7 +114,12 @@ def open_session(voice: Voice, options_for):
     if folder is not None:
         kept = folder / f"{_entry_stem(voice, onnxruntime.__version__)}.onnx"
         if kept.is_file():
-            return _session(kept, options_for(levels.ORT_DISABLE_ALL))
+            try:
+                return _session(kept, options_for(levels.ORT_DISABLE_ALL))
+            except Exception:  # onnxruntime raises its own kinds; a damaged copy goes, the next book makes it again
+                with contextlib.suppress(OSError):
+                    kept.unlink()
+                return _session(voice.model_path, options_for(levels.ORT_ENABLE_ALL))
         try:
             handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{kept.name}.", suffix=".tmp")
             os.close(handle)
@@ -128,6 +135,8 @@ def open_session(voice: Voice, options_for):
             os.replace(temp, kept)
             _remove_stale(folder, voice)
         return session
+    except Exception:  # the saving failed (a full disk), or the model is bad and raises again here
+        return _session(voice.model_path, options_for(levels.ORT_ENABLE_ALL))
     finally:
         with contextlib.suppress(OSError):
             os.unlink(temp)
