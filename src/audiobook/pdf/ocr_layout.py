@@ -36,6 +36,10 @@ WORD_CONFIDENCE = 60
 # words' mean confidence reaches LINE_CONFIDENCE (a logo read as "QZ..." scores 2-65 on the pages of a scan).
 REAL_WORD_SHARE = 0.5
 LINE_CONFIDENCE = 70
+# ... or this many of its words in a row are common English words read at this confidence or more (prose
+# around inline code Tesseract doubts, read at 0-50 %).
+SURE_PROSE_WORDS = 4
+SURE_WORD_CONFIDENCE = 90
 # Marks at a line's ends below this confidence, or holding no letter or digit, are not words (licence icons
 # "[@) By-nc-nb" score 0-51); a word Tesseract doubts more mildly ("I'm" at 57) stays.
 TRIM_CONFIDENCE = 52
@@ -137,7 +141,7 @@ class OcrLine:
         if not words:
             return False
         mean = sum(word.confidence for word in words) / len(words)
-        return sum(word.real for word in words) >= REAL_WORD_SHARE * len(words) and mean >= LINE_CONFIDENCE
+        return sum(word.real for word in words) >= REAL_WORD_SHARE * len(words) and (mean >= LINE_CONFIDENCE or _sure_prose(words))
 
 
 @dataclass
@@ -262,6 +266,20 @@ def _after_mark(words: list[OcrWord], i: int) -> bool:
         if _ALNUM.search(word.text) and not (found and is_common_word(found.group(1).replace("’", "'"))):
             return False
     return True
+
+
+def _sure_prose(words: list[OcrWord]) -> bool:
+    """A line of prose whose inline code Tesseract doubts ('directly from the Request object:
+    username.Text = Request.QueryString("username"); without using' at 96 % on its words, 0-50 % on its
+    code): a run of common words it is sure of, which no logo or hatching reads as, and a line of code with
+    its comment seldom holds ("$safe['filename'] = validate_file_name(...); // make it safe")."""
+    run = 0
+    for word in words:
+        found = _WORD_CORE.fullmatch(word.text) if word.confidence >= SURE_WORD_CONFIDENCE else None
+        run = run + 1 if found and is_common_word(found.group(1)) else 0
+        if run >= SURE_PROSE_WORDS:
+            return True
+    return False
 
 
 def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
