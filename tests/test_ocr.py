@@ -457,3 +457,37 @@ def test_prose_around_inline_code_tesseract_doubts_is_text() -> None:
     code += [("($hostile[‘unsafe", 25), ("filename’]);", 91), ("//", 90), ("make", 96), ("it", 96), ("safe", 96)]
     assert ocr_line(prose).is_text
     assert not ocr_line(code).is_text
+
+
+def test_a_typewriter_line_whose_widths_a_misread_letter_puts_off_is_code_by_its_characters() -> None:
+    """Measured on owasp's scan (page 16): code of one line at the prose's own edge, its letters' widths put
+    off by Tesseract's misreadings ("M require once(...)", "Shostile = &$ POST; // ..."), among prose that
+    names functions ("passed to system() eval() passthru() or ...")."""
+    from audiobook.pdf.ocr_layout import OcrLine, OcrWord, typewriter_lines
+
+    def ocr_line(box: tuple[int, int, int, int], x_size: float, words: list[tuple[str, tuple[int, int, int, int]]]) -> OcrLine:
+        return OcrLine([OcrWord(text, 90, word_box) for text, word_box in words], box, (0.0, -8.0), x_size, descenders=7.0)
+
+    assignment = ocr_line((378, 465, 1592, 498), 34.0, [
+        ("Shostile", (378, 467, 531, 491)), ("=", (556, 475, 572, 483)), ("&$", (598, 467, 630, 491)), ("POST;", (657, 469, 747, 498)),
+        ("//", (778, 465, 810, 491)), ("refer", (837, 468, 932, 489)), ("to", (957, 469, 992, 489)), ("POST", (1017, 469, 1092, 489)),
+        ("variables,", (1115, 467, 1305, 493)), ("not", (1336, 469, 1392, 489)), ("$", (1418, 466, 1430, 491)), ("REQUEST", (1434, 468, 1592, 498)),
+    ])
+    prose = ocr_line((374, 599, 1622, 636), 36.0, [
+        ("Therefore", (374, 599, 539, 629)), ("any", (553, 607, 611, 636)), ("operation", (623, 601, 785, 635)), ("based", (800, 599, 895, 628)),
+        ("upon", (910, 607, 992, 635)), ("hostile", (1007, 599, 1116, 628)), ("input", (1130, 600, 1215, 635)), ("is", (1228, 600, 1250, 628)),
+        ("immediately", (1263, 599, 1471, 635)), ("obvious:", (1483, 599, 1622, 628)),
+    ])
+    require = ocr_line((377, 740, 1322, 774), 28.0, [
+        ("M", (377, 740, 403, 765)), ("require", (452, 743, 587, 771)), ("once($safe[‘filename’]", (589, 742, 1040, 774)),
+        (".", (1077, 760, 1082, 765)), ("‘inc.php’);", (1118, 743, 1322, 771)),
+    ])
+    functions = ocr_line((378, 1762, 2151, 1799), 37.0, [
+        ("PHP:", (453, 1765, 527, 1792)), ("Be", (542, 1765, 581, 1792)), ("extremely", (593, 1763, 761, 1799)), ("cautious", (773, 1765, 913, 1792)),
+        ("if", (926, 1762, 946, 1791)), ("data", (957, 1763, 1028, 1792)), ("is", (1044, 1765, 1066, 1792)), ("passed", (1079, 1763, 1190, 1799)),
+        ("to", (1203, 1766, 1236, 1792)), ("system()", (1250, 1762, 1390, 1799)), ("eval()", (1403, 1762, 1494, 1798)),
+        ("passthru()", (1509, 1762, 1675, 1799)), ("or", (1688, 1770, 1722, 1792)), ("(the", (1761, 1762, 1821, 1798)),
+        ("backtick", (1835, 1762, 1970, 1791)), ("operator).", (1983, 1762, 2151, 1798)),
+    ])
+    found = typewriter_lines([prose, assignment, prose, require, prose, functions, prose])
+    assert found == [assignment, require]
