@@ -431,7 +431,7 @@ def test_link_list_under_a_heading_in_capitals_at_the_body_size_is_left_out() ->
     closing += [line("The following OWASP projects are most likely to be useful:"), line("OWASP Testing Guide", 90.0)]
     closing += [line("BOOKS"), line("[HOW1] Howard M., Lipner S., The Security Development Lifecycle, ISBN 0735622140", 90.0)]
     closing += [line("[SHI1] Shiflett, C., Essential PHP Security, ISBN 059600656X", 90.0)]
-    closing += [line("WEB SITES"), line("OWASP, http://www.owasp.org", 90.0), line("SANS Top 20, http://www.sans.org/top20/", 90.0)]
+    closing += [line("WEB SITES"), line("OWASP, http://www.owasp.org", 90.0), line("SANS, http://www.sans.org/top20/", 90.0)]
     # A heading over sections of prose and one list of links is read.
     advice = [line("WHERE TO GO NEXT"), line("FOR ARCHITECTS")]
     advice += [line(f"Design your features securely and review them with care, {n} times a year.") for n in range(6)]
@@ -449,7 +449,8 @@ def test_prose_around_inline_code_tesseract_doubts_is_text() -> None:
     from audiobook.pdf.ocr_layout import OcrLine, OcrWord
 
     def ocr_line(words: list[tuple[str, int]]) -> OcrLine:
-        return OcrLine([OcrWord(text, confidence, (0, 0, 10, 10)) for text, confidence in words], (0, 0, 100, 10), (0.0, 0.0), 37.0)
+        line = [OcrWord(text, confidence, (0, 0, 10, 10)) for text, confidence in words]
+        return OcrLine(line, (0, 0, 100, 10), (0.0, 0.0), 37.0)
 
     prose = [("directly", 96), ("from", 96), ("the", 96), ("Request", 96), ("object:", 96), ("username.", 0), ("Text", 0)]
     prose += [("=", 96), ("Request", 50), (".QueryString", 0), ('("username")', 0), (";", 90), ("without", 96), ("using", 96)]
@@ -465,29 +466,22 @@ def test_a_typewriter_line_whose_widths_a_misread_letter_puts_off_is_code_by_its
     names functions ("passed to system() eval() passthru() or ...")."""
     from audiobook.pdf.ocr_layout import OcrLine, OcrWord, typewriter_lines
 
-    def ocr_line(box: tuple[int, int, int, int], x_size: float, words: list[tuple[str, tuple[int, int, int, int]]]) -> OcrLine:
-        return OcrLine([OcrWord(text, 90, word_box) for text, word_box in words], box, (0.0, -8.0), x_size, descenders=7.0)
+    def ocr_line(top: int, x_size: float, words: str, edges: list[int]) -> OcrLine:
+        """The words and each one's left and right edge in pixels (the typewriter rules measure across only)."""
+        boxes = [(left, top, right, top + 30) for left, right in zip(edges[::2], edges[1::2])]
+        line = [OcrWord(text, 90, box) for text, box in zip(words.split(), boxes)]
+        return OcrLine(line, (edges[0], top, edges[-1], top + 30), (0.0, -8.0), x_size, descenders=7.0)
 
-    assignment = ocr_line((378, 465, 1592, 498), 34.0, [
-        ("Shostile", (378, 467, 531, 491)), ("=", (556, 475, 572, 483)), ("&$", (598, 467, 630, 491)), ("POST;", (657, 469, 747, 498)),
-        ("//", (778, 465, 810, 491)), ("refer", (837, 468, 932, 489)), ("to", (957, 469, 992, 489)), ("POST", (1017, 469, 1092, 489)),
-        ("variables,", (1115, 467, 1305, 493)), ("not", (1336, 469, 1392, 489)), ("$", (1418, 466, 1430, 491)), ("REQUEST", (1434, 468, 1592, 498)),
-    ])
-    prose = ocr_line((374, 599, 1622, 636), 36.0, [
-        ("Therefore", (374, 599, 539, 629)), ("any", (553, 607, 611, 636)), ("operation", (623, 601, 785, 635)), ("based", (800, 599, 895, 628)),
-        ("upon", (910, 607, 992, 635)), ("hostile", (1007, 599, 1116, 628)), ("input", (1130, 600, 1215, 635)), ("is", (1228, 600, 1250, 628)),
-        ("immediately", (1263, 599, 1471, 635)), ("obvious:", (1483, 599, 1622, 628)),
-    ])
-    require = ocr_line((377, 740, 1322, 774), 28.0, [
-        ("M", (377, 740, 403, 765)), ("require", (452, 743, 587, 771)), ("once($safe[‘filename’]", (589, 742, 1040, 774)),
-        (".", (1077, 760, 1082, 765)), ("‘inc.php’);", (1118, 743, 1322, 771)),
-    ])
-    functions = ocr_line((378, 1762, 2151, 1799), 37.0, [
-        ("PHP:", (453, 1765, 527, 1792)), ("Be", (542, 1765, 581, 1792)), ("extremely", (593, 1763, 761, 1799)), ("cautious", (773, 1765, 913, 1792)),
-        ("if", (926, 1762, 946, 1791)), ("data", (957, 1763, 1028, 1792)), ("is", (1044, 1765, 1066, 1792)), ("passed", (1079, 1763, 1190, 1799)),
-        ("to", (1203, 1766, 1236, 1792)), ("system()", (1250, 1762, 1390, 1799)), ("eval()", (1403, 1762, 1494, 1798)),
-        ("passthru()", (1509, 1762, 1675, 1799)), ("or", (1688, 1770, 1722, 1792)), ("(the", (1761, 1762, 1821, 1798)),
-        ("backtick", (1835, 1762, 1970, 1791)), ("operator).", (1983, 1762, 2151, 1798)),
-    ])
+    assignment = ocr_line(465, 34.0, "Shostile = &$ POST; // refer to POST variables, not $ REQUEST", [
+        378, 531, 556, 572, 598, 630, 657, 747, 778, 810, 837, 932,
+        957, 992, 1017, 1092, 1115, 1305, 1336, 1392, 1418, 1430, 1434, 1592])
+    prose = ocr_line(599, 36.0, "Therefore any operation based upon hostile input is immediately obvious:", [
+        374, 539, 553, 611, 623, 785, 800, 895, 910, 992, 1007, 1116, 1130, 1215, 1228, 1250, 1263, 1471, 1483, 1622])
+    require = ocr_line(740, 28.0, "M require once($safe[‘filename’] . ‘inc.php’);", [
+        377, 403, 452, 587, 589, 1040, 1077, 1082, 1118, 1322])
+    named = "PHP: Be extremely cautious if data is passed to system() eval() passthru() or (the backtick operator)."
+    functions = ocr_line(1762, 37.0, named, [
+        453, 527, 542, 581, 593, 761, 773, 913, 926, 946, 957, 1028, 1044, 1066, 1079, 1190, 1203, 1236, 1250, 1390, 1403, 1494,
+        1509, 1675, 1688, 1722, 1761, 1821, 1835, 1970, 1983, 2151])
     found = typewriter_lines([prose, assignment, prose, require, prose, functions, prose])
     assert found == [assignment, require]
