@@ -8,6 +8,8 @@ Guide:" and two addresses) have no heading of their own and stay, each said shor
 
 from __future__ import annotations
 
+import re
+
 from ..sections import WEB_ADDRESS, SkippedSection, is_skipped, link_list_reason
 from .layout import Line, Page
 
@@ -23,6 +25,12 @@ MAX_HEADING_WORDS = 8
 # within the spread of one size, where the text layer gives 1.11. (What follows it is a list of links or not
 # by its items, as under any heading.)
 MIN_CAPITALS_HEADING_LETTERS = 4
+
+# Catalogue numbers of references: a book's ISBN, an RFC, a DOI, an entry of a numbered catalogue in capitals
+# (CWE-209, CVE-2006-4899). A reference list whose addresses OCR lost or never had is told by them.
+CATALOGUE_NUMBER = re.compile(r"\b(?:ISBN|RFC)[\s:-]*\d|\bdoi:\s*10\.|\b[A-Z]{2,5}-\d{2,}\b")
+# The share of a heading's sections that are lists of links for the whole to be a bibliography.
+MIN_GROUP_LISTS = 0.5
 
 
 def is_minor_heading(line: Line, body_size: float) -> bool:
@@ -51,21 +59,58 @@ def drop_link_lists(pages: list[Page], body_size: float | None, skip: tuple[str,
             blocks[-1].append(line)
     doomed: set[int] = set()
     found = []
-    for block in blocks[1:]:
-        if not block or not is_minor_heading(block[0], body_size):
-            continue
-        heading, items = block[0], _items(block[1:])
-        words = sum(len(line.text.split()) for line in block)
-        reason = link_list_reason([any(WEB_ADDRESS.search(line.text) for line in item) for item in items], words)
-        if not reason and len(items) == 1 and all(_only_addresses(line.text) for line in items[0]):
-            reason = "its one item is a web address"  # "Samples" and one address: a list of one link
+    reasons = [_list_reason(block, body_size) for block in blocks]
+    for position, block in enumerate(blocks):
+        if len(block) == 1 and is_minor_heading(block[0], body_size):
+            sections = _sections(blocks[position + 1 :], body_size)
+            reason = _group_reason(sections, reasons[position + 1 : position + 1 + len(sections)])
+            if reason:
+                reasons[position] = reason
+                for under in range(position + 1, position + 1 + len(sections)):
+                    reasons[under] = reasons[under] or f"a section under {block[0].text}"
+    for block, reason in zip(blocks, reasons):
         if reason:
             doomed.update(id(line) for line in block)
-            found.append(SkippedSection(heading.text, "bibliography", words, reason))
+            found.append(SkippedSection(block[0].text, "bibliography", sum(len(line.text.split()) for line in block), reason))
     if doomed:
         for page in pages:
             page.lines = [line for line in page.lines if id(line) not in doomed]
     return found
+
+
+def _list_reason(block: list[Line], body_size: float) -> str:
+    """Why the lines under a small heading are a list of links ("" when they are not, or have no heading)."""
+    if not block or not is_minor_heading(block[0], body_size):
+        return ""
+    items = _items(block[1:])
+    words = sum(len(line.text.split()) for line in block)
+    reason = link_list_reason([any(_cites(line.text) for line in item) for item in items], words)
+    if not reason and len(items) == 1 and all(_only_addresses(line.text) for line in items[0]):
+        reason = "its one item is a web address"  # "Samples" and one address: a list of one link
+    return reason
+
+
+def _sections(after: list[list[Line]], body_size: float) -> list[list[Line]]:
+    """The sections under a heading with no lines of its own: each small heading with its lines, up to the
+    next title or the next heading with no lines of its own."""
+    sections = []
+    for block in after:
+        if not block or not is_minor_heading(block[0], body_size) or len(block) == 1:
+            break
+        sections.append(block)
+    return sections
+
+
+def _group_reason(sections: list[list[Line]], reasons: list[str]) -> str:
+    """A heading over small headings ("References" over "Projects", "Books", "Web sites": a scan measures a
+    closing chapter's title at its sections' size) is a bibliography when most of its sections, and most of
+    their words, are lists of links."""
+    words = [sum(len(line.text.split()) for line in section) for section in sections]
+    linked = sum(count for count, reason in zip(words, reasons) if reason)
+    lists = sum(bool(reason) for reason in reasons)
+    if len(sections) >= 2 and lists >= MIN_GROUP_LISTS * len(sections) and linked > sum(words) - linked:
+        return f"{lists} of the {len(sections)} sections under it are lists of links"
+    return ""
 
 
 def _items(lines: list[Line]) -> list[list[Line]]:
@@ -78,6 +123,12 @@ def _items(lines: list[Line]) -> list[list[Line]]:
             items.append([])
         items[-1].append(line)
     return items
+
+
+def _cites(text: str) -> bool:
+    """A line of a reference: a web address, or a catalogue number a reader looks up ("ISBN 0735622140",
+    "CWE-209", "RFC 2616", "doi:10.1145/…")."""
+    return bool(WEB_ADDRESS.search(text) or CATALOGUE_NUMBER.search(text))
 
 
 def _only_addresses(text: str) -> bool:

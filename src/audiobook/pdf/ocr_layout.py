@@ -36,6 +36,10 @@ WORD_CONFIDENCE = 60
 # words' mean confidence reaches LINE_CONFIDENCE (a logo read as "QZ..." scores 2-65 on the pages of a scan).
 REAL_WORD_SHARE = 0.5
 LINE_CONFIDENCE = 70
+# ... or this many of its words in a row are common English words read at this confidence or more (prose
+# around inline code Tesseract doubts, read at 0-50 %).
+SURE_PROSE_WORDS = 4
+SURE_WORD_CONFIDENCE = 90
 # Marks at a line's ends below this confidence, or holding no letter or digit, are not words (licence icons
 # "[@) By-nc-nb" score 0-51); a word Tesseract doubts more mildly ("I'm" at 57) stays.
 TRIM_CONFIDENCE = 52
@@ -63,6 +67,9 @@ MONO_DISPLAY_INDENT = 2.0
 # not left of the code beside it by more than this share of one (a listing's lines start within 4 pixels).
 MONO_LISTING_INDENT = 1.6
 MONO_EDGE_SLACK = 0.25
+# A line spaced as a typewriter's whose widths do not tell (a misread or lost letter: "file get_contents()",
+# "M require once(...)") is code alone when this share of its words, and two or more, are words of code.
+MONO_CODE_WORDS = 0.4
 # Short words Tesseract glues to the next word when the space is narrow, longest first.
 GLUED_WORDS = ("the", "and", "for", "an", "as", "at", "by", "in", "is", "it", "of", "on", "or", "to", "a")
 # A line set at most this share of the page's usual x_size is a footnote's size (viking-tales: 37 beside 62;
@@ -98,6 +105,9 @@ _QUOTED_I = re.compile(r"([“‘\"']+)[Tl](am)?([^\w\s]*)")
 _GLUED_I = re.compile(r"([^\w\s]*)I(am)([^\w\s]*)")
 _GLUED_MARK = re.compile(r"[^\w\s](?=[A-Z][a-z])")
 _WEB = re.compile(r"://|www\.", re.I)
+# A word of code: brackets, a statement's or an assignment's marks, a variable's sign, an identifier's
+# underscore, a comment's slashes, or camelCase ("getParameter").
+_CODE_WORD = re.compile(r"[(){}\[\];=<>$_&|]|//|^[a-z]+[A-Z]")
 _LINE_CLASSES = {"ocr_line", "ocr_caption", "ocr_textfloat", "ocr_header", "ocr_footer"}
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels (y down)
@@ -137,7 +147,7 @@ class OcrLine:
         if not words:
             return False
         mean = sum(word.confidence for word in words) / len(words)
-        return sum(word.real for word in words) >= REAL_WORD_SHARE * len(words) and mean >= LINE_CONFIDENCE
+        return sum(word.real for word in words) >= REAL_WORD_SHARE * len(words) and (mean >= LINE_CONFIDENCE or _sure_prose(words))
 
 
 @dataclass
@@ -262,6 +272,20 @@ def _after_mark(words: list[OcrWord], i: int) -> bool:
         if _ALNUM.search(word.text) and not (found and is_common_word(found.group(1).replace("’", "'"))):
             return False
     return True
+
+
+def _sure_prose(words: list[OcrWord]) -> bool:
+    """A line of prose whose inline code Tesseract doubts ('directly from the Request object:
+    username.Text = Request.QueryString("username"); without using' at 96 % on its words, 0-50 % on its
+    code): a run of common words it is sure of, which no logo or hatching reads as, and a line of code with
+    its comment seldom holds ("$safe['filename'] = validate_file_name(...); // make it safe")."""
+    run = 0
+    for word in words:
+        found = _WORD_CORE.fullmatch(word.text) if word.confidence >= SURE_WORD_CONFIDENCE else None
+        run = run + 1 if found and is_common_word(found.group(1)) else 0
+        if run >= SURE_PROSE_WORDS:
+            return True
+    return False
 
 
 def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
@@ -533,14 +557,15 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
         elif i and _WEB.search(lines[i - 1].words[-1].text):
             kinds.append("short")  # the rest of an address the line before breaks ("for Denial_of Service")
         else:
-            kinds.append(_typewriter_kind(line, line.words[0].box[0] - edge >= MONO_DISPLAY_INDENT * line.x_size))
+            kind = _typewriter_kind(line, line.words[0].box[0] - edge >= MONO_DISPLAY_INDENT * line.x_size)
+            kinds.append("coded" if kind in ("mono", "spaced") and _reads_as_code(line) else kind)
     found: set[int] = set()
     run: list[int] = []
     for i, kind in enumerate([*kinds, "prose"]):
         if kind not in ("prose", "spaced"):
             run.append(i)
             continue
-        if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] == "alone" for j in run):
+        if sum(kinds[j] != "short" for j in run) >= 2 or any(kinds[j] in ("alone", "coded") for j in run):
             found.update(run)
         run = []
     # Where the prose starts: a listing is set in from it (its lines' first words, not their boxes, which a
@@ -550,6 +575,13 @@ def typewriter_lines(lines: list[OcrLine]) -> list[OcrLine]:
         _add_lone_lines(lines, kinds, found, prose[len(prose) // 10])
         _grow_listings(lines, kinds, found, prose[len(prose) // 10])
     return [line for i, line in enumerate(lines) if i in found]
+
+
+def _reads_as_code(line: OcrLine) -> bool:
+    """Most of its words, near enough, are words of code (a line of prose naming a function or two holds a
+    third at most: "passed to system() eval() passthru() or (the backtick operator).")."""
+    code = sum(bool(_CODE_WORD.search(word.text)) for word in line.words)
+    return code >= 2 and code >= MONO_CODE_WORDS * len(line.words)
 
 
 def _listing_set_in(line: OcrLine, prose_edge: int) -> bool:
