@@ -170,7 +170,7 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
             ],
             [_row(900, [("“T", 36, 40), ("am", 95, 60), ("Thesecurity", 88, 230), ("guard,", 96, 120), ("but", 89, 70), ("|", 89, 5)], 43, 10)],
             # given before the line above it, as Tesseract gives a line beside a drop cap
-            [_row(1030, [("and", 96, 70), ("every", 96, 100), ("form.", 96, 100)], 43, 10)],
+            [_row(1030, [("and", 96, 70), ("inthe", 96, 100), ("form.", 96, 100)], 43, 10)],
             [_row(960, [("=", 64, 20), ("Insert", 45, 120), ("custom", 95, 140), ("random", 96, 150), ("tokens", 96, 130)], 43, 10)],
             [_row(1100, [("‘See", 60, 90), ("note", 96, 80), ("about", 96, 100), ("house", 96, 100)], 33, 8)],  # a note's mark
             # owasp's small-capital heading, which Tesseract puts in one paragraph with the smaller lines under it
@@ -185,7 +185,7 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
         "94116” -122.401662,601 Townsend",
         "“I am The security guard, but I",
         "Insert custom random tokens",
-        "and every form.",
+        "and in the form.",
         "* See note about house",
         "SAMPLES",
         "cve.mitre.org/cvename",

@@ -54,8 +54,10 @@ from .ocr_layout import (
     Picture,
     apply_rereads,
     clean_page,
+    found_lines,
     inverted_lines,
     join_marks,
+    lost_lines,
     marks_before_lines,
     parse_hocr,
     picture_regions,
@@ -269,6 +271,11 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
         raw.pictures = [[tuple(row) for row in picture] for picture in saved["pictures"]]
         raw.inverted = [tuple(box) for box in saved["inverted"]]
         join_marks(raw, [(tuple(box), kind, text) for box, kind, text in saved["marks"]])
+        if "found" not in saved:
+            # Kept before lost lines were looked for: only that look is taken now, not the whole page read again.
+            saved["found"] = _read_lost_lines(_render(doc, index)[0], raw, raw.pictures, codes)
+            write_json(_page_file(folder, index), saved)
+        found_lines(raw, [(tuple(box), _band_lines(index, tuple(box), hocr)) for box, hocr in saved["found"]])
         result.raw[index], result.pages[index] = raw, clean_page(raw)
     return result
 
@@ -293,8 +300,9 @@ def _collect(
         dark = text_blanked(pixels, page)
         pictures = picture_regions(dark) + embedded
         marks = [(word, kind, text) for word, box, kind in marks_before_lines(dark, page) if (text := _single_character(image.crop(box), kind, codes))]
+        found = _read_lost_lines(image, page, pictures, codes, dark)
         saved = {"hocr": hocr.decode("utf-8"), "rereads": [(box, [(w.text, w.confidence, w.box) for w in words]) for box, words in rereads]}
-        write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks})
+        write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks, "found": found})
         done += 1
         log.info("OCR page %d/%d", done, total)
         try:
@@ -374,6 +382,35 @@ def _reread(image: Image.Image, box: Box, codes: list[str]) -> list[OcrWord] | N
         if len(row) >= 12 and row[0] == "5" and row[11].strip()
     ]
     return words if words and OcrLine(words, box, (0.0, 0.0), 1.0).is_text else None
+
+
+def _read_lost_lines(image: Image.Image, page: OcrPage, pictures: list[Picture], codes: list[str], dark: np.ndarray | None = None) -> list[tuple[Box, str]]:
+    """Each band of ink the page's segmentation found no line in (``lost_lines``), read on its own as one line
+    (hOCR, for its size and baseline): the band and its hOCR, when it reads as a line of text."""
+    if dark is None:
+        dark = text_blanked(np.asarray(image), page)
+    found = []
+    for box in lost_lines(dark, page, pictures):
+        framed = Image.new("L", (box[2] - box[0] + 40, box[3] - box[1] + 40), 255)
+        framed.paste(image.crop(box), (20, 20))
+        hocr = _tesseract(framed, codes, "hocr", "--psm", "7").decode("utf-8")
+        if any(line.is_text for line in _band_lines(page.index, box, hocr)):
+            found.append((box, hocr))
+    return found
+
+
+def _band_lines(index: int, box: Box, hocr: str) -> list[OcrLine]:
+    """The text lines of a band's hOCR, placed on the page (the band was read framed by 20 white pixels)."""
+    lines = [line for line in parse_hocr(index, hocr.encode()).lines if line.is_text]
+    for line in lines:
+        line.box = _moved(line.box, box[0] - 20, box[1] - 20)
+        for word in line.words:
+            word.box = _moved(word.box, box[0] - 20, box[1] - 20)
+    return lines
+
+
+def _moved(box: Box, across: int, down: int) -> Box:
+    return box[0] + across, box[1] + down, box[2] + across, box[3] + down
 
 
 def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | None:
