@@ -200,6 +200,20 @@ def test_ocr_lines_of_capitals_and_digits_keep_the_body_size_and_the_words_tesse
     assert lines[-3].size > 1.3 * lines[-1].size and abs(lines[-3].size / prose_size - 39 / 43) < 0.05, [line.size for line in lines]
 
 
+def test_a_bullets_doubted_first_word_stays_when_its_line_is_read_again() -> None:
+    """vc-queueing-theory's "• A queue is a mechanism ...": the bullet read as "e", "A" and "queue" doubted (35 %),
+    so the line is read again from its second word; the short first word after the bullet stays, as a longer
+    one does ("• How long ..."), where a heading's ornament read as letters ("WM The ...") goes."""
+    from audiobook.pdf.ocr_layout import OcrWord, apply_rereads, parse_hocr, second_looks
+
+    rest = [("queue", 35, 150), ("is", 92, 35), ("a", 95, 25), ("mechanism", 95, 250)]
+    page = parse_hocr(0, _hocr([[_row(300, [("e", 91, 23), ("A", 35, 34), *rest], 56, 12)], [_row(400, [("WM", 55, 60), *rest], 56, 12)]]))
+    looks = second_looks(page)
+    assert [line.words[0].text for line, _ in looks] == ["A", "WM"]
+    apply_rereads(page, [(line.box, [OcrWord(word.text, 95, word.box) for word in line.words[1:]]) for line, _ in looks])
+    assert [" ".join(word.text for word in line.words) for line in page.lines] == ["A queue is a mechanism", "queue is a mechanism"]
+
+
 def test_running_head_whose_page_number_tesseract_misread_takes_the_pages_own() -> None:
     """think-java's "AO Chapter 3. Input and output" between "38 ..." and "42 ...": the number by the offset
     of page to number its group keeps, so the running-line rule knows the head; a line with more words stays."""

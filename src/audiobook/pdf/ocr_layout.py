@@ -479,9 +479,11 @@ def apply_rereads(page: OcrPage, rereads: list[tuple[Box, list[OcrWord]]]) -> No
         if line.box in by_box:
             words = by_box[line.box]
             # A common word doubted after a list's bullet ("e How long ...") was no ornament: it stays (an
-            # ornament read as two letters, "WM", may be a common word).
+            # ornament read as two letters, "WM", may be a common word); a shorter one ("e A queue is ...")
+            # when a bullet or a sign was left out before it (where the line's print starts).
             first = line.words[0]
-            if words and len(first.text) >= 3 and _word_at_end(first, after_mark=True) and first.box[2] <= words[0].box[0]:
+            after_bullet = line.left is not None and line.left < first.box[0]
+            if words and (len(first.text) >= 3 or after_bullet) and _word_at_end(first, after_mark=True) and first.box[2] <= words[0].box[0]:
                 words = [line.words[0], *words]
             page.trimmed += len(line.words) - len(words)
             line.words = words
