@@ -106,7 +106,8 @@ EMBEDDED_PICTURE_SHARE = 0.5
 # A mark read alone (a note's number) this many pixels high or less is enlarged first (_single_character).
 SMALL_MARK = 32
 PROGRESS_FILE = "ocr_progress.json"
-# Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
+# Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew;
+# a look that only adds to a kept page (lost lines: the key "found") is taken on kept pages without it instead.
 CACHE_VERSION = 5
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
