@@ -105,6 +105,10 @@ MIN_LETTERS_PER_PAGE = 20
 EMBEDDED_PICTURE_SHARE = 0.5
 # A mark read alone (a note's number) this many pixels high or less is enlarged first (_single_character).
 SMALL_MARK = 32
+# A line read in a band of ink the page's segmentation missed is kept when it holds this many words Tesseract
+# is sure of (the lead-in of vc-queueing-theory's equation: 12; viking-tales' glossary, "Aegir (ē´ jĭr)": 2),
+# not ink at an illustration's edge read as one letter ("b" beside "=<SS" at 0 %).
+LOST_LINE_WORDS = 2
 PROGRESS_FILE = "ocr_progress.json"
 # Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew;
 # a look that only adds to a kept page (lost lines: the key "found") is taken on kept pages without it instead.
@@ -401,8 +405,8 @@ def _read_lost_lines(image: Image.Image, page: OcrPage, pictures: list[Picture],
 
 
 def _band_lines(index: int, box: Box, hocr: str) -> list[OcrLine]:
-    """The text lines of a band's hOCR, placed on the page (the band was read framed by 20 white pixels)."""
-    lines = [line for line in parse_hocr(index, hocr.encode()).lines if line.is_text]
+    """The lines of prose in a band's hOCR, placed on the page (the band was read framed by 20 white pixels)."""
+    lines = [line for line in parse_hocr(index, hocr.encode()).lines if line.is_text and sum(word.real for word in line.words) >= LOST_LINE_WORDS]
     for line in lines:
         line.box = _moved(line.box, box[0] - 20, box[1] - 20)
         for word in line.words:
