@@ -109,6 +109,8 @@ SMALL_MARK = 32
 # is sure of (the lead-in of vc-queueing-theory's equation: 12; viking-tales' glossary, "Aegir (ē´ jĭr)": 2),
 # not ink at an illustration's edge read as one letter ("b" beside "=<SS" at 0 %).
 LOST_LINE_WORDS = 2
+# Parts of a page read on their own are framed by this many white pixels.
+FRAME = 20
 PROGRESS_FILE = "ocr_progress.json"
 # Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew;
 # a look that only adds to a kept page (lost lines: the key "found") is taken on kept pages without it instead.
@@ -378,11 +380,10 @@ def _reread(image: Image.Image, box: Box, codes: list[str]) -> list[OcrWord] | N
     """Part of a line read again on its own (single-line mode), its words placed on the page; None unless
     it reads as a line of text."""
     left, top = max(0, box[0]), max(0, box[1])
-    framed = Image.new("L", (box[2] - left + 40, box[3] - top + 40), 255)
-    framed.paste(image.crop((left, top, box[2], box[3])), (20, 20))
+    framed = _framed(image.crop((left, top, box[2], box[3])))
     rows = [row.split("\t") for row in _tesseract(framed, codes, "tsv", "--psm", "7").decode("utf-8", "replace").splitlines()[1:]]
     words = [
-        OcrWord(row[11].strip(), int(float(row[10])), (int(row[6]) + left - 20, int(row[7]) + top - 20, int(row[6]) + int(row[8]) + left - 20, int(row[7]) + int(row[9]) + top - 20))
+        OcrWord(row[11].strip(), int(float(row[10])), _moved((int(row[6]), int(row[7]), int(row[6]) + int(row[8]), int(row[7]) + int(row[9])), left - FRAME, top - FRAME))
         for row in rows
         if len(row) >= 12 and row[0] == "5" and row[11].strip()
     ]
@@ -396,22 +397,27 @@ def _read_lost_lines(image: Image.Image, page: OcrPage, pictures: list[Picture],
         dark = text_blanked(np.asarray(image), page)
     found = []
     for box in lost_lines(dark, page, pictures):
-        framed = Image.new("L", (box[2] - box[0] + 40, box[3] - box[1] + 40), 255)
-        framed.paste(image.crop(box), (20, 20))
-        hocr = _tesseract(framed, codes, "hocr", "--psm", "7").decode("utf-8")
+        hocr = _tesseract(_framed(image.crop(box)), codes, "hocr", "--psm", "7").decode("utf-8")
         if any(line.is_text for line in _band_lines(page.index, box, hocr)):
             found.append((box, hocr))
     return found
 
 
 def _band_lines(index: int, box: Box, hocr: str) -> list[OcrLine]:
-    """The lines of prose in a band's hOCR, placed on the page (the band was read framed by 20 white pixels)."""
+    """The lines of prose in a band's hOCR, placed on the page (the band was read inside its frame)."""
     lines = [line for line in parse_hocr(index, hocr.encode()).lines if line.is_text and sum(word.real for word in line.words) >= LOST_LINE_WORDS]
     for line in lines:
-        line.box = _moved(line.box, box[0] - 20, box[1] - 20)
+        line.box = _moved(line.box, box[0] - FRAME, box[1] - FRAME)
         for word in line.words:
-            word.box = _moved(word.box, box[0] - 20, box[1] - 20)
+            word.box = _moved(word.box, box[0] - FRAME, box[1] - FRAME)
     return lines
+
+
+def _framed(part: Image.Image) -> Image.Image:
+    """Part of a page inside FRAME white pixels each side: Tesseract reads nothing touching an image's edge."""
+    framed = Image.new("L", (part.width + 2 * FRAME, part.height + 2 * FRAME), 255)
+    framed.paste(part, (FRAME, FRAME))
+    return framed
 
 
 def _moved(box: Box, across: int, down: int) -> Box:
@@ -426,9 +432,7 @@ def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | 
     10 (at three times on none); on noisy scans and drawn pages twice the size reads the same marks."""
     if image.height < SMALL_MARK:
         image = image.resize((2 * image.width, 2 * image.height), Image.Resampling.LANCZOS)
-    framed = Image.new("L", (image.width + 40, image.height + 40), 255)
-    framed.paste(image, (20, 20))
-    tsv = _tesseract(framed, codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
+    tsv = _tesseract(_framed(image), codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
     rows = [row.split("\t") for row in tsv[1:]]
     read = [(float(row[10]), row[11].strip()) for row in rows if len(row) >= 12 and row[11].strip()]
     if len(read) != 1 or read[0][0] < 50:
