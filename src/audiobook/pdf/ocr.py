@@ -54,8 +54,10 @@ from .ocr_layout import (
     Picture,
     apply_rereads,
     clean_page,
+    found_lines,
     inverted_lines,
     join_marks,
+    lost_lines,
     marks_before_lines,
     parse_hocr,
     picture_regions,
@@ -103,8 +105,15 @@ MIN_LETTERS_PER_PAGE = 20
 EMBEDDED_PICTURE_SHARE = 0.5
 # A mark read alone (a note's number) this many pixels high or less is enlarged first (_single_character).
 SMALL_MARK = 32
+# A line read in a band of ink the page's segmentation missed is kept when it holds this many words Tesseract
+# is sure of (the lead-in of vc-queueing-theory's equation: 12; viking-tales' glossary, "Aegir (ē´ jĭr)": 2),
+# not ink at an illustration's edge read as one letter ("b" beside "=<SS" at 0 %).
+LOST_LINE_WORDS = 2
+# Parts of a page read on their own are framed by this many white pixels.
+FRAME = 20
 PROGRESS_FILE = "ocr_progress.json"
-# Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew.
+# Bump when what is kept of a page changes (its pictures, marks, lines read again), so old pages are read anew;
+# a look that only adds to a kept page (lost lines: the key "found") is taken on kept pages without it instead.
 CACHE_VERSION = 5
 # Tesseract's language data by ISO 639-1 code (the inverse of the voices' table, ISO 639-2/T first).
 _TESSERACT_CODES = {"zh": "chi_sim", **{two: three for three, two in reversed(list(THREE_LETTER_CODES.items()))}}
@@ -269,6 +278,11 @@ def read_pages(doc: pdfium.PdfDocument, indices: list[int], folder: Path, codes:
         raw.pictures = [[tuple(row) for row in picture] for picture in saved["pictures"]]
         raw.inverted = [tuple(box) for box in saved["inverted"]]
         join_marks(raw, [(tuple(box), kind, text) for box, kind, text in saved["marks"]])
+        if "found" not in saved:
+            # Kept before lost lines were looked for: only that look is taken now, not the whole page read again.
+            saved["found"] = _read_lost_lines(_render(doc, index)[0], raw, raw.pictures, codes)
+            write_json(_page_file(folder, index), saved)
+        found_lines(raw, [(tuple(box), _band_lines(index, tuple(box), hocr)) for box, hocr in saved["found"]])
         result.raw[index], result.pages[index] = raw, clean_page(raw)
     return result
 
@@ -293,8 +307,9 @@ def _collect(
         dark = text_blanked(pixels, page)
         pictures = picture_regions(dark) + embedded
         marks = [(word, kind, text) for word, box, kind in marks_before_lines(dark, page) if (text := _single_character(image.crop(box), kind, codes))]
+        found = _read_lost_lines(image, page, pictures, codes, dark)
         saved = {"hocr": hocr.decode("utf-8"), "rereads": [(box, [(w.text, w.confidence, w.box) for w in words]) for box, words in rereads]}
-        write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks})
+        write_json(_page_file(folder, index), {**saved, "pictures": pictures, "inverted": inverted, "marks": marks, "found": found})
         done += 1
         log.info("OCR page %d/%d", done, total)
         try:
@@ -365,15 +380,48 @@ def _reread(image: Image.Image, box: Box, codes: list[str]) -> list[OcrWord] | N
     """Part of a line read again on its own (single-line mode), its words placed on the page; None unless
     it reads as a line of text."""
     left, top = max(0, box[0]), max(0, box[1])
-    framed = Image.new("L", (box[2] - left + 40, box[3] - top + 40), 255)
-    framed.paste(image.crop((left, top, box[2], box[3])), (20, 20))
+    framed = _framed(image.crop((left, top, box[2], box[3])))
     rows = [row.split("\t") for row in _tesseract(framed, codes, "tsv", "--psm", "7").decode("utf-8", "replace").splitlines()[1:]]
     words = [
-        OcrWord(row[11].strip(), int(float(row[10])), (int(row[6]) + left - 20, int(row[7]) + top - 20, int(row[6]) + int(row[8]) + left - 20, int(row[7]) + int(row[9]) + top - 20))
+        OcrWord(row[11].strip(), int(float(row[10])), _moved((int(row[6]), int(row[7]), int(row[6]) + int(row[8]), int(row[7]) + int(row[9])), left - FRAME, top - FRAME))
         for row in rows
         if len(row) >= 12 and row[0] == "5" and row[11].strip()
     ]
     return words if words and OcrLine(words, box, (0.0, 0.0), 1.0).is_text else None
+
+
+def _read_lost_lines(image: Image.Image, page: OcrPage, pictures: list[Picture], codes: list[str], dark: np.ndarray | None = None) -> list[tuple[Box, str]]:
+    """Each band of ink the page's segmentation found no line in (``lost_lines``), read on its own as one line
+    (hOCR, for its size and baseline): the band and its hOCR, when it reads as a line of text."""
+    if dark is None:
+        dark = text_blanked(np.asarray(image), page)
+    found = []
+    for box in lost_lines(dark, page, pictures):
+        hocr = _tesseract(_framed(image.crop(box)), codes, "hocr", "--psm", "7").decode("utf-8")
+        if any(line.is_text for line in _band_lines(page.index, box, hocr)):
+            found.append((box, hocr))
+    return found
+
+
+def _band_lines(index: int, box: Box, hocr: str) -> list[OcrLine]:
+    """The lines of prose in a band's hOCR, placed on the page (the band was read inside its frame)."""
+    lines = [line for line in parse_hocr(index, hocr.encode()).lines if line.is_text and sum(word.real for word in line.words) >= LOST_LINE_WORDS]
+    for line in lines:
+        line.box = _moved(line.box, box[0] - FRAME, box[1] - FRAME)
+        for word in line.words:
+            word.box = _moved(word.box, box[0] - FRAME, box[1] - FRAME)
+    return lines
+
+
+def _framed(part: Image.Image) -> Image.Image:
+    """Part of a page inside FRAME white pixels each side: Tesseract reads nothing touching an image's edge."""
+    framed = Image.new("L", (part.width + 2 * FRAME, part.height + 2 * FRAME), 255)
+    framed.paste(part, (FRAME, FRAME))
+    return framed
+
+
+def _moved(box: Box, across: int, down: int) -> Box:
+    return box[0] + across, box[1] + down, box[2] + across, box[3] + down
 
 
 def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | None:
@@ -384,9 +432,7 @@ def _single_character(image: Image.Image, kind: str, codes: list[str]) -> str | 
     10 (at three times on none); on noisy scans and drawn pages twice the size reads the same marks."""
     if image.height < SMALL_MARK:
         image = image.resize((2 * image.width, 2 * image.height), Image.Resampling.LANCZOS)
-    framed = Image.new("L", (image.width + 40, image.height + 40), 255)
-    framed.paste(image, (20, 20))
-    tsv = _tesseract(framed, codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
+    tsv = _tesseract(_framed(image), codes, "tsv", "--psm", "10").decode("utf-8", "replace").splitlines()
     rows = [row.split("\t") for row in tsv[1:]]
     read = [(float(row[10]), row[11].strip()) for row in rows if len(row) >= 12 and row[11].strip()]
     if len(read) != 1 or read[0][0] < 50:

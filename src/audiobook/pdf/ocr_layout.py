@@ -78,6 +78,17 @@ NOTE_X_SIZE = 0.85
 # A line this much larger than its paragraph's median may keep its own size (lines of one paragraph vary by
 # a tenth or so; capitals and digits measure a sixth smaller at most).
 OWN_SIZE = 1.25
+# A band of ink Tesseract found no line in (lost_lines) is read again when its rows each hold this many
+# x_sizes' worth of dark pixels (a line of letters: several; a scan's specks: a few pixels) ...
+LOST_LINE_INK = 1.0
+# ... with gaps of no more than this share of an x_size (between a letter's parts, an i's dot) ...
+LOST_LINE_GAP = 0.3
+# ... and it is as high as a line of text, from a line of capitals to one with a raised mark, and as wide as
+# a few words.
+LOST_LINE_LOW = 0.6
+LOST_LINE_HIGH = 1.6
+LOST_LINE_WIDTH = 4.0
+LOST_LINE_MARGIN = 0.4
 # A bullet stands this many x_sizes or less before its item's first word (owasp's: 1.9).
 BULLET_REACH = 2.5
 # A caption sits within this many of its own line heights of its picture.
@@ -423,6 +434,54 @@ def inverted_lines(image: np.ndarray, page: OcrPage) -> list[Box]:
     return found
 
 
+def lost_lines(dark: np.ndarray, page: OcrPage, pictures: list[Picture]) -> list[Box]:
+    """Bands of ink across the text's width where Tesseract's page segmentation found no line at all, as high
+    as a line of text: a display equation's lead-in ("The average length of the queue itself ... is", set
+    between two equations) went with the equations' block, on every kind of page. The caller reads each band
+    again on its own; an equation or a rule reads as no text and stays out."""
+    text = [line for line in page.lines if line.is_text]
+    if len(text) < 3:
+        return []  # a page of pictures or a heading alone: nothing to measure a line by
+    body = statistics.median(line.x_size for line in text)
+    left, right = min(line.box[0] for line in text), max(line.box[2] for line in text)
+    ink = dark[:, left:right].copy()
+    for line in page.lines:
+        ink[max(0, line.box[1] - 3) : line.box[3] + 4, max(0, line.box[0] - left - 3) : max(0, line.box[2] - left + 4)] = False
+    for row in (row for picture in pictures for row in picture):
+        ink[row[1] : row[3], max(0, row[0] - left) : max(0, row[2] - left)] = False
+    # A row of a line of letters holds a stroke every letter or so; scattered specks of a scan do not.
+    inked = ink.sum(axis=1) >= LOST_LINE_INK * body
+    found, start, gap = [], None, 0
+    for y, on in enumerate([*inked, False]):
+        if on:
+            start, gap = (y if start is None else start), 0
+            continue
+        gap += 1
+        if start is None or gap <= LOST_LINE_GAP * body:
+            continue
+        top, bottom = start, y - gap + 1
+        start = None
+        if not LOST_LINE_LOW * body <= bottom - top <= LOST_LINE_HIGH * body:
+            continue
+        columns = np.nonzero(ink[top:bottom].any(axis=0))[0]
+        if len(columns) and columns[-1] - columns[0] >= LOST_LINE_WIDTH * body:
+            # Descenders and accents hold too little ink a row to count: the band is read with a margin.
+            margin = int(LOST_LINE_MARGIN * body)
+            found.append((left + int(columns[0]), max(0, top - margin), left + int(columns[-1]) + 1, min(dark.shape[0], bottom + margin)))
+    return found
+
+
+def found_lines(page: OcrPage, found: list[tuple[Box, list[OcrLine]]]) -> None:
+    """Put the lines read in lost bands (``lost_lines``) in their places down the page, each its own paragraph."""
+    paragraph = max((line.paragraph for line in page.lines), default=0)
+    for _, lines in found:
+        for line in lines:
+            paragraph += 1
+            line.paragraph = paragraph
+            at = next((i for i, other in enumerate(page.lines) if other.box[1] > line.box[1]), len(page.lines))
+            page.lines.insert(at, line)
+
+
 def second_looks(page: OcrPage) -> list[tuple[OcrLine, Box]]:
     """Lines worth reading again without their first "word": an ornament beside a heading (a coloured bar,
     a fleuron) read as letters ("WM The Queueing ...") throws Tesseract off the words next to it ("The" at
@@ -444,9 +503,11 @@ def apply_rereads(page: OcrPage, rereads: list[tuple[Box, list[OcrWord]]]) -> No
         if line.box in by_box:
             words = by_box[line.box]
             # A common word doubted after a list's bullet ("e How long ...") was no ornament: it stays (an
-            # ornament read as two letters, "WM", may be a common word).
+            # ornament read as two letters, "WM", may be a common word); a shorter one ("e A queue is ...")
+            # when a bullet or a sign was left out before it (where the line's print starts).
             first = line.words[0]
-            if words and len(first.text) >= 3 and _word_at_end(first, after_mark=True) and first.box[2] <= words[0].box[0]:
+            after_bullet = line.left is not None and line.left < first.box[0]
+            if words and (len(first.text) >= 3 or after_bullet) and _word_at_end(first, after_mark=True) and first.box[2] <= words[0].box[0]:
                 words = [line.words[0], *words]
             page.trimmed += len(line.words) - len(words)
             line.words = words
@@ -676,18 +737,24 @@ def _small_lines_opening_with_a_mark(lines: list[OcrLine]) -> list[OcrLine]:
 
 def _unglued(text: str) -> str:
     """A short word Tesseract glued to the next where the space was narrow ("Thesecurity", "Toreduce"): a
-    word no English text holds (wordfreq knows none of it) that is one of GLUED_WORDS and a common word."""
+    word no English text holds (wordfreq knows none of it) that is one of GLUED_WORDS and a common word; or,
+    not a common word, two of GLUED_WORDS ("inthe", "itis", "ona"; the web's typing gives these a frequency
+    of their own, so only the commonness of the whole is asked)."""
     found = _WORD_CORE.fullmatch(text)
     core = found.group(1) if found else ""
-    if len(core) < 4 or not core.isalpha() or is_common_word(core):
+    if len(core) < 3 or not core.isalpha() or not core[1:].islower() or is_common_word(core):
         return text
+    short = next((short for short in GLUED_WORDS if core.lower().startswith(short) and core[len(short) :] in GLUED_WORDS), None)
+    if short and short not in ("a", "the"):  # an article before a function word is no phrase
+        at = text.index(core) + len(short)
+        return f"{text[:at]} {text[at:]}"
     from wordfreq import zipf_frequency  # only here: importing it costs a quarter of a second
 
-    if zipf_frequency(core, "en") > 0:
+    if len(core) < 4 or zipf_frequency(core, "en") > 0:
         return text
     for short in GLUED_WORDS:
         rest = core[len(short) :]
-        if core.lower().startswith(short) and len(rest) >= 3 and rest.islower() and is_common_word(rest):
+        if core.lower().startswith(short) and len(rest) >= 3 and is_common_word(rest):
             at = text.index(core) + len(short)
             return f"{text[:at]} {text[at:]}"
     return text
