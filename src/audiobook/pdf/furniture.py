@@ -306,6 +306,11 @@ _IMPRINT = re.compile(
 MAX_IMPRINT_WORDS = 400
 
 
+def says_imprint(text: str) -> bool:
+    """Whether ``text`` says two different things an imprint page says ("©" and an ISBN, "printed in")."""
+    return len({match.group().lower() for match in _IMPRINT.finditer(text)}) >= 2
+
+
 def drop_imprint_pages(pages: list[Page]) -> list[tuple[int, int]]:
     """Remove copyright and imprint pages near the front or back of the book; return (page index, words)."""
     edge = max(2, len(pages) // 20)
@@ -313,8 +318,7 @@ def drop_imprint_pages(pages: list[Page]) -> list[tuple[int, int]]:
     for page in pages[:edge] + pages[-edge:] if len(pages) > 2 * edge else pages:
         text = " ".join(line.text for line in page.lines)
         words = len(text.split())
-        marks = len({match.group().lower() for match in _IMPRINT.finditer(text)})
-        if page.lines and words <= MAX_IMPRINT_WORDS and marks >= 2:
+        if page.lines and words <= MAX_IMPRINT_WORDS and says_imprint(text):
             dropped.append((page.index, words))
             page.lines = []
     return dropped

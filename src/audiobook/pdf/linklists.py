@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..sections import WEB_ADDRESS, SkippedSection, is_skipped, link_list_reason
+from .furniture import says_imprint
 from .layout import Line, Page
 
 # A section's heading, however small: a short line set a little larger than the body (not as large as a
@@ -82,6 +83,8 @@ def _list_reason(block: list[Line], body_size: float) -> str:
     """Why the lines under a small heading are a list of links ("" when they are not, or have no heading)."""
     if not block or not is_minor_heading(block[0], body_size):
         return ""
+    if says_imprint(" ".join(line.text for line in block)):
+        return ""  # an ISBN beside "©" and "All rights reserved" is the book's own: an imprint, not a reference
     items = _items(block[1:])
     words = sum(len(line.text.split()) for line in block)
     reason = link_list_reason([any(_cites(line.text) for line in item) for item in items], words)
