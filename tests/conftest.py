@@ -50,18 +50,14 @@ SERIAL_GROUPS = {"slurm": "slurm"}
 LONGEST_FIRST = ("load", "slurm")
 
 
-def module_fixtures(item: pytest.Item) -> list[str]:
-    """The module-scoped fixtures a test uses that its own module defines (a book made once for several tests)."""
+def shares_module_fixture(item: pytest.Item) -> bool:
+    """Whether a test uses a module-scoped fixture its own module defines (a book made once for several tests)."""
     info = getattr(item, "_fixtureinfo", None)
     module = getattr(item, "module", None)
     if info is None or module is None:
-        return []
-    names = []
-    for name in info.names_closure:
-        definitions = info.name2fixturedefs.get(name) or ()
-        if definitions and definitions[-1].scope == "module" and definitions[-1].func.__module__ == module.__name__:
-            names.append(name)
-    return names
+        return False
+    definitions = (info.name2fixturedefs.get(name) or () for name in info.names_closure)
+    return any(d and d[-1].scope == "module" and d[-1].func.__module__ == module.__name__ for d in definitions)
 
 
 # First: pytest-xdist reads the groups in its own hook of this name, on each worker.
@@ -73,7 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xdist_group(group))
         # Tests sharing a module's fixture run on one worker, so the fixture (a book
         # spoken and mastered) is made once, not once on each worker.
-        if not item.get_closest_marker("xdist_group") and module_fixtures(item):
+        if not item.get_closest_marker("xdist_group") and shares_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}-shared"))
 
     def rank(item: pytest.Item) -> int:
