@@ -398,7 +398,7 @@ def _read_lost_lines(image: Image.Image, page: OcrPage, pictures: list[Picture],
     found = []
     for box in lost_lines(dark, page, pictures):
         hocr = _tesseract(_framed(image.crop(box)), codes, "hocr", "--psm", "7").decode("utf-8")
-        if any(line.is_text for line in _band_lines(page.index, box, hocr)):
+        if _band_lines(page.index, box, hocr):
             found.append((box, hocr))
     return found
 

@@ -272,6 +272,12 @@ def _bar_is_i(words: list[OcrWord], i: int) -> bool:
     return (before or after)[:1].islower()
 
 
+def _core(text: str) -> str | None:
+    """A word's letters without the marks and digits around them ("theory.”" -> "theory"), or None."""
+    found = _WORD_CORE.fullmatch(text)
+    return found.group(1) if found else None
+
+
 def _after_mark(words: list[OcrWord], i: int) -> bool:
     """A word after a mark that is no word (a list's bullet read as "=", '"' or "*") that opens the line, with
     only common words between: Tesseract doubts the words its bullet crowds ("Limit" at 17 %, "Pay" at 0 %,
@@ -279,8 +285,8 @@ def _after_mark(words: list[OcrWord], i: int) -> bool:
     if not words or words[0].text[:1].isalnum():
         return False
     for word in words[:i]:
-        found = _WORD_CORE.fullmatch(word.text)
-        if _ALNUM.search(word.text) and not (found and is_common_word(found.group(1).replace("’", "'"))):
+        core = _core(word.text)
+        if _ALNUM.search(word.text) and not (core and is_common_word(core)):
             return False
     return True
 
@@ -292,8 +298,8 @@ def _sure_prose(words: list[OcrWord]) -> bool:
     its comment seldom holds ("$safe['filename'] = validate_file_name(...); // make it safe")."""
     run = 0
     for word in words:
-        found = _WORD_CORE.fullmatch(word.text) if word.confidence >= SURE_WORD_CONFIDENCE else None
-        run = run + 1 if found and is_common_word(found.group(1)) else 0
+        core = _core(word.text) if word.confidence >= SURE_WORD_CONFIDENCE else None
+        run = run + 1 if core and is_common_word(core) else 0
         if run >= SURE_PROSE_WORDS:
             return True
     return False
@@ -307,11 +313,11 @@ def _word_at_end(word: OcrWord, after_mark: bool = False) -> bool:
         return False
     if word.confidence >= TRIM_CONFIDENCE:
         return True
-    found = _WORD_CORE.fullmatch(word.text)
+    core = _core(word.text)
     doubted = word.confidence >= DOUBTED_WORD_CONFIDENCE or after_mark
-    if not doubted or not found or len(found.group(1)) < (1 if after_mark else 4):
+    if not doubted or not core or len(core) < (1 if after_mark else 4):
         return False
-    core = found.group(1).replace("’", "'")
+    core = core.replace("’", "'")
     return is_common_word(core) or (core.endswith("'s") and is_common_word(core[:-2]))  # "Kendall's"
 
 
@@ -692,16 +698,15 @@ def _typewriter_kind(line: OcrLine, set_in: bool) -> str:
     counted = [word for word in line.words if len(word.text) >= 3]
     if len(counted) < 2:
         return "short"
-    letters = [len(word.text) - MONO_INK_SHORTFALL for word in counted]
-    letter = statistics.median((word.box[2] - word.box[0]) / count for word, count in zip(counted, letters))
-    misses = [abs(word.box[2] - word.box[0] - letter * count) / letter for word, count in zip(counted, letters)]
+    letter = _letter_width(line.words)
     spaces = [(after.box[0] - before.box[2]) / letter for before, after in zip(line.words, line.words[1:])]
     if _narrowest_space(spaces) < MONO_SPACE:
         return "prose"
-    fits = [miss <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in zip(misses, letters)]
+    misses = [_width_miss(word, letter) for word in counted]
+    fits = [miss <= max(MONO_WIDTHS * count, MONO_LETTER_SLACK) for miss, count in misses]
     if not all(fits):
         return "spaced" if 2 * sum(fits) >= len(fits) else "prose"
-    strict = all(miss <= MONO_WIDTHS * count for miss, count in zip(misses, letters))
+    strict = all(miss <= MONO_WIDTHS * count for miss, count in misses)
     return "alone" if (strict and len(counted) >= MONO_ALONE_WORDS) or set_in else "mono"
 
 
@@ -714,10 +719,17 @@ def _letter_width(words: list[OcrWord]) -> float:
 def _fits_letter(words: list[OcrWord], letter: float) -> bool:
     """Every word as wide as its count of this letter says, and every space a letter wide or more."""
     for word in words:
-        count = len(word.text) - MONO_INK_SHORTFALL
-        if abs(word.box[2] - word.box[0] - letter * count) / letter > max(MONO_WIDTHS * count, MONO_LETTER_SLACK):
+        miss, count = _width_miss(word, letter)
+        if miss > max(MONO_WIDTHS * count, MONO_LETTER_SLACK):
             return False
     return _narrowest_space([(after.box[0] - before.box[2]) / letter for before, after in zip(words, words[1:])]) >= MONO_SPACE
+
+
+def _width_miss(word: OcrWord, letter: float) -> tuple[float, float]:
+    """By how many letters a word's width misses what its count of letters says, and that count (its ink
+    falls short of its last letter's advance)."""
+    count = len(word.text) - MONO_INK_SHORTFALL
+    return abs(word.box[2] - word.box[0] - letter * count) / letter, count
 
 
 def _narrowest_space(spaces: list[float]) -> float:
@@ -740,8 +752,7 @@ def _unglued(text: str) -> str:
     word no English text holds (wordfreq knows none of it) that is one of GLUED_WORDS and a common word; or,
     not a common word, two of GLUED_WORDS ("inthe", "itis", "ona"; the web's typing gives these a frequency
     of their own, so only the commonness of the whole is asked)."""
-    found = _WORD_CORE.fullmatch(text)
-    core = found.group(1) if found else ""
+    core = _core(text) or ""
     if len(core) < 3 or not core.isalpha() or not core[1:].islower() or is_common_word(core):
         return text
     short = next((short for short in GLUED_WORDS if core.lower().startswith(short) and core[len(short) :] in GLUED_WORDS), None)
