@@ -182,10 +182,9 @@ def checkpoint_key(run: BookRun, phase: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def chain_key(run: BookRun, phase: int, result: dict[str, Any]) -> str:
-    """The key the next phase builds on: phase 3's is what it made, so a lexicon edit
-    that changes no chunk of a book leaves its speech and its audiobook as they are."""
-    key = checkpoint_key(run, phase)
+def chain_key(run: BookRun, phase: int, key: str, result: dict[str, Any]) -> str:
+    """The key the next phase builds on (``key``: the phase's own checkpoint key): phase 3's is what
+    it made, so a lexicon edit that changes no chunk of a book leaves its speech and its audiobook as they are."""
     if phase != 3:
         return key
     blob = f"{CHECKPOINT_VERSION}|{run.keys.get(2, run.sha256)}|{json.dumps(result, sort_keys=True)}|"
@@ -193,14 +192,14 @@ def chain_key(run: BookRun, phase: int, result: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def load_checkpoint(run: BookRun, phase: int) -> dict[str, Any] | None:
-    """The checkpoint of ``phase`` if it is still valid for this input and these settings."""
+def load_checkpoint(run: BookRun, phase: int, key: str) -> dict[str, Any] | None:
+    """The checkpoint of ``phase`` if it is still valid for this input and these settings (its ``key``)."""
     path = run.checkpoint_path(phase)
     try:
         saved = read_json(path)
     except (OSError, ValueError):
         return None
-    if saved.get("key") != checkpoint_key(run, phase):
+    if saved.get("key") != key:
         return None
     if not all(p.exists() for p in phase_outputs(phase, saved["result"], run)):
         return None
@@ -211,9 +210,9 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
     """Run (or reuse) one phase; raise its final error after the allowed retries."""
     key = checkpoint_key(run, phase)
     if run.resume:
-        saved = load_checkpoint(run, phase)
+        saved = load_checkpoint(run, phase, key)
         if saved is not None:
-            run.results[phase], run.keys[phase] = saved["result"], chain_key(run, phase, saved["result"])
+            run.results[phase], run.keys[phase] = saved["result"], chain_key(run, phase, key, saved["result"])
             record.status, record.reused, record.metrics = "success", True, saved.get("metrics", {})
             record.output = str(run.checkpoint_path(phase))
             log.info("phase %d (%s): reusing checkpoint", phase, PHASE_NAMES[phase])
@@ -243,7 +242,7 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
     # A title taken from a file name that is not UTF-8 must not stop a checkpoint or the record.
     result, metrics = printable(result), printable(ctx.metrics)
     record.status, record.metrics = "success", metrics
-    run.results[phase], run.keys[phase] = result, chain_key(run, phase, result)
+    run.results[phase], run.keys[phase] = result, chain_key(run, phase, key, result)
     write_json(run.checkpoint_path(phase), {"key": key, "result": result, "metrics": metrics})
     record.output = str(run.checkpoint_path(phase))
     log.info("phase %d (%s): done in %.1fs", phase, PHASE_NAMES[phase], record.duration)
@@ -251,14 +250,15 @@ def run_phase(run: BookRun, phase: int, record: PhaseRecord) -> None:
 
 def load_prerequisite(run: BookRun, phase: int) -> None:
     """Load an earlier phase that was not requested; it must have a valid checkpoint."""
-    saved = load_checkpoint(run, phase)
+    key = checkpoint_key(run, phase)
+    saved = load_checkpoint(run, phase, key)
     if saved is None:
         raise BookError(
             "failed",
             f"phase {phase} ({PHASE_NAMES[phase]}) has no up-to-date checkpoint for this book and these settings",
             f"include phase {phase} in --phases (e.g. --phases {' '.join(str(p) for p in range(phase, 6))})",
         )
-    run.results[phase], run.keys[phase] = saved["result"], chain_key(run, phase, saved["result"])
+    run.results[phase], run.keys[phase] = saved["result"], chain_key(run, phase, key, saved["result"])
 
 
 def process_book(run: BookRun, phases: list[int], record_path: Path) -> BookRecord:
