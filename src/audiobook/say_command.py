@@ -88,10 +88,10 @@ def player() -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from .errors import BookError
-    from .pronounce.audition import sentence_phonemes, synthesize_text, voice_sentences, write_wav
+    from .pronounce.audition import sentence_phonemes, synthesize_text, voice_sentences
     from .pronounce.book import pronouncer_for
     from .settings import EngineSettings
-    from .speak import load_voice
+    from .speak import load_voice, write_wav
     from .voices import voice_for
 
     config = batch_config(args.config)

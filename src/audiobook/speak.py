@@ -125,11 +125,6 @@ def limit_peak(audio: np.ndarray) -> np.ndarray:
     return audio * (PEAK_CEILING / peak) if peak > PEAK_CEILING else audio
 
 
-def synthesize_chunk(piper_voice: PiperVoice, text: str, settings: EngineSettings) -> np.ndarray:
-    """One chunk as int16 samples: its sentences with ``sentence_pause_s`` of silence between them."""
-    return synthesize_sentences(piper_voice, [plain(text)], settings)[0]
-
-
 def inner_pauses(audio: np.ndarray, sample_rate: int, offset: int) -> list[list[int]]:
     """[first, end) samples (plus ``offset``) of the quiet stretches inside one stretch of speech."""
     window = max(1, round(PAUSE_WINDOW_S * sample_rate))
@@ -206,13 +201,18 @@ def read_spans(wav: Path, count: int) -> tuple[list[list[int]], list[list[list[i
     return spans, pauses
 
 
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Mono 16-bit samples as a WAV file, written under a temporary name and renamed."""
+    with atomic_writer(path, "wb") as handle, wave.open(handle, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(samples.tobytes())
+
+
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     try:
-        with atomic_writer(path, "wb") as handle, wave.open(handle, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(sample_rate)
-            wav.writeframes(samples.tobytes())
+        write_wav(path, samples, sample_rate)
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise disk_full_error(error, f"chunk audio {path.name}") from None

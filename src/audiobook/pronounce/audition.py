@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,14 +10,11 @@ import numpy as np
 from ..chunk import split_sentences
 from ..normalize import normalize_text
 from ..settings import EngineSettings
-from ..voices import Voice, read_voice_config
+from .espeak import STRESS_MARKS
 from .speech import Pronouncer, plain
 
 if TYPE_CHECKING:
     from piper import PiperVoice
-
-STRESS_MARKS = "ˈˌ"
-
 
 def voice_sentences(text: str, pronouncer: Pronouncer | None) -> list[str]:
     """``text`` as phase 3 hands it to the voice: normalised, in sentences, each in its voice form."""
@@ -43,12 +39,3 @@ def synthesize_text(piper_voice: PiperVoice, sentences: list[str], settings: Eng
 
     return synthesize_sentences(piper_voice, sentences, settings)[0]
 
-
-def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
-    import wave
-
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(samples.tobytes())

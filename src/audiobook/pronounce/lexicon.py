@@ -41,7 +41,6 @@ class Entry:
     word: str  # as written, without its mark
     phonemes: str
     kind: str  # "word" (any case), "exact" (=Word) or "pattern" (/regex/)
-    where: str  # "file:line", for the record and messages
     pattern: re.Pattern[str] | None = None
 
 
@@ -114,7 +113,6 @@ def parse_line(
     word, said = columns[0].strip(), columns[1].strip()
     if not said:
         return None
-    where = f"{path}:{number}"
     kind, pattern = "word", None
     if len(word) > 2 and word.startswith("/") and word.endswith("/"):
         kind, word = "pattern", word[1:-1]
@@ -128,7 +126,7 @@ def parse_line(
         raise LexiconError(
             path, number, f"{columns[0]!r} is not one word (letters and apostrophes); write one word or a /pattern/"
         )
-    return Entry(word, _phonemes(said, path, number, espeak_voice, phoneme_symbols), kind, where, pattern)
+    return Entry(word, _phonemes(said, path, number, espeak_voice, phoneme_symbols), kind, pattern)
 
 
 def _phonemes(said: str, path: Path, number: int, espeak_voice: str, phoneme_symbols: frozenset[str] | None) -> str:
