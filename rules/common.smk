@@ -17,6 +17,7 @@ from snakemake.utils import min_version, validate
 from audiobook.discover import discover
 from audiobook.ids import ID_PATTERN
 from audiobook.liveness import last_run
+from audiobook.pronounce.lexicon import BOOK_LEXICON_SUFFIX
 from audiobook import snakemake_scale
 
 min_version("9.0")
@@ -168,10 +169,31 @@ def check_batch_lexicons():
 
 if workflow.is_main_process and {3, 4, 5} & set(PHASES):
     check_batch_lexicons()
+
+
+def snakemake_safe_path(path):
+    """Whether Snakemake can hold this path as a plain file name."""
+    if "{" in path or "}" in path or "\n" in path or "\r" in path:
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate-escaped byte of a non-UTF-8 name
+        return False
+    return True
+
+
 LEXICON_SETTING = ENGINE.get("lexicon") or []
-BATCH_LEXICONS = (
-    [LEXICON_SETTING] if isinstance(LEXICON_SETTING, str) else list(LEXICON_SETTING)
-)
+# As phase 3 reads them (lexicon_paths: "~" expanded), checked once, not once a book.
+BATCH_LEXICONS = [
+    path
+    for path in (
+        os.path.expanduser(setting)
+        for setting in (
+            [LEXICON_SETTING] if isinstance(LEXICON_SETTING, str) else LEXICON_SETTING
+        )
+    )
+    if snakemake_safe_path(path)
+]
 
 
 @signature_once
@@ -180,9 +202,9 @@ def book_lexicons(wildcards):
 
     The orchestrator then re-speaks only the chunks whose spoken form changed.
     """
-    own = BOOK_PATHS[wildcards.book] + ".lexicon.tsv"
+    own = BOOK_PATHS[wildcards.book] + BOOK_LEXICON_SUFFIX
     mine = [own] if os.path.isfile(own) and snakemake_safe_path(own) else []
-    return [path for path in BATCH_LEXICONS if snakemake_safe_path(path)] + mine
+    return BATCH_LEXICONS + mine
 
 
 @signature_once
@@ -196,17 +218,6 @@ def book_input(wildcards):
     """
     path = BOOK_PATHS[wildcards.book]
     return path if snakemake_safe_path(path) else []
-
-
-def snakemake_safe_path(path):
-    """Whether Snakemake can hold this path as a plain file name."""
-    if "{" in path or "}" in path or "\n" in path or "\r" in path:
-        return False
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:  # a surrogate-escaped byte of a non-UTF-8 name
-        return False
-    return True
 
 
 def audiobook_extension():
