@@ -160,7 +160,7 @@ BACK_MATTER_SHARE = 0.8
 MAX_APPEAL_WORDS = 1500
 
 
-_LISTING_KINDS = ("contents", "index", "figures")
+LISTING_KINDS = ("contents", "index", "figures")
 # Prose: this many words or more, in paragraphs of which few are entries pointing to a page.
 PROSE_WORDS = 300
 MAX_PROSE_ENTRY_SHARE = 0.3
@@ -170,7 +170,7 @@ def prose_under_listing_heading(kind: str | None, paragraphs: list[str], entries
     """Whether a section whose heading names a contents, index or list of figures holds prose instead
     of the ``entries`` (lines pointing to a page or a link) such a list is made of: then it is read."""
     return (
-        kind in _LISTING_KINDS
+        kind in LISTING_KINDS
         and word_count(paragraphs) >= PROSE_WORDS
         and entries < MAX_PROSE_ENTRY_SHARE * len(paragraphs)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from ..sections import SkippedSection, classify_title, is_skipped
+from ..sections import LISTING_KINDS, SkippedSection, classify_title, is_skipped
 from .layout import Line, Page
 
 
@@ -232,7 +232,6 @@ MAX_TITLED_SHARE = 0.15
 # A contents, index or list of figures ends where prose starts: this many lines running that are no entry.
 PROSE_RUN_LINES = 2
 PROSE_LINE_WORDS = 7
-_LISTING_KINDS = ("contents", "index", "figures")
 
 
 def drop_titled_matter(
@@ -265,7 +264,7 @@ def drop_titled_matter(
     doomed: set[int] = set()
     found = []
     for section, lines in sections:
-        if section.kind in _LISTING_KINDS:
+        if section.kind in LISTING_KINDS:
             lines = lines[: _prose_start(lines, body_size)]
         section.words = sum(len(line.text.split()) for line in lines)
         if section.words > MAX_TITLED_SHARE * total:
