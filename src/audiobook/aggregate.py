@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import atomic_writer, read_json, write_json
-from .export import COVER_NAMES
+from .export import saved_cover
 from .record import metric, title_and_author
 from .utf8 import printable
 
@@ -140,10 +140,8 @@ def cover_of(paths: BatchPaths, book_id: str, record: dict[str, Any] | None) -> 
     """The cover phase 2 saved, as a path under the results folder; looked for only when the record says there is one."""
     if not record or not metric(record, 2, "cover"):
         return None
-    for name in COVER_NAMES:
-        if (paths.results_dir / book_id / "work" / name).is_file():
-            return f"{book_id}/work/{name}"
-    return None
+    found = saved_cover(paths.results_dir / book_id / "work")
+    return f"{book_id}/work/{found.name}" if found else None
 
 
 def collect(paths: BatchPaths, books: list[list[str]], started_at: float | None) -> list[dict[str, Any]]:

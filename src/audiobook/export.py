@@ -94,10 +94,12 @@ def find_cover(record: dict[str, Any], work_dir: Path) -> Path | None:
                 cover = Path(named) if Path(named).is_absolute() else work_dir / named
                 if cover.is_file() and cover.suffix.lower() in (".jpg", ".jpeg", ".png"):
                     return cover
-    for name in COVER_NAMES:
-        if (work_dir / name).is_file():
-            return work_dir / name
-    return None
+    return saved_cover(work_dir)
+
+
+def saved_cover(work_dir: Path) -> Path | None:
+    """The cover.* file phase 2 keeps in a book's work folder, if there is one."""
+    return next((work_dir / name for name in COVER_NAMES if (work_dir / name).is_file()), None)
 
 
 def claim_folder(parent: Path, title: str, book_id: str) -> Path:

@@ -23,8 +23,8 @@ from starlette.staticfiles import StaticFiles
 
 from ..ids import ID_PATTERN
 from ..report import PLOT_FILES
-from ..export import find_cover
-from .state import AUDIO_SUFFIXES, BatchLook, latest_record
+from ..export import saved_cover
+from .state import AUDIO_SUFFIXES, BatchLook
 
 STATIC = Path(__file__).parent / "static"
 BOOK_ID = re.compile(ID_PATTERN)
@@ -71,10 +71,10 @@ def make_app(results: Path, pipeline_json: Path, refresh_s: float = 2.0, batch_l
         data["refresh_s"] = refresh_s
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
-    async def cover(request: Request) -> FileResponse:
+    # Plain too: the page asks for a cover per book it shows, and the file is looked for on disk.
+    def cover(request: Request) -> FileResponse:
         book_id = book_id_of(request)
-        record = latest_record(results, book_id)
-        found = find_cover(record, results / book_id / "work") if record else None
+        found = saved_cover(results / book_id / "work")
         if found is None:
             raise HTTPException(404)
         path = inside(results, book_id, "work", found.name)
