@@ -94,10 +94,12 @@ def printed_title(doc: pdfium.PdfDocument, unreadable: set[int] | frozenset[int]
             textpage = page.get_textpage()
         except pdfium.PdfiumError:
             continue
-        text = textpage.get_text_range()
-        sizes = [pdfium_c.FPDFText_GetFontSize(textpage, i) for i in range(min(len(text), textpage.count_chars()))]
-        textpage.close()
-        page.close()
+        try:
+            text = textpage.get_text_range()
+            sizes = [pdfium_c.FPDFText_GetFontSize(textpage, i) for i in range(min(len(text), textpage.count_chars()))]
+        finally:
+            textpage.close()
+            page.close()
         letters = sorted(size for size, char in zip(sizes, text) if char.isalpha())
         if len(letters) < 3:
             continue

@@ -329,21 +329,24 @@ def _render(doc: pdfium.PdfDocument, index: int) -> tuple[Image.Image, list[Pict
     and where a drawn page's embedded pictures are on it."""
     page = doc[index]
     try:
-        scan = _whole_page_picture(page)
+        try:
+            objects = list(page.get_objects(max_depth=1))
+        except pdfium.PdfiumError:
+            objects = []
+        scan = _whole_page_picture(page, objects)
         if scan:
             return scan.to_pil().convert("L"), []
-        return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"), _embedded_pictures(page)
+        return page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"), _embedded_pictures(page, objects)
     finally:
         page.close()
 
 
-def _embedded_pictures(page: pdfium.PdfPage) -> list[Picture]:
+def _embedded_pictures(page: pdfium.PdfPage, objects: list[pdfium.PdfObject]) -> list[Picture]:
     """The boxes (pixels at DPI) of the pictures a drawn page embeds (a screenshot, a photo), when the page
     also holds text or drawing: what OCR reads inside one is no more the body than a text layer's picture
     is (a screenshot's light grey is not ink enough for ``picture_regions``). A picture of half the page or
     more (a background, a scanned page in pieces) is not one."""
     try:
-        objects = list(page.get_objects(max_depth=1))
         width, height = page.get_size()
         images = [thing.get_bounds() for thing in objects if thing.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
     except pdfium.PdfiumError:
@@ -358,9 +361,9 @@ def _embedded_pictures(page: pdfium.PdfPage) -> list[Picture]:
     ]
 
 
-def _whole_page_picture(page: pdfium.PdfPage) -> pdfium.PdfBitmap | None:
+def _whole_page_picture(page: pdfium.PdfPage, objects: list[pdfium.PdfObject]) -> pdfium.PdfBitmap | None:
+    """The page's one picture, when it covers the page upright at close to DPI (a scan), else None."""
     try:
-        objects = list(page.get_objects(max_depth=1))
         if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
             return None
         matrix = objects[0].get_matrix()
