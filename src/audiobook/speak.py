@@ -51,6 +51,7 @@ INNER_PAUSE_LEVEL = 10 ** (-45.0 / 20)
 PAUSE_WINDOW_S = 0.01
 PROGRESS_EVERY_S = 5.0
 PROGRESS_EVERY_CHUNKS = 100
+VOICE_SEED = 1
 
 
 def load_voice(voice: Voice, threads: int) -> PiperVoice:
@@ -76,6 +77,10 @@ def load_voice(voice: Voice, threads: int) -> PiperVoice:
 
     try:
         config = PiperConfig.from_dict(read_voice_config(voice.config_path))
+        # The voice draws random noise for its timing and timbre: a fixed seed makes the same book the
+        # same audio on every run (durations exactly; samples to within rounding), so reruns, caches and
+        # the subtitles' timing checks never depend on the draw.
+        onnxruntime.set_seed(VOICE_SEED)
         session = open_session(voice, options_at)
     except BookError:
         raise
